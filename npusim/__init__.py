@@ -1,0 +1,28 @@
+"""npusim: a cycle-level simulator of AMD XDNA-style NPUs.
+
+>>> from npusim import load_config, load_program, simulate
+>>> report = simulate(load_config("configs/npu1.yaml"), load_program("traces/passthrough.json"))
+"""
+from __future__ import annotations
+
+from .config import ConfigError, NPUConfig, load_config
+from .engine import DeadlockError, MaxCyclesError, RunOptions, run_program
+from .isa import Program, ProgramError, load_program, save_program
+from .stats import Report, make_report
+
+
+def simulate(config: NPUConfig, program: Program, options: RunOptions | None = None,
+             source: str = "<program>") -> Report:
+    """Verify and run ``program`` on ``config``; return its :class:`Report`.
+
+    Raises :class:`ProgramError` if the program does not fit the config, :class:`DeadlockError`
+    if it stops making progress, :class:`MaxCyclesError` past ``options.max_cycles``.
+    """
+    rec = run_program(config, program, options, source)
+    return make_report(rec, config, program.name)
+
+
+__all__ = [
+    "ConfigError", "DeadlockError", "MaxCyclesError", "NPUConfig", "Program", "ProgramError",
+    "Report", "RunOptions", "load_config", "load_program", "save_program", "simulate",
+]

@@ -1,0 +1,145 @@
+"""Loading configs: YAML file -> NPUConfig, with file, line and field in every error.
+
+Dotted overrides (``columns=8``, ``mem_tile.size_kib=1024``) are applied to the parsed YAML
+before validation, so an override is validated exactly like the file itself.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .npu import NPUConfig
+
+
+class ConfigError(ValueError):
+    """A config file or override is invalid; the message names the file, the field and the fix."""
+
+
+def _node_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            out[path + (key.value,)] = key.start_mark.line + 1
+            _node_lines(value, path + (key.value,), out)
+            out[path + (key.value,)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _node_lines(item, path + (i,), out)
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[tuple[str | int, ...], int]]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    lines: dict[tuple[str | int, ...], int] = {}
+    if node is not None:
+        _node_lines(node, (), lines)
+    return data, lines
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``a.b=value`` into the dotted key and the YAML-parsed value."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r}: expected KEY=VALUE, e.g. columns=2 or mem_tile.size_kib=1024")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str], source: str) -> dict[str, Any]:
+    """Return a copy of ``data`` with each dotted ``KEY=VALUE`` override set."""
+    data = json.loads(json.dumps(data))
+    for text in overrides:
+        key, value = parse_override(text)
+        node: Any = data
+        parts = key.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(child, dict):
+                where = ".".join(parts[: depth + 1])
+                raise ConfigError(
+                    f"{source}: override {text!r}: '{where}' is not a section of the config; "
+                    "see `npusim schema` for the fields"
+                )
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def _format_loc(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _explain(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown field; remove it or check its spelling against `npusim schema`"
+    if kind == "missing":
+        return "required field is missing; add it (see `npusim schema`)"
+    return str(err["msg"])
+
+
+def validate_config(
+    data: Any,
+    source: str,
+    lines: Mapping[tuple[str | int, ...], int] | None = None,
+    overridden: Iterable[str] = (),
+) -> NPUConfig:
+    """Validate parsed config data; errors name ``source``, the line and the field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of config fields at the top level")
+    try:
+        return NPUConfig.model_validate(data)
+    except ValidationError as exc:
+        overridden = {parse_override(o)[0] for o in overridden}
+        msgs = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            field = _format_loc(loc)
+            where = source
+            if field in overridden:
+                where += " (override)"
+            elif lines:
+                probe = loc
+                while probe and probe not in lines:
+                    probe = probe[:-1]
+                if probe in lines:
+                    where += f":{lines[probe]}"
+            msgs.append(f"{where}: {field or '<top level>'}: {_explain(err)}")
+        raise ConfigError("\n".join(msgs)) from None
+
+
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> NPUConfig:
+    """Load a YAML hardware config, applying dotted ``KEY=VALUE`` overrides.
+
+    Raises :class:`ConfigError` naming the file, line and field of every problem.
+    """
+    path = Path(path)
+    overrides = list(overrides)
+    data, lines = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config fields at the top level")
+    data = apply_overrides(data, overrides, str(path))
+    return validate_config(data, str(path), lines, overrides)
+
+
+def config_schema() -> dict[str, Any]:
+    """JSON Schema of the config file format, for editors and `npusim schema`."""
+    return NPUConfig.model_json_schema()

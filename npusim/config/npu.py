@@ -1,0 +1,62 @@
+"""The whole array: geometry, clock and the specs of every unit."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from ._base import Count, PositiveCount, Spec
+from .ddr import DdrSpec
+from .interconnect import LockTimingSpec, StreamSwitchSpec
+from .tiles import ComputeTileSpec, MemTileSpec, ShimTileSpec
+
+TileKind = Literal["shim", "mem", "compute"]
+
+
+class NPUConfig(Spec):
+    """An NPU array: ``columns`` columns of a shim tile (row 0), ``mem_tile_rows`` memory tiles
+    (rows 1..) and ``compute_rows`` compute tiles above them."""
+
+    name: str = Field(description="Device name, e.g. 'npu1 (Phoenix XDNA)'.")
+    description: str = Field("", description="Free text: what this configuration models.")
+    clock_mhz: Annotated[float, Field(gt=0)] = Field(description="Array clock in MHz.")
+    columns: PositiveCount = Field(description="Columns of the array usable by one design.")
+    compute_rows: PositiveCount = Field(description="Rows of compute tiles per column.")
+    mem_tile_rows: Count = Field(1, description="Rows of memory tiles between shim and compute rows.")
+    compute_tile: ComputeTileSpec
+    mem_tile: MemTileSpec
+    shim_tile: ShimTileSpec
+    stream_switch: StreamSwitchSpec
+    locks: LockTimingSpec
+    ddr: DdrSpec
+
+    @model_validator(mode="after")
+    def _geometry(self) -> "NPUConfig":
+        if self.mem_tile_rows > 0 and self.mem_tile.stream_ports.north == 0:
+            raise ValueError("mem_tile.stream_ports.north is 0: compute rows could not be reached")
+        return self
+
+    @property
+    def rows(self) -> int:
+        """Total rows including the shim row."""
+        return 1 + self.mem_tile_rows + self.compute_rows
+
+    def tile_kind(self, row: int) -> TileKind:
+        """Kind of the tiles in ``row`` (row 0 is the shim row)."""
+        if row == 0:
+            return "shim"
+        return "mem" if row <= self.mem_tile_rows else "compute"
+
+    def tile_spec(self, row: int) -> ComputeTileSpec | MemTileSpec | ShimTileSpec:
+        """Spec of the tiles in ``row``."""
+        kind = self.tile_kind(row)
+        if kind == "shim":
+            return self.shim_tile
+        return self.mem_tile if kind == "mem" else self.compute_tile
+
+    def has_tile(self, col: int, row: int) -> bool:
+        return 0 <= col < self.columns and 0 <= row < self.rows
+
+    @property
+    def seconds_per_cycle(self) -> float:
+        return 1.0 / (self.clock_mhz * 1e6)

@@ -1,0 +1,94 @@
+"""Specs of the three tile kinds: compute tile, memory tile and shim tile."""
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from ._base import BytesPerCycle, Count, Cycles, DType, Fraction01, KiB, PositiveCount, Spec
+
+
+class DmaSpec(Spec):
+    """The DMA engine of one tile: channels, buffer descriptors and per-BD timing."""
+
+    s2mm_channels: Count = Field(description="Stream-to-memory-map channels (stream in, write to memory).")
+    mm2s_channels: Count = Field(description="Memory-map-to-stream channels (read memory, stream out).")
+    bds: PositiveCount = Field(description="Buffer descriptors shared by the tile's channels.")
+    address_dims: PositiveCount = Field(
+        description="Dimensions of the address generator (sizes/strides) a BD may use."
+    )
+    bytes_per_cycle: BytesPerCycle = Field(
+        description="Memory-side rate of one channel; the stream side is limited by the stream width."
+    )
+    startup_cycles: Cycles = Field(
+        description="Cycles from a BD's lock grant to its first word leaving memory (BD fetch + memory read)."
+    )
+    max_repeat: PositiveCount = Field(256, description="Largest task repeat count a channel accepts.")
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Channel names of this DMA: ``s2mm0.. , mm2s0..``."""
+        return tuple(f"s2mm{i}" for i in range(self.s2mm_channels)) + tuple(
+            f"mm2s{i}" for i in range(self.mm2s_channels)
+        )
+
+
+class StreamPortsSpec(Spec):
+    """Outgoing (master) stream-switch ports of a tile towards each neighbour.
+
+    A circuit-switched route leaving a tile northwards holds one of its ``north`` ports for the
+    life of the program; each port connects to one incoming port of the neighbour, so counting the
+    outgoing side is enough to enforce the limit.
+    """
+
+    north: Count
+    south: Count
+    east: Count
+    west: Count
+
+
+class KernelSpec(Spec):
+    """Timing of a matmul kernel call in one data type (DESIGN §3 compute rule)."""
+
+    macs_per_cycle: PositiveCount = Field(description="Peak MACs per cycle of the vector unit.")
+    efficiency: Fraction01 = Field(description="Sustained fraction of the peak inside a kernel call.")
+    overhead_cycles: Cycles = Field(description="Fixed cycles per call (prologue, epilogue, call).")
+
+
+class ComputeTileSpec(Spec):
+    """A compute tile: VLIW/SIMD core, its data memory, locks, DMA and stream ports."""
+
+    data_mem_kib: KiB = Field(description="Data memory of the tile in KiB.")
+    banks: PositiveCount = Field(description="Data-memory banks as seen by software.")
+    program_mem_kib: KiB = Field(description="Program memory in KiB.")
+    locks: PositiveCount = Field(description="Semaphore locks in the tile's memory module.")
+    dma: DmaSpec
+    stream_ports: StreamPortsSpec
+    kernels: dict[DType, KernelSpec] = Field(
+        description="Matmul kernel timing per operand data type; a missing type cannot be computed."
+    )
+
+
+class MemTileSpec(Spec):
+    """A memory tile: a large banked SRAM with its own DMA, locks and stream switch."""
+
+    size_kib: KiB = Field(description="SRAM capacity in KiB.")
+    banks: PositiveCount = Field(description="SRAM banks.")
+    locks: PositiveCount
+    dma: DmaSpec
+    stream_ports: StreamPortsSpec
+
+
+class ShimTileSpec(Spec):
+    """A shim (interface) tile: the array's door to host DDR. It has no data memory."""
+
+    locks: PositiveCount
+    dma: DmaSpec
+    stream_ports: StreamPortsSpec
+    task_queue_depth: PositiveCount = Field(
+        description="Transfers a shim channel can hold queued; the runtime waits when it is full."
+    )
+
+    @model_validator(mode="after")
+    def _has_channels(self) -> "ShimTileSpec":
+        if self.dma.s2mm_channels + self.dma.mm2s_channels == 0:
+            raise ValueError("a shim tile needs at least one DMA channel to reach DDR")
+        return self

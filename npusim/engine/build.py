@@ -1,0 +1,91 @@
+"""Build the hardware units of an array from an NPUConfig and load a verified Program.
+
+This is the only module that sees the whole config: each unit gets its own spec slice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import simpy
+
+from ..config import NPUConfig
+from ..hw import timing
+from ..hw.command_processor import CommandProcessor
+from ..hw.compute_tile import Core
+from ..hw.ddr import Ddr
+from ..hw.dma import TileDmaChannel
+from ..hw.lock import Lock
+from ..hw.shim_tile import ShimChannel
+from ..hw.stream_switch import StreamRoute
+from ..hw.unit import ProgressWatch, Unit
+from ..isa import Endpoint, Layout, Program
+from ..stats.recorder import Recorder
+from .options import RunOptions
+
+
+def unit_name(tile: tuple[int, int], what: str, config: NPUConfig) -> str:
+    kind = {"shim": "shim", "mem": "mem", "compute": "core" if what == "core" else "tile"}
+    prefix = kind[config.tile_kind(tile[1])]
+    base = f"{prefix} ({tile[0]},{tile[1]})"
+    return base if what == "core" else f"{base} {what}"
+
+
+@dataclass
+class Machine:
+    """The built array: the SimPy environment, every unit, the progress watch and the recorder."""
+
+    env: simpy.Environment
+    units: list[Unit]
+    watch: ProgressWatch
+    rec: Recorder
+
+
+def _routes(env: simpy.Environment, config: NPUConfig, program: Program, layout: Layout,
+            ddr: Ddr, rec: Recorder) -> dict[str, StreamRoute]:
+    routes = {}
+    for rt in program.routes:
+        ends = (rt.source,) + rt.destinations
+        specs = [config.tile_spec(ep.tile[1]).dma for ep in ends]
+        path = layout.paths[rt.name]
+        shim = [config.tile_kind(ep.tile[1]) == "shim" for ep in ends]
+        routes[rt.name] = StreamRoute(
+            env, rt.name,
+            rate=timing.stream_bytes_per_cycle(config.stream_switch, specs[0], specs[1:]),
+            latency=[0] + [timing.route_latency_cycles(config.stream_switch, s) for s in path.switches],
+            labels=[unit_name(ep.tile, ep.channel, config) for ep in ends],
+            stats=rec.route(rt.name, path.switches),
+            chan=[rec.channel(ep.tile, ep.channel) for ep in ends],
+            ddr=ddr, ddr_reads=int(shim[0]), ddr_writes=sum(shim[1:]))
+    return routes
+
+
+def build(config: NPUConfig, program: Program, layout: Layout, options: RunOptions) -> Machine:
+    """Create the units for ``program`` (already verified against ``config``)."""
+    env = simpy.Environment()
+    rec = Recorder(intervals=[] if options.record_intervals else None)
+    watch = ProgressWatch(env)
+    ddr = Ddr(env, timing.ddr_bytes_per_cycle(config.ddr, config.clock_mhz), rec.ddr)
+    locks = {name: Lock(env, name, init, config.locks.max_value) for name, (_, init) in layout.locks.items()}
+    routes = _routes(env, config, program, layout, ddr, rec)
+    units: list[Unit] = []
+    for tp in program.tiles:
+        if tp.core:
+            units.append(Core(env, unit_name(tp.tile, "core", config), tp.core, config.compute_tile,
+                              config.locks, locks, rec, rec.core(tp.tile), watch))
+        for ch in tp.dma:
+            name, pos = layout.route_of[Endpoint(tp.tile, ch.channel)]
+            units.append(TileDmaChannel(
+                env, unit_name(tp.tile, ch.channel, config), ch, config.tile_spec(tp.tile[1]).dma,
+                config.locks, locks, routes[name], pos + 1, rec, rec.channel(tp.tile, ch.channel),
+                watch, options.stall_limit_cycles))
+    shims: dict[Endpoint, ShimChannel] = {}
+    ddr_latency = timing.ddr_latency_cycles(config.ddr, config.clock_mhz)
+    for ep, (name, pos) in layout.route_of.items():
+        if config.tile_kind(ep.tile[1]) == "shim":
+            shims[ep] = ShimChannel(env, unit_name(ep.tile, ep.channel, config), routes[name], pos + 1,
+                                    config.shim_tile.task_queue_depth, config.shim_tile.dma.startup_cycles,
+                                    ddr_latency, rec, rec.channel(ep.tile, ep.channel), watch)
+    units.extend(shims.values())
+    if program.runtime:
+        units.append(CommandProcessor(env, program.runtime, shims, watch))
+    return Machine(env, units, watch, rec)

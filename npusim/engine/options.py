@@ -1,0 +1,26 @@
+"""Runtime options: how to run, never what the hardware is."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Options of one simulation run.
+
+    ``max_cycles``: a run still going at this cycle stops with :class:`MaxCyclesError` (or with
+    :class:`DeadlockError` if nothing but waiting was left). ``stall_limit_cycles``: when every
+    unit the program waits for has been blocked this long while only never-ending BD chains keep
+    running, the run ends with :class:`DeadlockError`. ``record_intervals``: keep per-event
+    (start, end, unit, state) intervals for timelines; off, it costs nothing.
+    """
+
+    max_cycles: int | None = None
+    stall_limit_cycles: int = 10_000_000
+    record_intervals: bool = False
+
+    def __post_init__(self) -> None:
+        if self.max_cycles is not None and self.max_cycles < 1:
+            raise ValueError(f"max_cycles must be at least 1, got {self.max_cycles}")
+        if self.stall_limit_cycles < 1:
+            raise ValueError(f"stall_limit_cycles must be at least 1, got {self.stall_limit_cycles}")

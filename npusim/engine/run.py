@@ -1,0 +1,71 @@
+"""Run a program on a config: verify, build, run event to event, and end every run cleanly.
+
+A run ends when every unit the program waits for has finished. If the event queue runs dry
+before that, or only never-ending BD chains keep running past the stall limit, it ends with a
+:class:`DeadlockError` naming every blocked unit; past ``max_cycles`` with work still running,
+with a :class:`MaxCyclesError`.
+"""
+from __future__ import annotations
+
+import itertools
+
+import simpy
+
+from ..config import NPUConfig
+from ..hw.errors import Livelock
+from ..isa import Program, verify
+from ..stats.recorder import Recorder
+from .build import Machine, build
+from .deadlock import DeadlockError, MaxCyclesError, deadlock_error
+from .options import RunOptions
+
+_NEVER = 2**62
+
+
+def _guard(machine: Machine, limit: int, stop: simpy.Event) -> None:
+    def at_limit(_: simpy.Event) -> None:
+        if not stop.triggered:
+            stop.fail(MaxCyclesError("", limit))
+    machine.env.timeout(limit).callbacks.append(at_limit)
+
+
+def _events(env: simpy.Environment) -> int:
+    eid = getattr(env, "_eid", None)
+    return next(eid) if isinstance(eid, itertools.count) else 0
+
+
+def run_machine(machine: Machine, options: RunOptions, source: str = "<program>") -> Recorder:
+    """Run a built machine to completion and return its recorder."""
+    env, watch = machine.env, machine.watch
+    if watch.unfinished == 0:
+        watch.done.succeed()
+    stop = simpy.Event(env)
+    watch.done.callbacks.append(lambda _: stop.succeed() if not stop.triggered else None)
+    limit = options.max_cycles if options.max_cycles is not None else _NEVER
+    _guard(machine, limit, stop)
+    try:
+        env.run(until=stop)
+    except MaxCyclesError:
+        if watch.since is not None:
+            raise deadlock_error(machine.units, watch.since, source, "every unit is blocked") from None
+        raise MaxCyclesError(
+            f"{source}: the run reached max_cycles = {limit} with work left; raise --max-cycles "
+            "or check for a program that never ends", limit) from None
+    except Livelock:
+        raise deadlock_error(machine.units, watch.since or 0, source,
+                             "only never-ending BD chains kept running; every other unit is blocked") from None
+    machine.rec.cycles = watch.last_finish if watch.unfinished == 0 else env.now
+    machine.rec.events = _events(env)
+    return machine.rec
+
+
+def run_program(config: NPUConfig, program: Program, options: RunOptions | None = None,
+                source: str = "<program>") -> Recorder:
+    """Verify ``program`` against ``config``, simulate it and return the recorder."""
+    options = options or RunOptions()
+    layout = verify(program, config, source)
+    machine = build(config, program, layout, options)
+    return run_machine(machine, options, source)
+
+
+__all__ = ["DeadlockError", "MaxCyclesError", "run_machine", "run_program"]

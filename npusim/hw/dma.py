@@ -1,0 +1,112 @@
+"""DMA channel of a compute or memory tile: walks its chain of buffer descriptors.
+
+Per BD: acquire the BD's lock (waiting is lock stall), pay the lock-acquire and DMA start-up
+cycles, move ``length_bytes`` over the channel's route (waiting for the peer is stream stall),
+then post the BD's release. An S2MM channel's data lands ``latency`` cycles after the source sent
+it, so its release is posted that much later, while the channel already starts its next BD.
+
+A chain whose ``next`` links loop never ends: the channel is a daemon, not a unit the program
+waits for, and it checks the progress watch so that a livelock ends the run instead of hanging.
+"""
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from ..config import DmaSpec, LockTimingSpec
+from ..isa import DmaChannelProgram
+from ..stats.recorder import ChannelStats, Recorder
+from .errors import Livelock
+from .lock import Lock
+from .stream_switch import StreamRoute
+from .timing import dma_startup_cycles
+from .unit import ProgressWatch, Unit
+
+
+def chain_order(ch: DmaChannelProgram) -> tuple[list[int | None], bool]:
+    """Successor of each BD (None ends the chain) and whether the chain from ``start`` loops."""
+    n = len(ch.bds)
+    nxt: list[int | None] = []
+    for i, bd in enumerate(ch.bds):
+        if bd.next is None:
+            nxt.append(i + 1 if i + 1 < n else None)
+        else:
+            nxt.append(None if bd.next == "end" else bd.next)
+    seen: set[int] = set()
+    i: int | None = ch.start
+    while i is not None and i not in seen:
+        seen.add(i)
+        i = nxt[i]
+    return nxt, i is not None
+
+
+def post_release(env: simpy.Environment, lock: Lock, value: int, delay: int, by: str) -> None:
+    """Add ``value`` to ``lock`` after ``delay`` cycles, without holding up the caller."""
+    if delay == 0:
+        lock.release(value, by)
+    else:
+        env.timeout(delay).callbacks.append(lambda _: lock.release(value, by))
+
+
+class TileDmaChannel(Unit):
+    __slots__ = ("program", "nxt", "locks", "route", "idx", "startup", "release_cycles",
+                 "latency", "stats", "rec", "stall_limit")
+
+    def __init__(self, env: simpy.Environment, name: str, program: DmaChannelProgram,
+                 spec: DmaSpec, lock_timing: LockTimingSpec, locks: dict[str, Lock],
+                 route: StreamRoute, idx: int, rec: Recorder, stats: ChannelStats,
+                 watch: ProgressWatch, stall_limit: int) -> None:
+        nxt, loops = chain_order(program)
+        super().__init__(env, name, watch, required=not loops)
+        self.program = program
+        self.nxt = nxt
+        self.locks = locks
+        self.route = route
+        self.idx = idx
+        self.startup = (dma_startup_cycles(spec, lock_timing, False),
+                        dma_startup_cycles(spec, lock_timing, True))
+        self.release_cycles = lock_timing.release_cycles
+        self.latency = route.latency[idx]
+        self.stats = stats
+        self.rec = rec
+        self.stall_limit = stall_limit
+        env.process(self.run())
+
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        repeats = self.program.repeat if self.required else 1
+        last_done = 0
+        for _ in range(repeats):
+            i: int | None = self.program.start
+            while i is not None:
+                last_done = yield from self.step(i)
+                i = self.nxt[i]
+        if last_done > self.env.now:
+            yield self.env.timeout(last_done - self.env.now)
+        self.stats.finish = self.env.now
+        self.finish()
+
+    def step(self, i: int) -> Generator[simpy.Event, Any, int]:
+        env, stats = self.env, self.stats
+        if not self.required and self.watch.stuck_cycles() > self.stall_limit:
+            raise Livelock(self.name)
+        bd = self.program.bds[i]
+        t0 = env.now
+        if bd.acquire is not None:
+            ev = self.locks[bd.acquire.lock].acquire(bd.acquire.value, self)
+            if ev is not None:
+                yield ev
+                stats.lock_stall += env.now - t0
+        yield env.timeout(self.startup[bd.acquire is not None])
+        t1 = env.now
+        yield self.route.offer(self.idx, bd.length_bytes, self)
+        done = env.now + self.latency
+        stats.bytes += bd.length_bytes
+        stats.bds += 1
+        stats.active += done - t1
+        self.rec.interval(t1, done, self.name, "busy")
+        if bd.release is not None:
+            post_release(env, self.locks[bd.release.lock], bd.release.value,
+                         self.latency + self.release_cycles, "dma")
+        return done

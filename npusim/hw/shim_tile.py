@@ -1,0 +1,104 @@
+"""A DMA channel of a shim tile: moves runtime tasks between DDR tensors and its route.
+
+The command processor queues tasks (at most ``task_queue_depth`` waiting); the channel runs them
+in order. MM2S (DDR -> array): start-up plus the DDR read latency, then the data streams at the
+fair DDR share. S2MM (array -> DDR): the data streams into DDR, and the task completes when the
+last word has crossed the route and the DDR write latency has passed.
+
+A channel counts as a unit the program waits for only while it holds tasks.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from ..isa import DmaTask
+from ..stats.recorder import ChannelStats, Recorder
+from .stream_switch import StreamRoute
+from .unit import ProgressWatch, Unit
+
+
+class ShimTask:
+    """A queued runtime DMA task and the event that fires when it completes."""
+
+    __slots__ = ("op", "done")
+
+    def __init__(self, op: DmaTask, done: simpy.Event) -> None:
+        self.op = op
+        self.done = done
+
+
+class ShimChannel(Unit):
+    __slots__ = ("route", "idx", "depth", "queue", "wake", "slot", "startup", "latency", "stats", "rec")
+
+    def __init__(self, env: simpy.Environment, name: str, route: StreamRoute, idx: int,
+                 depth: int, startup_cycles: int, ddr_latency: int, rec: Recorder,
+                 stats: ChannelStats, watch: ProgressWatch) -> None:
+        super().__init__(env, name, watch, required=False)
+        self.route = route
+        self.idx = idx
+        self.depth = depth
+        self.queue: deque[ShimTask] = deque()
+        self.wake: simpy.Event | None = None
+        self.slot: simpy.Event | None = None
+        reads = idx == 0
+        self.startup = startup_cycles + (ddr_latency if reads else 0)
+        self.latency = route.latency[idx] + (0 if reads else ddr_latency)
+        self.stats = stats
+        self.rec = rec
+        env.process(self.run())
+
+    def full(self) -> bool:
+        return len(self.queue) >= self.depth
+
+    def slot_freed(self) -> simpy.Event:
+        """An event that fires when the queue next has room."""
+        if self.slot is None:
+            self.slot = simpy.Event(self.env)
+        return self.slot
+
+    def push(self, task: ShimTask) -> None:
+        if not self.required:
+            self.required = True
+            self.watch.unfinished += 1
+        self.queue.append(task)
+        if self.wake is not None:
+            wake, self.wake = self.wake, None
+            wake.succeed()
+
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        while True:
+            if not self.queue:
+                if self.required:
+                    self.required = False
+                    self.watch.finish()
+                self.wake = simpy.Event(env)
+                yield self.wake
+            task = self.queue.popleft()
+            if self.slot is not None:
+                slot, self.slot = self.slot, None
+                slot.succeed()
+            yield from self.serve(task)
+
+    def serve(self, task: ShimTask) -> Generator[simpy.Event, Any, None]:
+        env, stats = self.env, self.stats
+        yield env.timeout(self.startup)
+        t1 = env.now
+        yield self.route.offer(self.idx, task.op.length_bytes, self)
+        done = env.now + self.latency
+        stats.bytes += task.op.length_bytes
+        stats.bds += 1
+        stats.active += done - t1
+        stats.finish = max(stats.finish, done)
+        self.rec.interval(t1, done, self.name, "busy")
+        if self.latency:
+            env.timeout(self.latency).callbacks.append(lambda _: task.done.succeed())
+        else:
+            task.done.succeed()
+
+    def describe_wait(self, unit: Unit) -> str:
+        return f"get a free task slot on {self.name} (queue depth {self.depth})"

@@ -1,0 +1,107 @@
+"""A circuit-switched stream route through the stream switches, at run time.
+
+The route joins one MM2S channel (the source, participant 0) with one or more S2MM channels
+(participants 1..k). Each offers the bytes of its current BD; when every participant has offered,
+a *segment* of the smallest offer moves at the route's rate (the slowest of the stream and the
+channels) — or through the DDR port when a shim channel is an end of the route. Back-pressure is
+exact at segment granularity: a broadcast moves only when every destination is ready.
+
+Times are source times: a segment's words leave the source from its start to its end; a
+destination has the last word ``latency`` cycles after the end (the channel charges that, so its
+next BD can already accept the words that follow, as the switch FIFOs allow).
+"""
+from __future__ import annotations
+
+import simpy
+
+from ..stats.recorder import ChannelStats, DdrStats, RouteStats
+from .ddr import Ddr
+from .timing import transfer_cycles
+from .unit import Unit
+
+
+class StreamRoute:
+    __slots__ = ("env", "name", "rate", "latency", "labels", "ddr", "ddr_reads", "ddr_writes",
+                 "left", "events", "units", "since", "chan", "missing", "seg", "seg_start",
+                 "stats", "ddr_stats")
+
+    def __init__(self, env: simpy.Environment, name: str, rate: int, latency: list[int],
+                 labels: list[str], stats: RouteStats, chan: list[ChannelStats],
+                 ddr: Ddr | None, ddr_reads: int, ddr_writes: int) -> None:
+        self.env = env
+        self.name = name
+        self.rate = rate
+        self.latency = latency  # per participant; 0 for the source
+        self.labels = labels
+        self.stats = stats
+        self.chan = chan
+        self.ddr = ddr if ddr_reads or ddr_writes else None
+        self.ddr_stats: DdrStats | None = ddr.stats if ddr is not None else None
+        self.ddr_reads, self.ddr_writes = ddr_reads, ddr_writes
+        n = len(labels)
+        self.left = [0] * n
+        self.events: list[simpy.Event | None] = [None] * n
+        self.units: list[Unit | None] = [None] * n
+        self.since = [0] * n
+        self.missing = n
+        self.seg = 0
+        self.seg_start = 0
+
+    def offer(self, idx: int, nbytes: int, unit: Unit) -> simpy.Event:
+        """Participant ``idx`` is ready to move ``nbytes``; the event fires (in source time) when
+        they have moved."""
+        ev = simpy.Event(self.env)
+        self.left[idx] = nbytes
+        self.events[idx] = ev
+        self.units[idx] = unit
+        self.since[idx] = self.env.now
+        self.missing -= 1
+        if self.missing == 0:
+            self._start()
+        else:
+            unit.block(self)
+        return ev
+
+    def _start(self) -> None:
+        now = self.env.now
+        self.seg = seg = min(self.left)
+        self.seg_start = now
+        for i, unit in enumerate(self.units):
+            self.chan[i].stream_stall += now - self.since[i]
+            if unit is not None and unit.waiting is self:
+                unit.unblock()
+        if self.ddr is not None:
+            ends = self.ddr_reads + self.ddr_writes
+            ev = self.ddr.transfer(seg * ends, self.rate * ends)
+        else:
+            ev = self.env.timeout(transfer_cycles(seg, self.rate))
+        ev.callbacks.append(self._end)
+
+    def _end(self, _: simpy.Event) -> None:
+        now = self.env.now
+        seg = self.seg
+        self.stats.busy += now - self.seg_start
+        self.stats.bytes += seg
+        if self.ddr_stats is not None:
+            self.ddr_stats.bytes_read += seg * self.ddr_reads
+            self.ddr_stats.bytes_written += seg * self.ddr_writes
+        left = self.left
+        for i in range(len(left)):
+            left[i] -= seg
+            if left[i] == 0:
+                self.missing += 1
+                ev = self.events[i]
+                self.events[i] = None
+                assert ev is not None
+                ev.succeed()
+            else:
+                self.since[i] = now
+        if self.missing == 0:
+            self._start()
+
+    def describe_wait(self, unit: Unit) -> str:
+        idx = self.units.index(unit)
+        verb = "send" if idx == 0 else "receive"
+        absent = [self.labels[i] for i, n in enumerate(self.left) if n == 0]
+        return (f"{verb} {self.left[idx]} bytes on route '{self.name}'; not ready: "
+                f"{', '.join(absent)}")

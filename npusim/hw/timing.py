@@ -1,0 +1,46 @@
+"""Every timing rule of the model, as pure functions of specs (DESIGN §3).
+
+Units call these and never inline the arithmetic, so each rule is stated, tested and changed in
+one place. Time is an integer count of array clock cycles.
+"""
+from __future__ import annotations
+
+import math
+
+from ..config import DdrSpec, DmaSpec, KernelSpec, LockTimingSpec, StreamSwitchSpec
+
+
+def compute_cycles(kernel: KernelSpec, m: int, k: int, n: int) -> int:
+    """A matmul kernel call: ``ceil(m*k*n / (macs_per_cycle * efficiency)) + overhead_cycles``."""
+    return math.ceil(m * k * n / (kernel.macs_per_cycle * kernel.efficiency)) + kernel.overhead_cycles
+
+
+def stream_bytes_per_cycle(stream: StreamSwitchSpec, src: DmaSpec, dsts: list[DmaSpec]) -> int:
+    """Rate of a route: the slowest of the stream and every channel on it (DESIGN §3 DMA rule)."""
+    return min([stream.bytes_per_cycle, src.bytes_per_cycle] + [d.bytes_per_cycle for d in dsts])
+
+
+def transfer_cycles(nbytes: int, bytes_per_cycle: float) -> int:
+    """Cycles to move ``nbytes`` at ``bytes_per_cycle``, rounded up to whole cycles."""
+    return math.ceil(nbytes / bytes_per_cycle)
+
+
+def route_latency_cycles(stream: StreamSwitchSpec, switches: int) -> int:
+    """First-word latency of a route: ``hop_latency_cycles`` per stream switch crossed."""
+    return stream.hop_latency_cycles * switches
+
+
+def dma_startup_cycles(dma: DmaSpec, locks: LockTimingSpec, acquires: bool) -> int:
+    """Cycles from a BD's start (after any lock grant) until its data can move: the lock
+    acquire cost, if the BD acquires, plus the DMA's start-up latency."""
+    return dma.startup_cycles + (locks.acquire_cycles if acquires else 0)
+
+
+def ddr_bytes_per_cycle(ddr: DdrSpec, clock_mhz: float) -> float:
+    """DDR bandwidth in bytes per array cycle: ``GB/s * 1e9 / (clock_mhz * 1e6)``."""
+    return ddr.bandwidth_gb_per_s * 1e3 / clock_mhz
+
+
+def ddr_latency_cycles(ddr: DdrSpec, clock_mhz: float) -> int:
+    """DDR access latency in array cycles, rounded up: ``ceil(latency_ns * clock_mhz / 1000)``."""
+    return math.ceil(ddr.latency_ns * clock_mhz / 1000 - 1e-9)

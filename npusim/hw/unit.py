@@ -1,0 +1,84 @@
+"""What every active hardware unit shares: a name, what it waits on, and the progress watch.
+
+The watch counts the units the program needs to finish (cores, finite BD chains, the runtime
+sequence) and how many of them are blocked. When all of them are blocked and no event is left,
+or only never-ending BD chains keep running for longer than the run's stall limit, the program
+cannot progress: the engine reports a deadlock instead of hanging.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import simpy
+
+
+class ProgressWatch:
+    __slots__ = ("env", "unfinished", "blocked", "since", "done", "last_finish")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.unfinished = 0
+        self.blocked = 0
+        self.since: int | None = None
+        self.done = simpy.Event(env)
+        self.last_finish = 0
+
+    def _all_blocked(self) -> None:
+        self.since = self.env.now if self.blocked == self.unfinished and self.unfinished else None
+
+    def block(self) -> None:
+        self.blocked += 1
+        self._all_blocked()
+
+    def unblock(self) -> None:
+        self.blocked -= 1
+        self.since = None
+
+    def finish(self) -> None:
+        self.unfinished -= 1
+        self.last_finish = self.env.now
+        if self.unfinished == 0:
+            self.done.succeed()
+        else:
+            self._all_blocked()
+
+    def stuck_cycles(self) -> int:
+        """Cycles for which every unfinished required unit has been blocked (0 if not)."""
+        return 0 if self.since is None else self.env.now - self.since
+
+
+class Unit:
+    """Base of units that block: cores, DMA channels, the runtime sequence."""
+
+    __slots__ = ("env", "name", "required", "waiting", "watch", "finished")
+
+    def __init__(self, env: simpy.Environment, name: str, watch: ProgressWatch, required: bool) -> None:
+        self.env = env
+        self.name = name
+        self.watch = watch
+        self.required = required
+        self.waiting: Any = None
+        self.finished = False
+        if required:
+            watch.unfinished += 1
+
+    def block(self, on: Any) -> None:
+        self.waiting = on
+        if self.required:
+            self.watch.block()
+
+    def unblock(self) -> None:
+        self.waiting = None
+        if self.required:
+            self.watch.unblock()
+
+    def finish(self) -> None:
+        self.finished = True
+        if self.required:
+            self.watch.finish()
+
+    def describe(self) -> str:
+        """What this unit waits for, in words (for deadlock reports)."""
+        if self.waiting is None:
+            return "running"
+        return str(self.waiting.describe_wait(self))

@@ -1,0 +1,229 @@
+"""The instructions of a Program: frozen, slotted dataclasses (validated by pydantic on load).
+
+Units: sizes and offsets are bytes; access-pattern strides are 32-bit words, the DMA's address
+granularity on AIE-ML (mlir-aie ``getAddressGenGranularity() = 32``). Tiles are ``(column, row)``
+with row 0 the shim row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Literal, Union
+
+from pydantic import ConfigDict, Field
+
+from ..config import DType
+
+_STRICT = ConfigDict(extra="forbid")
+Tile = tuple[int, int]
+NonNeg = Annotated[int, Field(ge=0)]
+Pos = Annotated[int, Field(ge=1)]
+
+WORD_BYTES = 4
+"""DMA address granularity: one 32-bit word."""
+
+
+@dataclass(frozen=True, slots=True)
+class LockOp:
+    """A lock and the amount an acquire waits for and takes, or a release adds."""
+
+    __pydantic_config__ = _STRICT
+    lock: str
+    value: Pos = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Acquire:
+    """Core waits until ``lock`` >= ``value``, then subtracts ``value``."""
+
+    __pydantic_config__ = _STRICT
+    op: Literal["acquire"]
+    lock: str
+    value: Pos = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Core adds ``value`` to ``lock``."""
+
+    __pydantic_config__ = _STRICT
+    op: Literal["release"]
+    lock: str
+    value: Pos = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Compute:
+    """A matmul kernel call of ``m x k x n`` MACs on the core's vector unit."""
+
+    __pydantic_config__ = _STRICT
+    op: Literal["compute"]
+    m: Pos
+    k: Pos
+    n: Pos
+    dtype: DType
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """Run ``body`` ``count`` times. Loops stay loops: they are never unrolled."""
+
+    __pydantic_config__ = _STRICT
+    op: Literal["loop"]
+    count: Pos
+    body: tuple["Instruction", ...]
+
+
+Instruction = Annotated[Union[Acquire, Release, Compute, Loop], Field(discriminator="op")]
+
+
+@dataclass(frozen=True, slots=True)
+class Dim:
+    """One dimension of a DMA access pattern: ``size`` words, ``stride`` words apart."""
+
+    __pydantic_config__ = _STRICT
+    size: Pos
+    stride: NonNeg
+
+
+@dataclass(frozen=True, slots=True)
+class BufferDescriptor:
+    """What one DMA step moves: ``length_bytes`` of ``buffer`` from ``offset_bytes``, through an
+    optional access pattern (``dims``, innermost first), guarded by locks, then ``next``.
+
+    ``next`` is the index of the following BD in the channel's list; ``None`` means the BD after
+    this one in the list (or the end of the chain after the last one); ``"end"`` ends the chain.
+    """
+
+    __pydantic_config__ = _STRICT
+    buffer: str
+    length_bytes: Pos
+    offset_bytes: NonNeg = 0
+    dims: tuple[Dim, ...] = ()
+    acquire: LockOp | None = None
+    release: LockOp | None = None
+    next: NonNeg | Literal["end"] | None = None
+
+    def extent_bytes(self) -> int:
+        """Bytes from ``offset_bytes`` to one past the last byte the pattern touches."""
+        if not self.dims:
+            return self.length_bytes
+        return WORD_BYTES * (1 + sum((d.size - 1) * d.stride for d in self.dims))
+
+
+@dataclass(frozen=True, slots=True)
+class DmaChannelProgram:
+    """The BD chain of one DMA channel, started at ``start`` and run ``repeat`` times.
+
+    A chain whose ``next`` links form a cycle never ends (the channel serves forever, as
+    ObjectFIFO designs do); ``repeat`` then has no effect.
+    """
+
+    __pydantic_config__ = _STRICT
+    channel: str
+    bds: tuple[BufferDescriptor, ...]
+    start: NonNeg = 0
+    repeat: Pos = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Buffer:
+    """A named region of a tile's memory; ``offset_bytes`` None places it after the previous one."""
+
+    __pydantic_config__ = _STRICT
+    name: str
+    size_bytes: Pos
+    offset_bytes: NonNeg | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LockDecl:
+    """A named lock of a tile with its initial value."""
+
+    __pydantic_config__ = _STRICT
+    name: str
+    init: NonNeg = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TileProgram:
+    """Everything a program puts on one tile."""
+
+    __pydantic_config__ = _STRICT
+    tile: Tile
+    buffers: tuple[Buffer, ...] = ()
+    locks: tuple[LockDecl, ...] = ()
+    core: tuple[Instruction, ...] = ()
+    dma: tuple[DmaChannelProgram, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A DMA channel of a tile, as the end of a route."""
+
+    __pydantic_config__ = _STRICT
+    tile: Tile
+    channel: str
+
+    def __str__(self) -> str:
+        return f"({self.tile[0]},{self.tile[1]}).{self.channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A circuit-switched stream from one MM2S channel to one or more S2MM channels."""
+
+    __pydantic_config__ = _STRICT
+    name: str
+    source: Endpoint
+    destinations: tuple[Endpoint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    """A tensor in host DDR."""
+
+    __pydantic_config__ = _STRICT
+    name: str
+    size_bytes: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class DmaTask:
+    """Runtime: queue a transfer between a DDR tensor and a shim DMA channel."""
+
+    __pydantic_config__ = _STRICT
+    op: Literal["dma"]
+    name: str
+    tile: Tile
+    channel: str
+    tensor: str
+    length_bytes: Pos
+    offset_bytes: NonNeg = 0
+    dims: tuple[Dim, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Runtime: wait until the named DMA tasks have completed."""
+
+    __pydantic_config__ = _STRICT
+    op: Literal["wait"]
+    tasks: tuple[str, ...]
+
+
+RuntimeOp = Annotated[Union[DmaTask, Wait], Field(discriminator="op")]
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A whole NPU program: per-tile programs, routes, DDR tensors and the runtime sequence."""
+
+    __pydantic_config__ = _STRICT
+    name: str
+    tiles: tuple[TileProgram, ...]
+    routes: tuple[Route, ...] = ()
+    tensors: tuple[Tensor, ...] = ()
+    runtime: tuple[RuntimeOp, ...] = ()
+    description: str = ""
+    format: Literal["npusim-trace"] = "npusim-trace"
+    version: int = field(default=1)

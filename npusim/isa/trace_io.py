@@ -1,0 +1,71 @@
+"""Programs to and from trace files (JSON), with a format version."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import ProgramError
+from .instructions import Program
+
+TRACE_VERSION = 1
+_ADAPTER: TypeAdapter[Program] = TypeAdapter(Program)
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part not in ("acquire", "release", "compute", "loop", "dma", "wait") or not out.endswith("]"):
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def program_from_dict(data: Any, source: str = "<trace>") -> Program:
+    """Validate parsed trace data into a :class:`Program`; errors name ``source`` and the field."""
+    if not isinstance(data, dict):
+        raise ProgramError(f"{source}: a trace is a JSON object with 'name' and 'tiles'")
+    version = data.get("version", TRACE_VERSION)
+    if data.get("format", "npusim-trace") != "npusim-trace":
+        raise ProgramError(f"{source}: format: expected 'npusim-trace', got {data.get('format')!r}")
+    if version != TRACE_VERSION:
+        raise ProgramError(
+            f"{source}: version: trace format version {version!r} is not supported; this npusim "
+            f"reads version {TRACE_VERSION} (re-save the trace with this npusim's `lower`)")
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            what = "unknown field; remove it or fix its spelling" if err["type"] in (
+                "extra_forbidden", "unexpected_keyword_argument") else err["msg"]
+            if err["type"] == "missing":
+                what = "required field is missing"
+            lines.append(f"{source}: {_loc(tuple(err['loc'])) or '<top level>'}: {what}")
+        raise ProgramError("\n".join(lines)) from None
+
+
+def program_to_dict(program: Program) -> dict[str, Any]:
+    """The JSON-ready form of ``program`` (what :func:`save_program` writes)."""
+    data: dict[str, Any] = _ADAPTER.dump_python(program, mode="json", exclude_defaults=False)
+    return data
+
+
+def load_program(path: str | Path) -> Program:
+    """Read a trace file; raise :class:`ProgramError` naming the file and field on bad input."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise ProgramError(f"{path}: cannot read trace file: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ProgramError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    return program_from_dict(data, str(path))
+
+
+def save_program(program: Program, path: str | Path) -> None:
+    """Write ``program`` as a version-stamped trace file."""
+    Path(path).write_text(json.dumps(program_to_dict(program), indent=1) + "\n")

@@ -1,0 +1,332 @@
+"""Check a Program against a config before any simulation.
+
+Every limit of the hardware that a program can break is checked here, and each error names the
+file, the tile (or route, or runtime task), the limit with the config field that sets it, and a
+fix. :func:`verify` returns the :class:`Layout` the engine needs: buffer addresses, lock homes and
+route paths.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..config import NPUConfig
+from .errors import ProgramError
+from .instructions import (
+    WORD_BYTES, Acquire, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
+    Instruction, Loop, Program, Release, Tile, TileProgram, Wait,
+)
+from .routing import RoutePath, RoutePlacer
+
+_KIND = {"shim": "shim tile", "mem": "memory tile", "compute": "compute tile"}
+_SPEC = {"shim": "shim_tile", "mem": "mem_tile", "compute": "compute_tile"}
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedBuffer:
+    tile: Tile
+    offset_bytes: int
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What verification resolved: where buffers and locks live, and where routes run."""
+
+    buffers: dict[str, PlacedBuffer]
+    locks: dict[str, tuple[Tile, int]]
+    paths: dict[str, RoutePath]
+    route_of: dict[Endpoint, tuple[str, int]]
+    """Route name and position for each channel (-1 for a route's source)."""
+
+
+def _t(tile: Tile) -> str:
+    return f"({tile[0]},{tile[1]})"
+
+
+class _Verifier:
+    def __init__(self, program: Program, config: NPUConfig, source: str) -> None:
+        self.p, self.c, self.src = program, config, source
+        self.buffers: dict[str, PlacedBuffer] = {}
+        self.locks: dict[str, tuple[Tile, int]] = {}
+
+    def fail(self, where: str, what: str) -> ProgramError:
+        return ProgramError(f"{self.src}: {where}: {what}")
+
+    def where(self, tile: Tile) -> str:
+        return f"{_KIND[self.c.tile_kind(tile[1])]} {_t(tile)}"
+
+    # -- tiles, buffers, locks -------------------------------------------------------------
+    def tiles(self) -> None:
+        seen: set[Tile] = set()
+        for tp in self.p.tiles:
+            col, row = tp.tile
+            if not self.c.has_tile(col, row):
+                raise self.fail(f"tile {_t(tp.tile)}", (
+                    f"no such tile: the array has columns 0..{self.c.columns - 1} and rows "
+                    f"0..{self.c.rows - 1} (columns = {self.c.columns}, rows = 1 + mem_tile_rows + "
+                    f"compute_rows = {self.c.rows}); fix the coordinates or use a bigger config"))
+            if tp.tile in seen:
+                raise self.fail(f"tile {_t(tp.tile)}", "listed twice; merge its entries into one")
+            seen.add(tp.tile)
+            self.tile_memory(tp)
+            self.tile_locks(tp)
+
+    def memory_bytes(self, row: int) -> int:
+        kind = self.c.tile_kind(row)
+        if kind == "compute":
+            return self.c.compute_tile.data_mem_kib * 1024
+        return self.c.mem_tile.size_kib * 1024 if kind == "mem" else 0
+
+    def tile_memory(self, tp: TileProgram) -> None:
+        kind = self.c.tile_kind(tp.tile[1])
+        capacity = self.memory_bytes(tp.tile[1])
+        field = "compute_tile.data_mem_kib" if kind == "compute" else "mem_tile.size_kib"
+        cursor = 0
+        for buf in tp.buffers:
+            if buf.name in self.buffers:
+                raise self.fail(self.where(tp.tile), f"buffer '{buf.name}' is declared twice; names are program-wide")
+            if kind == "shim":
+                raise self.fail(self.where(tp.tile), (
+                    f"buffer '{buf.name}': a shim tile has no data memory; put DDR data in "
+                    "'tensors' and move it with runtime 'dma' tasks"))
+            offset = cursor if buf.offset_bytes is None else buf.offset_bytes
+            end = offset + buf.size_bytes
+            if end > capacity:
+                raise self.fail(self.where(tp.tile), (
+                    f"buffer '{buf.name}' ends at byte {end}, past the {capacity}-byte memory "
+                    f"(limit {field} = {capacity // 1024}); shrink the buffers or move one to "
+                    "another tile"))
+            self.buffers[buf.name] = PlacedBuffer(tp.tile, offset, buf.size_bytes)
+            cursor = max(cursor, end)
+
+    def tile_locks(self, tp: TileProgram) -> None:
+        kind = self.c.tile_kind(tp.tile[1])
+        limit = self.c.tile_spec(tp.tile[1]).locks
+        if len(tp.locks) > limit:
+            raise self.fail(self.where(tp.tile), (
+                f"{len(tp.locks)} locks declared, but the tile has {limit} "
+                f"(limit {_SPEC[kind]}.locks = {limit}); share locks or spread buffers over tiles"))
+        for lk in tp.locks:
+            if lk.name in self.locks:
+                raise self.fail(self.where(tp.tile), f"lock '{lk.name}' is declared twice; names are program-wide")
+            if lk.init > self.c.locks.max_value:
+                raise self.fail(self.where(tp.tile), (
+                    f"lock '{lk.name}' starts at {lk.init}, above the largest lock value "
+                    f"(limit locks.max_value = {self.c.locks.max_value})"))
+            self.locks[lk.name] = (tp.tile, lk.init)
+
+    # -- locks used by cores and DMAs ------------------------------------------------------
+    def lock_home(self, name: str, user: Tile, reach: Iterable[Tile], where: str) -> None:
+        if name not in self.locks:
+            raise self.fail(where, f"unknown lock '{name}'; declare it in a tile's 'locks'")
+        home = self.locks[name][0]
+        if home not in reach:
+            allowed = ", ".join(_t(t) for t in reach)
+            raise self.fail(where, (
+                f"lock '{name}' lives on tile {_t(home)}, which {_t(user)} cannot reach "
+                f"(reachable: {allowed}); declare the lock on one of those tiles"))
+
+    def core_reach(self, tile: Tile) -> list[Tile]:
+        """A core reaches its own memory module and those north, south and west of it."""
+        c, r = tile
+        cand = [(c, r), (c, r + 1), (c, r - 1), (c - 1, r)]
+        return [t for t in cand if self.c.has_tile(*t) and self.c.tile_kind(t[1]) == "compute"]
+
+    def dma_reach(self, tile: Tile, channel: str) -> list[Tile]:
+        """A tile DMA reaches its own memory; memory-tile channels 0-3 also east and west."""
+        c, r = tile
+        if self.c.tile_kind(r) == "mem" and int(channel[4:]) <= 3:
+            return [t for t in [(c, r), (c - 1, r), (c + 1, r)] if self.c.has_tile(*t)]
+        return [tile]
+
+    def core(self, tp: TileProgram) -> None:
+        if not tp.core:
+            return
+        if self.c.tile_kind(tp.tile[1]) != "compute":
+            raise self.fail(self.where(tp.tile), "has no core; only compute tiles run core programs")
+        self.instructions(tp.tile, tp.core, "core")
+
+    def instructions(self, tile: Tile, body: tuple[Instruction, ...], path: str) -> None:
+        for i, ins in enumerate(body):
+            where = f"{self.where(tile)}: {path}[{i}]"
+            if isinstance(ins, (Acquire, Release)):
+                self.lock_home(ins.lock, tile, self.core_reach(tile), where)
+                self.lock_value(ins.value, where)
+            elif isinstance(ins, Compute):
+                if ins.dtype not in self.c.compute_tile.kernels:
+                    have = ", ".join(self.c.compute_tile.kernels) or "none"
+                    raise self.fail(where, (
+                        f"compute in {ins.dtype}, but the config gives no kernel timing for it "
+                        f"(compute_tile.kernels has: {have}); add compute_tile.kernels.{ins.dtype}"))
+            elif isinstance(ins, Loop):
+                self.instructions(tile, ins.body, f"{path}[{i}].body")
+
+    def lock_value(self, value: int, where: str) -> None:
+        if value > self.c.locks.max_value:
+            raise self.fail(where, f"lock value {value} is above locks.max_value = {self.c.locks.max_value}")
+
+    # -- DMA channels and BDs --------------------------------------------------------------
+    def dma(self, tp: TileProgram) -> None:
+        if not tp.dma:
+            return
+        kind = self.c.tile_kind(tp.tile[1])
+        spec = self.c.tile_spec(tp.tile[1]).dma
+        if kind == "shim":
+            raise self.fail(self.where(tp.tile), (
+                "shim DMA channels are driven by the runtime sequence, not by BD chains; "
+                "use runtime 'dma' tasks"))
+        seen: set[str] = set()
+        for ch in tp.dma:
+            where = f"{self.where(tp.tile)}: channel {ch.channel}"
+            if ch.channel not in spec.channels:
+                raise self.fail(where, (
+                    f"no such DMA channel; this tile has {', '.join(spec.channels)} "
+                    f"({_SPEC[kind]}.dma.s2mm_channels / mm2s_channels)"))
+            if ch.channel in seen:
+                raise self.fail(where, "programmed twice; give each channel one BD chain")
+            seen.add(ch.channel)
+            self.channel(tp.tile, ch, where, spec.max_repeat)
+        total = sum(len(ch.bds) for ch in tp.dma)
+        if total > spec.bds:
+            raise self.fail(self.where(tp.tile), (
+                f"{total} buffer descriptors used, but the tile has {spec.bds} "
+                f"(limit {_SPEC[kind]}.dma.bds = {spec.bds}); use loops (next) or repeat counts"))
+
+    def channel(self, tile: Tile, ch: DmaChannelProgram, where: str, max_repeat: int) -> None:
+        if not ch.bds:
+            raise self.fail(where, "has no buffer descriptors")
+        if ch.start >= len(ch.bds):
+            raise self.fail(where, f"start BD {ch.start} does not exist (it has {len(ch.bds)} BDs)")
+        if ch.repeat > max_repeat:
+            raise self.fail(where, f"repeat {ch.repeat} is above the limit dma.max_repeat = {max_repeat}")
+        for i, bd in enumerate(ch.bds):
+            self.bd(tile, ch.channel, bd, f"{where}: bds[{i}]", len(ch.bds))
+
+    def bd(self, tile: Tile, channel: str, bd: BufferDescriptor, where: str, count: int) -> None:
+        if bd.buffer not in self.buffers:
+            raise self.fail(where, f"unknown buffer '{bd.buffer}'; declare it in a tile's 'buffers'")
+        reach = self.dma_reach(tile, channel)
+        home = self.buffers[bd.buffer]
+        if home.tile not in reach:
+            raise self.fail(where, (
+                f"buffer '{bd.buffer}' lives on tile {_t(home.tile)}, which this DMA channel cannot "
+                f"reach (reachable: {', '.join(_t(t) for t in reach)})"))
+        self.pattern(bd.dims, bd.length_bytes, bd.offset_bytes, bd.extent_bytes(),
+                     home.size_bytes, f"buffer '{bd.buffer}'", where, self.c.tile_spec(tile[1]).dma.address_dims)
+        for op in (bd.acquire, bd.release):
+            if op is not None:
+                self.lock_home(op.lock, tile, reach, where)
+                self.lock_value(op.value, where)
+        if isinstance(bd.next, int) and bd.next >= count:
+            raise self.fail(where, f"next BD {bd.next} does not exist (the channel has {count} BDs)")
+
+    def pattern(self, dims: tuple[Dim, ...], length: int, offset: int, extent: int, size: int,
+                what: str, where: str, max_dims: int) -> None:
+        if length % WORD_BYTES:
+            raise self.fail(where, f"length_bytes {length} is not a multiple of the {WORD_BYTES}-byte DMA word")
+        if offset % WORD_BYTES:
+            raise self.fail(where, f"offset_bytes {offset} is not a multiple of the {WORD_BYTES}-byte DMA word")
+        if dims:
+            if len(dims) > max_dims:
+                raise self.fail(where, (
+                    f"access pattern has {len(dims)} dimensions, the DMA has {max_dims} "
+                    "(dma.address_dims); fold dimensions or split the BD"))
+            words = 1
+            for d in dims:
+                words *= d.size
+            if words * WORD_BYTES != length:
+                raise self.fail(where, (
+                    f"access pattern moves {words * WORD_BYTES} bytes (product of sizes x "
+                    f"{WORD_BYTES}) but length_bytes is {length}; make them agree"))
+        if offset + extent > size:
+            raise self.fail(where, (
+                f"reaches byte {offset + extent} of {what}, which has {size} bytes; "
+                "shorten the transfer or its strides"))
+
+    # -- routes and runtime ----------------------------------------------------------------
+    def endpoint(self, ep: Endpoint, direction: str, where: str) -> None:
+        if not self.c.has_tile(*ep.tile):
+            raise self.fail(where, f"endpoint {ep}: no such tile in a {self.c.columns}x{self.c.rows} array")
+        kind = self.c.tile_kind(ep.tile[1])
+        channels = self.c.tile_spec(ep.tile[1]).dma.channels
+        if ep.channel not in channels or not ep.channel.startswith(direction):
+            wanted = [c for c in channels if c.startswith(direction)]
+            raise self.fail(where, (
+                f"endpoint {ep}: a route {'starts at an MM2S' if direction == 'mm2s' else 'ends at an S2MM'} "
+                f"channel; {_KIND[kind]} {_t(ep.tile)} has {', '.join(wanted) or 'none'}"))
+
+    def routes(self) -> tuple[dict[str, RoutePath], dict[Endpoint, tuple[str, int]]]:
+        placer = RoutePlacer(self.c, self.src)
+        paths: dict[str, RoutePath] = {}
+        route_of: dict[Endpoint, tuple[str, int]] = {}
+        for rt in self.p.routes:
+            where = f"route '{rt.name}'"
+            if rt.name in paths:
+                raise self.fail(where, "declared twice; route names are program-wide")
+            if not rt.destinations:
+                raise self.fail(where, "has no destinations")
+            self.endpoint(rt.source, "mm2s", where)
+            for i, ep in enumerate((rt.source,) + rt.destinations):
+                if i:
+                    self.endpoint(ep, "s2mm", where)
+                if ep in route_of:
+                    raise self.fail(where, (
+                        f"channel {ep} is already used by route '{route_of[ep][0]}'; a circuit-"
+                        "switched channel carries one route"))
+                route_of[ep] = (rt.name, i - 1)
+            paths[rt.name] = placer.place(rt)
+        return paths, route_of
+
+    def channels_routed(self, route_of: dict[Endpoint, tuple[str, int]]) -> None:
+        for tp in self.p.tiles:
+            for ch in tp.dma:
+                if Endpoint(tp.tile, ch.channel) not in route_of:
+                    raise self.fail(f"{self.where(tp.tile)}: channel {ch.channel}", (
+                        "has BDs but no route; add a route with this channel as "
+                        f"{'source' if ch.channel.startswith('mm2s') else 'destination'}"))
+
+    def runtime(self, route_of: dict[Endpoint, tuple[str, int]]) -> None:
+        tensors = {t.name: t for t in self.p.tensors}
+        if len(tensors) != len(self.p.tensors):
+            raise self.fail("tensors", "a tensor name is used twice")
+        issued: set[str] = set()
+        for i, op in enumerate(self.p.runtime):
+            where = f"runtime[{i}]"
+            if isinstance(op, Wait):
+                for name in op.tasks:
+                    if name not in issued:
+                        raise self.fail(where, f"waits for task '{name}', which no earlier 'dma' op issued")
+                continue
+            assert isinstance(op, DmaTask)
+            where = f"runtime[{i}] (task '{op.name}')"
+            if op.name in issued:
+                raise self.fail(where, "task name used twice; give each runtime task its own name")
+            issued.add(op.name)
+            if not self.c.has_tile(*op.tile) or self.c.tile_kind(op.tile[1]) != "shim":
+                raise self.fail(where, f"tile {_t(op.tile)} is not a shim tile (row 0, column < {self.c.columns})")
+            channels = self.c.shim_tile.dma.channels
+            if op.channel not in channels:
+                raise self.fail(where, f"no channel {op.channel} on a shim tile; it has {', '.join(channels)}")
+            if Endpoint(op.tile, op.channel) not in route_of:
+                raise self.fail(where, f"shim channel ({op.tile[0]},{op.tile[1]}).{op.channel} has no route")
+            if op.tensor not in tensors:
+                raise self.fail(where, f"unknown tensor '{op.tensor}'; declare it in 'tensors'")
+            extent = BufferDescriptor(op.tensor, op.length_bytes, op.offset_bytes, op.dims).extent_bytes()
+            self.pattern(op.dims, op.length_bytes, op.offset_bytes, extent, tensors[op.tensor].size_bytes,
+                         f"tensor '{op.tensor}'", where, self.c.shim_tile.dma.address_dims)
+
+    def run(self) -> Layout:
+        self.tiles()
+        for tp in self.p.tiles:
+            self.core(tp)
+            self.dma(tp)
+        paths, route_of = self.routes()
+        self.channels_routed(route_of)
+        self.runtime(route_of)
+        return Layout(self.buffers, self.locks, paths, route_of)
+
+
+def verify(program: Program, config: NPUConfig, source: str = "<program>") -> Layout:
+    """Check ``program`` against ``config``; raise :class:`ProgramError` naming ``source``."""
+    return _Verifier(program, config, source).run()

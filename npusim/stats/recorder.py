@@ -1,0 +1,66 @@
+"""The recorder: counters the hardware units update, and optional per-event intervals.
+
+Units hold a reference to their own stats object and add to its slots; nothing here touches
+SimPy. Intervals (start, end, unit, state) are kept only when a run asks for them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Tile = tuple[int, int]
+
+
+class CoreStats:
+    __slots__ = ("busy", "lock_stall", "dma_stall", "calls", "macs", "finish")
+
+    def __init__(self) -> None:
+        self.busy = self.lock_stall = self.dma_stall = self.calls = self.macs = self.finish = 0
+
+
+class ChannelStats:
+    __slots__ = ("bytes", "bds", "active", "stream_stall", "lock_stall", "finish")
+
+    def __init__(self) -> None:
+        self.bytes = self.bds = self.active = self.stream_stall = self.lock_stall = self.finish = 0
+
+
+class RouteStats:
+    __slots__ = ("bytes", "busy", "switches")
+
+    def __init__(self, switches: tuple[int, ...]) -> None:
+        self.bytes = self.busy = 0
+        self.switches = switches
+
+
+class DdrStats:
+    __slots__ = ("bytes_read", "bytes_written", "busy")
+
+    def __init__(self) -> None:
+        self.bytes_read = self.bytes_written = self.busy = 0
+
+
+@dataclass
+class Recorder:
+    """Every counter of a run, by unit; ``intervals`` is None unless recording was asked for."""
+
+    cores: dict[Tile, CoreStats] = field(default_factory=dict)
+    channels: dict[tuple[Tile, str], ChannelStats] = field(default_factory=dict)
+    routes: dict[str, RouteStats] = field(default_factory=dict)
+    ddr: DdrStats = field(default_factory=DdrStats)
+    intervals: list[tuple[int, int, str, str]] | None = None
+    cycles: int = 0
+    events: int = 0
+
+    def core(self, tile: Tile) -> CoreStats:
+        return self.cores.setdefault(tile, CoreStats())
+
+    def channel(self, tile: Tile, channel: str) -> ChannelStats:
+        return self.channels.setdefault((tile, channel), ChannelStats())
+
+    def route(self, name: str, switches: tuple[int, ...]) -> RouteStats:
+        return self.routes.setdefault(name, RouteStats(switches))
+
+    def interval(self, start: int, end: int, unit: str, state: str) -> None:
+        """Record that ``unit`` was in ``state`` from ``start`` to ``end`` (if recording)."""
+        if self.intervals is not None and end > start:
+            self.intervals.append((start, end, unit, state))

@@ -1,0 +1,111 @@
+"""Report: what a run condenses into (cycles, time, per tile and channel, routes, DDR).
+
+Frozen and plain: views (text, JSON, plots) read it and never touch SimPy.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..config import NPUConfig
+from ..hw.timing import ddr_bytes_per_cycle
+from .recorder import Recorder
+
+Tile = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CoreReport:
+    """Cycles of a core: computing (and lock operations), stalled on a lock released by another
+    core, stalled on a lock released by a DMA (waiting for data movement), and idle."""
+
+    busy: int
+    lock_stall: int
+    dma_stall: int
+    idle: int
+    kernel_calls: int
+    macs: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelReport:
+    """A DMA channel: bytes and BDs moved; cycles moving data (busy), waiting for the other end
+    of its route (stream_stall) and waiting for a BD's lock (lock_stall)."""
+
+    channel: str
+    bytes: int
+    bds: int
+    busy: int
+    stream_stall: int
+    lock_stall: int
+
+
+@dataclass(frozen=True, slots=True)
+class TileReport:
+    col: int
+    row: int
+    kind: str
+    core: CoreReport | None
+    channels: tuple[ChannelReport, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteReport:
+    name: str
+    bytes: int
+    busy: int
+    switches: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DdrReport:
+    bytes_read: int
+    bytes_written: int
+    busy_cycles: int
+    bandwidth_gb_per_s: float
+    """Average over the whole run: (read + written bytes) / seconds / 1e9."""
+    peak_gb_per_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    config: str
+    program: str
+    clock_mhz: float
+    cycles: int
+    seconds: float
+    tiles: tuple[TileReport, ...]
+    routes: tuple[RouteReport, ...]
+    ddr: DdrReport
+    engine_events: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with stable keys (see README, "Reports")."""
+        return asdict(self)
+
+
+def _tile_report(tile: Tile, config: NPUConfig, rec: Recorder, cycles: int) -> TileReport:
+    core = None
+    if tile in rec.cores:
+        s = rec.cores[tile]
+        idle = cycles - s.busy - s.lock_stall - s.dma_stall
+        core = CoreReport(s.busy, s.lock_stall, s.dma_stall, idle, s.calls, s.macs)
+    chans = []
+    for (t, name), c in sorted(rec.channels.items(), key=lambda kv: (kv[0][1][:4], int(kv[0][1][4:]))):
+        if t == tile:
+            chans.append(ChannelReport(name, c.bytes, c.bds, c.active - c.stream_stall, c.stream_stall, c.lock_stall))
+    return TileReport(tile[0], tile[1], config.tile_kind(tile[1]), core, tuple(chans))
+
+
+def make_report(rec: Recorder, config: NPUConfig, program_name: str) -> Report:
+    """Condense a recorder into a :class:`Report`."""
+    tiles = sorted(set(rec.cores) | {t for t, _ in rec.channels}, key=lambda t: (t[0], t[1]))
+    seconds = rec.cycles * config.seconds_per_cycle
+    d = rec.ddr
+    moved = d.bytes_read + d.bytes_written
+    ddr = DdrReport(d.bytes_read, d.bytes_written, d.busy,
+                    moved / seconds / 1e9 if seconds else 0.0,
+                    ddr_bytes_per_cycle(config.ddr, config.clock_mhz) * config.clock_mhz * 1e6 / 1e9)
+    routes = tuple(RouteReport(n, r.bytes, r.busy, r.switches) for n, r in rec.routes.items())
+    return Report(config.name, program_name, config.clock_mhz, rec.cycles, seconds,
+                  tuple(_tile_report(t, config, rec, rec.cycles) for t in tiles), routes, ddr, rec.events)
