@@ -100,6 +100,11 @@ class RoutePlacer:
         for dst in route.destinations:
             if dst.tile not in depth:
                 paths = _candidates(self._config, route.source.tile, dst.tile)
+                if not paths:
+                    raise ProgramError(
+                        f"{self._source}: route '{route.name}' from {route.source} to {dst} must change "
+                        "column, but no row of the array has east/west stream ports "
+                        "(*.stream_ports.east/west are 0); give a tile kind east/west ports")
                 chosen = next((p for p in paths if self._blocker(p, held) is None), None)
                 if chosen is None:
                     raise self._explain(route, dst, self._blocker(paths[0], held) or paths[0][0])
