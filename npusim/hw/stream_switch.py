@@ -98,6 +98,10 @@ class StreamRoute:
                 self.since[i] = now
         if self.missing == 0:
             self._start()
+        else:
+            for i, unit in enumerate(self.units):
+                if left[i] and unit is not None:
+                    unit.block(self)
 
     def describe_wait(self, unit: Unit) -> str:
         idx = self.units.index(unit)
