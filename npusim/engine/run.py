@@ -26,7 +26,7 @@ def _guard(machine: Machine, limit: int, stop: simpy.Event) -> None:
     def at_limit(_: simpy.Event) -> None:
         if not stop.triggered:
             stop.fail(MaxCyclesError("", limit))
-    machine.env.timeout(limit).callbacks.append(at_limit)
+    machine.env.timeout(limit + 1).callbacks.append(at_limit)
 
 
 def _events(env: simpy.Environment) -> int:
@@ -49,7 +49,7 @@ def run_machine(machine: Machine, options: RunOptions, source: str = "<program>"
         if watch.since is not None:
             raise deadlock_error(machine.units, watch.since, source, "every unit is blocked") from None
         raise MaxCyclesError(
-            f"{source}: the run reached max_cycles = {limit} with work left; raise --max-cycles "
+            f"{source}: the run went past max_cycles = {limit} with work left; raise --max-cycles "
             "or check for a program that never ends", limit) from None
     except Livelock:
         raise deadlock_error(machine.units, watch.since or 0, source,

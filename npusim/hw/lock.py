@@ -1,8 +1,8 @@
 """Lock: the semaphore that pairs producers and consumers of a buffer (DESIGN §1).
 
 ``acquire(n)`` waits until the value is at least ``n`` and subtracts it; ``release(n)`` adds
-``n``. Waiters are granted in arrival order, skipping those whose request the value cannot yet
-meet. A grant's event carries who made the release that allowed it ("core" or "dma"), so a core
+``n``. A request the value allows is granted at once, even if others wait for more; waiters are
+granted in arrival order, skipping those whose request the value cannot yet meet. A grant's event carries who made the release that allowed it ("core" or "dma"), so a core
 can tell a stall on data movement from a stall on another core.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Lock:
         """Take ``n`` now and return None, or return an event that fires when it is granted.
 
         While it waits, ``unit.waiting`` names this lock (for deadlock reports)."""
-        if not self.waiters and self.value >= n:
+        if self.value >= n:
             self.value -= n
             self.acquires += 1
             return None

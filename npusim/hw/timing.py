@@ -11,8 +11,10 @@ from ..config import DdrSpec, DmaSpec, KernelSpec, LockTimingSpec, StreamSwitchS
 
 
 def compute_cycles(kernel: KernelSpec, m: int, k: int, n: int) -> int:
-    """A matmul kernel call: ``ceil(m*k*n / (macs_per_cycle * efficiency)) + overhead_cycles``."""
-    return math.ceil(m * k * n / (kernel.macs_per_cycle * kernel.efficiency)) + kernel.overhead_cycles
+    """A matmul kernel call: ``ceil(m*k*n / (macs_per_cycle * efficiency)) + overhead_cycles``
+    (the quotient is rounded up after forgiving float error below 1e-9 of a cycle)."""
+    exact = m * k * n / (kernel.macs_per_cycle * kernel.efficiency)
+    return math.ceil(exact - 1e-9) + kernel.overhead_cycles
 
 
 def stream_bytes_per_cycle(stream: StreamSwitchSpec, src: DmaSpec, dsts: list[DmaSpec]) -> int:
