@@ -1,0 +1,146 @@
+"""Every rule of npusim/hw/timing.py against figures computed by hand from the shipped configs.
+
+npu1: 1000 MHz, int8 256 MAC/cycle at 0.91, int16 64 at 0.81, bf16 128 at 0.88, overheads 0;
+DMA 4 B/cycle, start-up 9; stream 4 B/cycle, 4 cycles per switch; locks 1/1; DDR 15 GB/s, 500 ns.
+npu2: 1800 MHz, int8 512 at 0.88, bf16 512 at 0.31; DDR 50 GB/s, 500 ns.
+tiny: 1000 MHz, int8 256 at 1.0 + 10, bf16 128 at 0.5 + 20; DMA start-up 5; 2 cycles per switch;
+DDR 8 GB/s, 100 ns.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from npusim.config import KernelSpec, NPUConfig, load_config
+from npusim.hw import timing
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+@pytest.fixture(scope="module")
+def npu1() -> NPUConfig:
+    return load_config(CONFIGS / "npu1.yaml")
+
+
+@pytest.fixture(scope="module")
+def npu2() -> NPUConfig:
+    return load_config(CONFIGS / "npu2.yaml")
+
+
+@pytest.fixture(scope="module")
+def tiny() -> NPUConfig:
+    return load_config(CONFIGS / "tiny.yaml")
+
+
+# -- compute ---------------------------------------------------------------------------------
+
+def test_compute_npu1_int8_measured_kernel(npu1: NPUConfig) -> None:
+    # 64*232*64 = 950272 MACs / (256 * 0.91 = 232.96) = 4079.12 -> 4080, + 0 overhead
+    assert timing.compute_cycles(npu1.compute_tile.kernels["int8"], 64, 232, 64) == 4080
+
+
+def test_compute_npu1_int16_and_bf16(npu1: NPUConfig) -> None:
+    # int16 64^3 = 262144 / (64 * 0.81 = 51.84) = 5056.79 -> 5057
+    assert timing.compute_cycles(npu1.compute_tile.kernels["int16"], 64, 64, 64) == 5057
+    # bf16 64*104*64 = 425984 / (128 * 0.88 = 112.64) = 3781.82 -> 3782
+    assert timing.compute_cycles(npu1.compute_tile.kernels["bf16"], 64, 104, 64) == 3782
+
+
+def test_compute_npu2(npu2: NPUConfig) -> None:
+    # int8 950272 / (512 * 0.88 = 450.56) = 2109.09 -> 2110
+    assert timing.compute_cycles(npu2.compute_tile.kernels["int8"], 64, 232, 64) == 2110
+    # bf16 48*152*48 = 350208 / (512 * 0.31 = 158.72) = 2206.45 -> 2207
+    assert timing.compute_cycles(npu2.compute_tile.kernels["bf16"], 48, 152, 48) == 2207
+
+
+def test_compute_adds_the_per_call_overhead(tiny: NPUConfig) -> None:
+    # int8: 16^3 = 4096 / 256 = 16, + 10 = 26; bf16: 4096 / (128 * 0.5) = 64, + 20 = 84
+    assert timing.compute_cycles(tiny.compute_tile.kernels["int8"], 16, 16, 16) == 26
+    assert timing.compute_cycles(tiny.compute_tile.kernels["bf16"], 16, 16, 16) == 84
+    # one MAC still costs a whole cycle plus the overhead
+    assert timing.compute_cycles(tiny.compute_tile.kernels["int8"], 1, 1, 1) == 11
+
+
+def test_compute_is_the_formula_for_huge_calls(tiny: NPUConfig) -> None:
+    # 4096^3 / 256 = 268435456, + 10: the formula, however long the call
+    assert timing.compute_cycles(tiny.compute_tile.kernels["int8"], 4096, 4096, 4096) == 268435466
+
+
+def test_compute_rounds_a_fraction_up() -> None:
+    k = KernelSpec(macs_per_cycle=256, efficiency=1.0, overhead_cycles=0)
+    assert timing.compute_cycles(k, 1, 1, 257) == 2  # 257 / 256 = 1.004 -> 2
+    assert timing.compute_cycles(k, 1, 1, 256) == 1
+
+
+def test_compute_exact_quotient_is_not_rounded_up() -> None:
+    k = KernelSpec(macs_per_cycle=256, efficiency=0.7, overhead_cycles=0)
+    assert timing.compute_cycles(k, 8, 16, 21) == 15
+
+
+# -- streams and DMA -------------------------------------------------------------------------
+
+def test_stream_rate_npu1(npu1: NPUConfig) -> None:
+    dma = npu1.compute_tile.dma
+    assert timing.stream_bytes_per_cycle(npu1.stream_switch, dma, [dma, dma]) == 4
+
+
+def test_stream_rate_picks_the_slowest(npu1: NPUConfig) -> None:
+    stream = npu1.stream_switch.model_copy(update={"bytes_per_cycle": 8})
+    fast = npu1.compute_tile.dma.model_copy(update={"bytes_per_cycle": 16})
+    slow = fast.model_copy(update={"bytes_per_cycle": 2})
+    assert timing.stream_bytes_per_cycle(stream, fast, [fast]) == 8         # the stream
+    assert timing.stream_bytes_per_cycle(stream, slow, [fast, fast]) == 2   # the source
+    assert timing.stream_bytes_per_cycle(stream, fast, [fast, slow]) == 2   # a destination
+    narrow = stream.model_copy(update={"bytes_per_cycle": 1})
+    assert timing.stream_bytes_per_cycle(narrow, slow, [slow]) == 1
+
+
+def test_transfer_cycles_rounds_up() -> None:
+    assert timing.transfer_cycles(1000, 4) == 250
+    assert timing.transfer_cycles(1001, 4) == 251
+    assert timing.transfer_cycles(10, 1.5) == 7   # 6.67 -> 7
+    assert timing.transfer_cycles(4, 4) == 1
+
+
+def test_route_latency(npu1: NPUConfig, tiny: NPUConfig) -> None:
+    # neighbouring tiles cross 2 switches: 4 * 2 = 8 on npu1, 2 * 2 = 4 on tiny
+    assert timing.route_latency_cycles(npu1.stream_switch, 2) == 8
+    assert timing.route_latency_cycles(npu1.stream_switch, 5) == 20
+    assert timing.route_latency_cycles(tiny.stream_switch, 2) == 4
+
+
+def test_dma_startup(npu1: NPUConfig, tiny: NPUConfig) -> None:
+    # start-up 9, + acquire_cycles 1 when the BD acquires a lock
+    assert timing.dma_startup_cycles(npu1.compute_tile.dma, npu1.locks, False) == 9
+    assert timing.dma_startup_cycles(npu1.compute_tile.dma, npu1.locks, True) == 10
+    locks = tiny.locks.model_copy(update={"acquire_cycles": 7})
+    assert timing.dma_startup_cycles(tiny.mem_tile.dma, locks, True) == 12   # 5 + 7
+    assert timing.dma_startup_cycles(tiny.mem_tile.dma, locks, False) == 5
+
+
+# -- DDR -------------------------------------------------------------------------------------
+
+def test_ddr_bytes_per_cycle(npu1: NPUConfig, npu2: NPUConfig, tiny: NPUConfig) -> None:
+    # 15e9 B/s / 1000e6 cycles/s = 15.0; 50e9 / 1800e6 = 27.78; 8e9 / 1e9 = 8.0
+    assert timing.ddr_bytes_per_cycle(npu1.ddr, npu1.clock_mhz) == 15.0
+    assert timing.ddr_bytes_per_cycle(npu2.ddr, npu2.clock_mhz) == pytest.approx(27.777777, abs=1e-5)
+    assert timing.ddr_bytes_per_cycle(tiny.ddr, tiny.clock_mhz) == 8.0
+    # the clock is the divisor: npu1's DDR at 500 MHz is twice as many bytes per cycle
+    assert timing.ddr_bytes_per_cycle(npu1.ddr, 500.0) == 30.0
+
+
+def test_ddr_latency(npu1: NPUConfig, npu2: NPUConfig, tiny: NPUConfig) -> None:
+    # 500 ns at 1000 MHz = 500; at 1800 MHz = 900; tiny 100 ns at 1000 MHz = 100
+    assert timing.ddr_latency_cycles(npu1.ddr, npu1.clock_mhz) == 500
+    assert timing.ddr_latency_cycles(npu2.ddr, npu2.clock_mhz) == 900
+    assert timing.ddr_latency_cycles(tiny.ddr, tiny.clock_mhz) == 100
+
+
+def test_ddr_latency_rounds_up(npu1: NPUConfig) -> None:
+    ddr = npu1.ddr.model_copy(update={"latency_ns": 100.5})
+    assert timing.ddr_latency_cycles(ddr, 1000.0) == 101      # 100.5 -> 101
+    one = npu1.ddr.model_copy(update={"latency_ns": 1.0})
+    assert timing.ddr_latency_cycles(one, 1800.0) == 2        # 1.8 -> 2
+    zero = npu1.ddr.model_copy(update={"latency_ns": 0.0})
+    assert timing.ddr_latency_cycles(zero, 1800.0) == 0

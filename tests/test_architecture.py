@@ -1,0 +1,113 @@
+"""The shape of the package: module size (STYLE point 6) and import direction (STYLE, last
+paragraph: ``config <- isa``; ``config, isa, stats <- hw <- engine``; ``stats <- report <- cli``).
+
+Imports are read with ``ast`` from the source (every ``import``/``from`` anywhere in a module,
+including inside functions), so a lazy import against the arrows is caught too.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "npusim"
+MAX_LINES = 400
+
+ANY = None
+# Package (first level under npusim) -> npusim modules it may import, as dotted prefixes.
+# Its own package is always allowed.
+ALLOWED: dict[str, set[str] | None] = {
+    "config": set(),
+    "isa": {"npusim.config"},
+    # stats/report.py converts the DDR bandwidth with hw.timing.ddr_bytes_per_cycle, so that the
+    # figure is stated once. This one rule-module import is allowed; the rest of hw is not (it
+    # would close a cycle, since hw imports stats for the recorder).
+    "stats": {"npusim.config", "npusim.hw.timing"},
+    "hw": {"npusim.config", "npusim.isa", "npusim.stats"},
+    "engine": {"npusim.config", "npusim.isa", "npusim.stats", "npusim.hw"},
+    "report": {"npusim.config", "npusim.stats"},
+    # the command line and the package facade (npusim/__init__.py) may import anything
+    "cli": ANY,
+    "__init__": ANY,
+}
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def dotted(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def package_of(path: Path) -> str:
+    rel = path.relative_to(PACKAGE).with_suffix("").parts
+    return rel[0]
+
+
+def imported(path: Path) -> list[tuple[int, str]]:
+    """(line, absolute module) of every npusim module ``path`` imports."""
+    name = dotted(path)
+    is_pkg = path.name == "__init__.py"
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".")
+                base = base[: len(base) - node.level + (1 if is_pkg else 0)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            # `from pkg import mod` imports the module pkg.mod when it exists
+            for a in node.names:
+                sub = f"{target}.{a.name}"
+                sub_path = PACKAGE.parent / Path(*sub.split("."))
+                out.append((node.lineno, sub if sub_path.with_suffix(".py").exists()
+                            or (sub_path / "__init__.py").exists() else target))
+    return [(line, mod) for line, mod in out if mod == "npusim" or mod.startswith("npusim.")]
+
+
+def allowed(mod: str, prefixes: set[str]) -> bool:
+    return any(mod == p or mod.startswith(p + ".") for p in prefixes)
+
+
+def test_the_allowed_map_covers_every_package() -> None:
+    found = {package_of(p) for p in modules()}
+    assert found <= set(ALLOWED), f"packages without import rules: {sorted(found - set(ALLOWED))}"
+
+
+def test_no_module_exceeds_the_size_budget() -> None:
+    sizes = {str(p.relative_to(PACKAGE.parent)): len(p.read_text().splitlines()) for p in modules()}
+    over = {name: n for name, n in sizes.items() if n > MAX_LINES}
+    assert not over, f"modules over {MAX_LINES} lines (STYLE point 6): {over}"
+
+
+def test_imports_follow_the_arrows() -> None:
+    bad = []
+    for path in modules():
+        pkg = package_of(path)
+        rule = ALLOWED[pkg]
+        if rule is ANY:
+            continue
+        own = f"npusim.{pkg}"
+        for line, mod in imported(path):
+            if not allowed(mod, rule | {own}):
+                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {mod} "
+                           f"(npusim.{pkg} may import {sorted(rule) or 'nothing from npusim'})")
+    assert not bad, "imports against the arrows:\n" + "\n".join(bad)
+
+
+def test_the_import_reader_resolves_relative_imports() -> None:
+    # A guard on the checker itself: it must see hw -> stats and stats -> hw.timing as they are.
+    ddr = imported(PACKAGE / "hw" / "ddr.py")
+    assert ("npusim.stats.recorder" in {m for _, m in ddr})
+    report = {m for _, m in imported(PACKAGE / "stats" / "report.py")}
+    assert {"npusim.config", "npusim.hw.timing", "npusim.stats.recorder"} <= report
+    cli = {m for _, m in imported(PACKAGE / "cli.py")}
+    assert "npusim" in cli and "npusim.hw.errors" in cli
+    assert not allowed("npusim.hw.dma", ALLOWED["stats"] or set())
+    assert allowed("npusim.hw.timing", ALLOWED["stats"] or set())
