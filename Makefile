@@ -6,7 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 CONFIG ?= configs/npu1.yaml
-TRACE  ?= traces/passthrough.json
+TRACE  ?= traces/pipeline_2core.json
+PLOT   ?= out/run.png
 
 .PHONY: run test venv clean
 
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/npusim run --config $(CONFIG) --trace $(TRACE)
+	$(BIN)/npusim run --config $(CONFIG) --trace $(TRACE) --plot $(PLOT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import simulate
 from .config import ConfigError, config_schema, load_config
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", required=True, help="program trace JSON, e.g. traces/passthrough.json")
     run.add_argument("--json", action="store_true", help="print the report as one JSON object")
     run.add_argument("--max-cycles", type=int, default=None, help="stop a run that goes past this cycle")
+    run.add_argument("--plot", metavar="FILE", help="write a utilisation plot (PNG or SVG, by extension)")
     check = sub.add_parser("check", help="verify a trace against a config without simulating")
     _config_args(check)
     check.add_argument("--trace", required=True)
@@ -40,6 +42,13 @@ def _run(args: argparse.Namespace) -> int:
     program = load_program(args.trace)
     report = simulate(config, program, RunOptions(max_cycles=args.max_cycles), source=args.trace)
     print(report_json(report) if args.json else format_report(report))
+    if args.plot:
+        from .plots import utilisation_figure
+
+        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
+        utilisation_figure(report).savefig(args.plot, dpi=120)
+        if not args.json:
+            print(f"\nplot     {args.plot}")
     return 0
 
 
