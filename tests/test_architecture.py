@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str] | None] = {
     "hw": {"npusim.config", "npusim.isa", "npusim.stats"},
     "engine": {"npusim.config", "npusim.isa", "npusim.stats", "npusim.hw"},
     "report": {"npusim.config", "npusim.stats"},
+    "plots": {"npusim.config", "npusim.stats"},
     # the command line and the package facade (npusim/__init__.py) may import anything
     "cli": ANY,
     "__init__": ANY,
