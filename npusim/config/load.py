@@ -40,12 +40,29 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple[str | int, ...], int]]:
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        what = exc.problem or exc.context or "syntax error"
+        if mark:
+            what += f" (column {mark.column + 1})"
+        if exc.problem and exc.context and exc.context_mark:
+            what += f", {exc.context} (line {exc.context_mark.line + 1})"
+        raise ConfigError(f"{where}: not valid YAML: {what}; fix the YAML syntax there") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {exc}; fix the YAML syntax") from None
     lines: dict[tuple[str | int, ...], int] = {}
     if node is not None:
         _node_lines(node, (), lines)
     return data, lines
+
+
+def _not_a_mapping(source: str, data: Any) -> ConfigError:
+    got = {list: "a list", str: "a string", type(None): "an empty document"}.get(
+        type(data), f"a {type(data).__name__}")
+    return ConfigError(
+        f"{source}: expected a mapping of config fields at the top level, got {got}; write one "
+        "`field: value` per line (e.g. `columns: 4`), see `npusim schema` for the fields")
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -83,6 +100,8 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str], source: str)
 def _format_loc(loc: tuple[str | int, ...]) -> str:
     out = ""
     for part in loc:
+        if part == "[key]":  # pydantic's marker for an invalid dict key: the key is the field
+            continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -93,7 +112,17 @@ def _explain(err: Mapping[str, Any]) -> str:
         return "unknown field; remove it or check its spelling against `npusim schema`"
     if kind == "missing":
         return "required field is missing; add it (see `npusim schema`)"
+    if kind == "value_error" and "error" in err.get("ctx", {}):
+        return str(err["ctx"]["error"])  # a model validator's own message, without "Value error, "
+    value = err.get("input")
+    if ", got " not in err["msg"] and (value is None or isinstance(value, (bool, int, float, str))):
+        return f"{err['msg']}, got {value!r}"
     return str(err["msg"])
+
+
+def _is_overridden(field: str, overridden: set[str]) -> bool:
+    """Whether ``field`` was set by an override, itself or as part of an overridden section."""
+    return any(field == o or field.startswith((o + ".", o + "[")) for o in overridden)
 
 
 def validate_config(
@@ -104,7 +133,7 @@ def validate_config(
 ) -> NPUConfig:
     """Validate parsed config data; errors name ``source``, the line and the field."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping of config fields at the top level")
+        raise _not_a_mapping(source, data)
     try:
         return NPUConfig.model_validate(data)
     except ValidationError as exc:
@@ -114,9 +143,9 @@ def validate_config(
             loc = tuple(err["loc"])
             field = _format_loc(loc)
             where = source
-            if field in overridden:
+            if _is_overridden(field, overridden):
                 where += " (override)"
-            elif lines:
+            elif lines and loc:  # a top-level (whole-config) check has no line of its own
                 probe = loc
                 while probe and probe not in lines:
                     probe = probe[:-1]
@@ -135,7 +164,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> NPUConfig:
     overrides = list(overrides)
     data, lines = _read_yaml(path)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of config fields at the top level")
+        raise _not_a_mapping(str(path), data)
     data = apply_overrides(data, overrides, str(path))
     return validate_config(data, str(path), lines, overrides)
 

@@ -14,14 +14,33 @@ TRACE_VERSION = 1
 _ADAPTER: TypeAdapter[Program] = TypeAdapter(Program)
 
 
+_TAGGED_LISTS = ("core", "body", "runtime")
+"""Lists of instructions told apart by "op": pydantic puts the op tag after the item's index."""
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part not in ("acquire", "release", "compute", "loop", "dma", "wait") or not out.endswith("]"):
+        elif i >= 2 and isinstance(loc[i - 1], int) and loc[i - 2] in _TAGGED_LISTS:
+            continue  # the op tag ("acquire", "dma", ...), not a field
+        elif not str(part).isidentifier():
+            continue  # a union member pydantic tried ("constrained-int", "literal['end']")
+        else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def _explain(err: Any) -> str:
+    if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        return "unknown field; remove it or fix its spelling"
+    if err["type"] == "missing":
+        return "required field is missing; add it"
+    value = err.get("input")
+    if ", got " not in err["msg"] and (value is None or isinstance(value, (bool, int, float, str))):
+        return f"{err['msg']}, got {value!r}"
+    return str(err["msg"])
 
 
 def program_from_dict(data: Any, source: str = "<trace>") -> Program:
@@ -34,18 +53,16 @@ def program_from_dict(data: Any, source: str = "<trace>") -> Program:
     if version != TRACE_VERSION:
         raise ProgramError(
             f"{source}: version: trace format version {version!r} is not supported; this npusim "
-            f"reads version {TRACE_VERSION} (re-save the trace with this npusim's `lower`)")
+            f"reads version {TRACE_VERSION} only (\"version\": {TRACE_VERSION}); convert the trace "
+            "to that format (see README, Programs)")
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
-        lines = []
+        problems: dict[str, list[str]] = {}  # one line per field: a union's alternatives are joined
         for err in exc.errors():
-            what = "unknown field; remove it or fix its spelling" if err["type"] in (
-                "extra_forbidden", "unexpected_keyword_argument") else err["msg"]
-            if err["type"] == "missing":
-                what = "required field is missing"
-            lines.append(f"{source}: {_loc(tuple(err['loc'])) or '<top level>'}: {what}")
-        raise ProgramError("\n".join(lines)) from None
+            problems.setdefault(_loc(tuple(err["loc"])) or "<top level>", []).append(_explain(err))
+        raise ProgramError("\n".join(
+            f"{source}: {where}: {'; or '.join(whats)}" for where, whats in problems.items())) from None
 
 
 def program_to_dict(program: Program) -> dict[str, Any]:
@@ -62,7 +79,9 @@ def load_program(path: str | Path) -> Program:
     except OSError as exc:
         raise ProgramError(f"{path}: cannot read trace file: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
-        raise ProgramError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        raise ProgramError(
+            f"{path}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno}); fix the JSON syntax there"
+        ) from None
     return program_from_dict(data, str(path))
 
 

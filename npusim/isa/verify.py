@@ -14,7 +14,7 @@ from ..config import NPUConfig
 from .errors import ProgramError
 from .instructions import (
     WORD_BYTES, Acquire, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
-    Instruction, Loop, Program, Release, Tile, TileProgram, Wait,
+    Instruction, Loop, Program, Release, Tensor, Tile, TileProgram, Wait,
 )
 from .routing import RoutePath, RoutePlacer
 
@@ -113,7 +113,7 @@ class _Verifier:
             if lk.init > self.c.locks.max_value:
                 raise self.fail(self.where(tp.tile), (
                     f"lock '{lk.name}' starts at {lk.init}, above the largest lock value "
-                    f"(limit locks.max_value = {self.c.locks.max_value})"))
+                    f"(limit locks.max_value = {self.c.locks.max_value}); lower its init"))
             self.locks[lk.name] = (tp.tile, lk.init)
 
     # -- locks used by cores and DMAs ------------------------------------------------------
@@ -164,7 +164,9 @@ class _Verifier:
 
     def lock_value(self, value: int, where: str) -> None:
         if value > self.c.locks.max_value:
-            raise self.fail(where, f"lock value {value} is above locks.max_value = {self.c.locks.max_value}")
+            raise self.fail(where, (
+                f"lock value {value} is above the largest lock value (limit locks.max_value = "
+                f"{self.c.locks.max_value}); use a smaller value"))
 
     # -- DMA channels and BDs --------------------------------------------------------------
     def dma(self, tp: TileProgram) -> None:
@@ -186,20 +188,26 @@ class _Verifier:
             if ch.channel in seen:
                 raise self.fail(where, "programmed twice; give each channel one BD chain")
             seen.add(ch.channel)
-            self.channel(tp.tile, ch, where, spec.max_repeat)
+            self.channel(tp.tile, ch, where)
         total = sum(len(ch.bds) for ch in tp.dma)
         if total > spec.bds:
             raise self.fail(self.where(tp.tile), (
                 f"{total} buffer descriptors used, but the tile has {spec.bds} "
                 f"(limit {_SPEC[kind]}.dma.bds = {spec.bds}); use loops (next) or repeat counts"))
 
-    def channel(self, tile: Tile, ch: DmaChannelProgram, where: str, max_repeat: int) -> None:
+    def channel(self, tile: Tile, ch: DmaChannelProgram, where: str) -> None:
+        dma_field = f"{_SPEC[self.c.tile_kind(tile[1])]}.dma"
+        max_repeat = self.c.tile_spec(tile[1]).dma.max_repeat
         if not ch.bds:
-            raise self.fail(where, "has no buffer descriptors")
+            raise self.fail(where, "has no buffer descriptors; give it at least one or remove the channel")
         if ch.start >= len(ch.bds):
-            raise self.fail(where, f"start BD {ch.start} does not exist (it has {len(ch.bds)} BDs)")
+            raise self.fail(where, (
+                f"start BD {ch.start} does not exist (it has {len(ch.bds)} BDs); use an index "
+                f"0..{len(ch.bds) - 1}"))
         if ch.repeat > max_repeat:
-            raise self.fail(where, f"repeat {ch.repeat} is above the limit dma.max_repeat = {max_repeat}")
+            raise self.fail(where, (
+                f"repeat {ch.repeat} is above the limit {dma_field}.max_repeat = {max_repeat}; "
+                "loop the BD chain (next) instead"))
         for i, bd in enumerate(ch.bds):
             self.bd(tile, ch.channel, bd, f"{where}: bds[{i}]", len(ch.bds))
 
@@ -213,25 +221,33 @@ class _Verifier:
                 f"buffer '{bd.buffer}' lives on tile {_t(home.tile)}, which this DMA channel cannot "
                 f"reach (reachable: {', '.join(_t(t) for t in reach)})"))
         self.pattern(bd.dims, bd.length_bytes, bd.offset_bytes, bd.extent_bytes(),
-                     home.size_bytes, f"buffer '{bd.buffer}'", where, self.c.tile_spec(tile[1]).dma.address_dims)
+                     home.size_bytes, f"buffer '{bd.buffer}'", where, _SPEC[self.c.tile_kind(tile[1])])
         for op in (bd.acquire, bd.release):
             if op is not None:
                 self.lock_home(op.lock, tile, reach, where)
                 self.lock_value(op.value, where)
         if isinstance(bd.next, int) and bd.next >= count:
-            raise self.fail(where, f"next BD {bd.next} does not exist (the channel has {count} BDs)")
+            raise self.fail(where, (
+                f"next BD {bd.next} does not exist (the channel has {count} BDs); use an index "
+                f"0..{count - 1}, or \"end\" to end the chain"))
 
     def pattern(self, dims: tuple[Dim, ...], length: int, offset: int, extent: int, size: int,
-                what: str, where: str, max_dims: int) -> None:
+                what: str, where: str, spec: str) -> None:
+        """Check an access pattern; ``spec`` is the config section of the DMA ('shim_tile', ...)."""
+        max_dims = getattr(self.c, spec).dma.address_dims
         if length % WORD_BYTES:
-            raise self.fail(where, f"length_bytes {length} is not a multiple of the {WORD_BYTES}-byte DMA word")
+            raise self.fail(where, (
+                f"length_bytes {length} is not a multiple of the {WORD_BYTES}-byte DMA word; "
+                f"pad the transfer to a multiple of {WORD_BYTES}"))
         if offset % WORD_BYTES:
-            raise self.fail(where, f"offset_bytes {offset} is not a multiple of the {WORD_BYTES}-byte DMA word")
+            raise self.fail(where, (
+                f"offset_bytes {offset} is not a multiple of the {WORD_BYTES}-byte DMA word; "
+                f"align it to {WORD_BYTES} bytes"))
         if dims:
             if len(dims) > max_dims:
                 raise self.fail(where, (
                     f"access pattern has {len(dims)} dimensions, the DMA has {max_dims} "
-                    "(dma.address_dims); fold dimensions or split the BD"))
+                    f"(limit {spec}.dma.address_dims = {max_dims}); fold dimensions or split the BD"))
             words = 1
             for d in dims:
                 words *= d.size
@@ -265,7 +281,7 @@ class _Verifier:
             if rt.name in paths:
                 raise self.fail(where, "declared twice; route names are program-wide")
             if not rt.destinations:
-                raise self.fail(where, "has no destinations")
+                raise self.fail(where, "has no destinations; add at least one S2MM channel")
             self.endpoint(rt.source, "mm2s", where)
             for i, ep in enumerate((rt.source,) + rt.destinations):
                 if i:
@@ -287,16 +303,20 @@ class _Verifier:
                         f"{'source' if ch.channel.startswith('mm2s') else 'destination'}"))
 
     def runtime(self, route_of: dict[Endpoint, tuple[str, int]]) -> None:
-        tensors = {t.name: t for t in self.p.tensors}
-        if len(tensors) != len(self.p.tensors):
-            raise self.fail("tensors", "a tensor name is used twice")
+        tensors: dict[str, Tensor] = {}
+        for t in self.p.tensors:
+            if t.name in tensors:
+                raise self.fail("tensors", f"tensor '{t.name}' is declared twice; give each tensor its own name")
+            tensors[t.name] = t
         issued: set[str] = set()
         for i, op in enumerate(self.p.runtime):
             where = f"runtime[{i}]"
             if isinstance(op, Wait):
                 for name in op.tasks:
                     if name not in issued:
-                        raise self.fail(where, f"waits for task '{name}', which no earlier 'dma' op issued")
+                        raise self.fail(where, (
+                            f"waits for task '{name}', which no earlier 'dma' op issued; fix the "
+                            "name or issue the task before the wait"))
                 continue
             assert isinstance(op, DmaTask)
             where = f"runtime[{i}] (task '{op.name}')"
@@ -304,17 +324,21 @@ class _Verifier:
                 raise self.fail(where, "task name used twice; give each runtime task its own name")
             issued.add(op.name)
             if not self.c.has_tile(*op.tile) or self.c.tile_kind(op.tile[1]) != "shim":
-                raise self.fail(where, f"tile {_t(op.tile)} is not a shim tile (row 0, column < {self.c.columns})")
+                raise self.fail(where, (
+                    f"tile {_t(op.tile)} is not a shim tile (row 0, column < {self.c.columns}); "
+                    "runtime tasks run on shim DMA channels"))
             channels = self.c.shim_tile.dma.channels
             if op.channel not in channels:
                 raise self.fail(where, f"no channel {op.channel} on a shim tile; it has {', '.join(channels)}")
             if Endpoint(op.tile, op.channel) not in route_of:
-                raise self.fail(where, f"shim channel ({op.tile[0]},{op.tile[1]}).{op.channel} has no route")
+                raise self.fail(where, (
+                    f"shim channel ({op.tile[0]},{op.tile[1]}).{op.channel} has no route; add a route "
+                    f"with this channel as {'source' if op.channel.startswith('mm2s') else 'destination'}"))
             if op.tensor not in tensors:
                 raise self.fail(where, f"unknown tensor '{op.tensor}'; declare it in 'tensors'")
             extent = BufferDescriptor(op.tensor, op.length_bytes, op.offset_bytes, op.dims).extent_bytes()
             self.pattern(op.dims, op.length_bytes, op.offset_bytes, extent, tensors[op.tensor].size_bytes,
-                         f"tensor '{op.tensor}'", where, self.c.shim_tile.dma.address_dims)
+                         f"tensor '{op.tensor}'", where, "shim_tile")
 
     def run(self) -> Layout:
         self.tiles()
