@@ -28,4 +28,4 @@ DTYPES: tuple[DType, ...] = ("int8", "int16", "bf16")
 class Spec(BaseModel):
     """Base of every hardware spec: immutable, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, strict=True, allow_inf_nan=False)

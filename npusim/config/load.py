@@ -20,16 +20,26 @@ class ConfigError(ValueError):
     """A config file or override is invalid; the message names the file, the field and the fix."""
 
 
-def _node_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
+def _node_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int],
+                source: str) -> None:
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, _ in node.value:
+            line = key.start_mark.line + 1
+            if key.value in seen:
+                field = ".".join(str(p) for p in path + (key.value,))
+                raise ConfigError(
+                    f"{source}:{line}: {field}: duplicate key (first set on line {seen[key.value]}); "
+                    "keep one of the two")
+            seen[key.value] = line
         for key, value in node.value:
             out[path + (key.value,)] = key.start_mark.line + 1
-            _node_lines(value, path + (key.value,), out)
+            _node_lines(value, path + (key.value,), out, source)
             out[path + (key.value,)] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _node_lines(item, path + (i,), out)
+            _node_lines(item, path + (i,), out, source)
 
 
 def _read_yaml(path: Path) -> tuple[Any, dict[tuple[str | int, ...], int]]:
@@ -53,7 +63,7 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple[str | int, ...], int]]:
         raise ConfigError(f"{path}: not valid YAML: {exc}; fix the YAML syntax") from None
     lines: dict[tuple[str | int, ...], int] = {}
     if node is not None:
-        _node_lines(node, (), lines)
+        _node_lines(node, (), lines, str(path))
     return data, lines
 
 

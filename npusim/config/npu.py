@@ -33,7 +33,8 @@ class NPUConfig(Spec):
     @model_validator(mode="after")
     def _geometry(self) -> "NPUConfig":
         if self.mem_tile_rows > 0 and self.mem_tile.stream_ports.north == 0:
-            raise ValueError("mem_tile.stream_ports.north is 0: compute rows could not be reached")
+            raise ValueError("mem_tile.stream_ports.north is 0: the compute rows above the memory tiles "
+                             "could not be reached; give mem_tile.stream_ports.north at least 1")
         return self
 
     @property

@@ -9,14 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Literal, Union
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, Strict
 
 from ..config import DType
 
 _STRICT = ConfigDict(extra="forbid")
-Tile = tuple[int, int]
-NonNeg = Annotated[int, Field(ge=0)]
-Pos = Annotated[int, Field(ge=1)]
+StrictInt = Annotated[int, Strict()]
+Tile = tuple[StrictInt, StrictInt]
+NonNeg = Annotated[int, Field(ge=0), Strict()]
+Pos = Annotated[int, Field(ge=1), Strict()]
 
 WORD_BYTES = 4
 """DMA address granularity: one 32-bit word."""

@@ -97,6 +97,13 @@ class _Verifier:
                     f"buffer '{buf.name}' ends at byte {end}, past the {capacity}-byte memory "
                     f"(limit {field} = {capacity // 1024}); shrink the buffers or move one to "
                     "another tile"))
+            for other, placed in self.buffers.items():
+                if placed.tile == tp.tile and offset < placed.offset_bytes + placed.size_bytes \
+                        and placed.offset_bytes < end:
+                    raise self.fail(self.where(tp.tile), (
+                        f"buffer '{buf.name}' (bytes {offset}..{end - 1}) overlaps buffer '{other}' (bytes "
+                        f"{placed.offset_bytes}..{placed.offset_bytes + placed.size_bytes - 1}); move one "
+                        "of them, or leave offset_bytes out to place them one after another"))
             self.buffers[buf.name] = PlacedBuffer(tp.tile, offset, buf.size_bytes)
             cursor = max(cursor, end)
 
@@ -286,6 +293,8 @@ class _Verifier:
             for i, ep in enumerate((rt.source,) + rt.destinations):
                 if i:
                     self.endpoint(ep, "s2mm", where)
+                if ep in rt.destinations[:i - 1]:
+                    raise self.fail(where, f"lists destination {ep} twice; name each channel once")
                 if ep in route_of:
                     raise self.fail(where, (
                         f"channel {ep} is already used by route '{route_of[ep][0]}'; a circuit-"

@@ -71,16 +71,8 @@ def test_tiny_loads() -> None:
 TAG = re.compile(r"#.*\[(SPEC|MEAS|INF|3P)\]")
 INT_FLOAT = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
-KNOWN_UNTAGGED = {
-    # Figures with no source anywhere in npu2.yaml: npu1.yaml tags address_dims and max_repeat
-    # [SPEC], npu2.yaml repeats the AIE-ML values untagged although its header says such kept values
-    # are "marked [INF]". Remove an entry once the config tags it; a stale entry fails the test.
-    ("npu2.yaml", "compute_tile.dma.address_dims"),
-    ("npu2.yaml", "mem_tile.dma.address_dims"),
-    ("npu2.yaml", "shim_tile.dma.address_dims"),
-    ("npu2.yaml", "compute_tile.dma.max_repeat"),
-    ("npu2.yaml", "mem_tile.dma.max_repeat"),
-    ("npu2.yaml", "shim_tile.dma.max_repeat"),
+KNOWN_UNTAGGED: set[tuple[str, str]] = {
+    # (file, dotted field) of figures allowed without a source tag; a stale entry fails the test.
 }
 
 
@@ -166,8 +158,7 @@ SCHEMA_HINT = r"remove it or check its spelling against `npusim schema`"
     ("missing_field.yaml",
      r"{path}:22: mem_tile\.size_kib: required field is missing; add it \(see `npusim schema`\)"),
     ("wrong_type.yaml",
-     (r"{path}:11: compute_tile\.data_mem_kib: Input should be a valid integer, unable to parse string "
-      r"as an integer, got 'sixty-four'")),
+     r"{path}:11: compute_tile\.data_mem_kib: Input should be a valid integer, got 'sixty-four'"),
     ("zero_columns.yaml", r"{path}:6: columns: Input should be greater than or equal to 1, got 0"),
     ("efficiency_too_high.yaml",
      r"{path}:20: compute_tile\.kernels\.bf16\.efficiency: Input should be less than or equal to 1, got 1\.5"),
@@ -239,7 +230,8 @@ def test_whole_config_check_has_no_misleading_line() -> None:
     # NPUConfig's own validator (loc = top level): no line of the file is to blame.
     path = CONFIGS / "tiny.yaml"
     assert config_error(path, ["mem_tile.stream_ports.north=0"]) == (
-        f"{path}: <top level>: mem_tile.stream_ports.north is 0: compute rows could not be reached")
+        f"{path}: <top level>: mem_tile.stream_ports.north is 0: the compute rows above the memory "
+        "tiles could not be reached; give mem_tile.stream_ports.north at least 1")
 
 
 # -- dotted overrides --------------------------------------------------------------------------
@@ -278,7 +270,7 @@ def test_later_override_wins() -> None:
     ("=2", r"override '=2': expected KEY=VALUE, e\.g\. columns=2 or mem_tile\.size_kib=1024"),
     ("columns=0", r"{path} \(override\): columns: Input should be greater than or equal to 1, got 0"),
     ("columns=two",
-     (r"{path} \(override\): columns: Input should be a valid integer, unable to parse string as an integer, "
+     (r"{path} \(override\): columns: Input should be a valid integer, "
       r"got 'two'")),
     ("ddr.bandwidth_gb_per_s=0", r"{path} \(override\): ddr\.bandwidth_gb_per_s: Input should be greater than 0, got 0"),
     ("mem_tile.bogus=1", r"{path} \(override\): mem_tile\.bogus: unknown field; " + SCHEMA_HINT),
@@ -367,3 +359,29 @@ def test_cli_bad_override_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--config", str(path), "--set", "columns", "--trace", str(PASSTHROUGH)]) == 2
     assert capsys.readouterr().err == (
         "error: override 'columns': expected KEY=VALUE, e.g. columns=2 or mem_tile.size_kib=1024\n")
+
+
+# -- strict values and duplicate keys ----------------------------------------------------------
+
+@pytest.mark.parametrize("override, got", [
+    ("columns=true", "True"), ('columns="4"', "'4'"), ("columns=4.0", "4.0")])
+def test_integer_fields_take_integers_only(override: str, got: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(CONFIGS / "tiny.yaml", [override])
+    assert str(info.value) == f"{CONFIGS / 'tiny.yaml'} (override): columns: Input should be a valid integer, got {got}"
+
+
+@pytest.mark.parametrize("value", [".inf", ".nan"])
+def test_float_fields_must_be_finite(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"\(override\): clock_mhz: Input should be a finite number, got "):
+        load_config(CONFIGS / "tiny.yaml", [f"clock_mhz={value}"])
+
+
+def test_duplicate_yaml_key_is_an_error(tmp_path: Path) -> None:
+    text = (CONFIGS / "tiny.yaml").read_text().replace("columns: 2\n", "columns: 2\ncolumns: 8\n", 1)
+    path = tmp_path / "dup.yaml"
+    path.write_text(text)
+    line = text.splitlines().index("columns: 8") + 1
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}:{line}: columns: duplicate key (first set on line {line - 1}); keep one of the two"

@@ -586,8 +586,8 @@ def test_trace_not_an_object(tmp_path: Path) -> None:
     (lambda d: d["tiles"][0]["dma"][0]["bds"][0].update(length_bytes=0),
      r"{p}: tiles\[0\]\.dma\[0\]\.bds\[0\]\.length_bytes: Input should be greater than or equal to 1, got 0"),
     (lambda d: d["tiles"][0]["dma"][0]["bds"][0].update(next="stop"),
-     (r"{p}: tiles\[0\]\.dma\[0\]\.bds\[0\]\.next: Input should be a valid integer, unable to parse string "
-      r"as an integer, got 'stop'; or Input should be 'end', got 'stop'")),
+     (r"{p}: tiles\[0\]\.dma\[0\]\.bds\[0\]\.next: Input should be a valid integer, got 'stop'; "
+      r"or Input should be 'end', got 'stop'")),
     (lambda d: d["tiles"][0].update(tile=[0, 1, 0]),
      r"{p}: tiles\[0\]\.tile: Tuple should have at most 2 items after validation, not 3"),
     (lambda d: d.update(version=2),
@@ -609,3 +609,32 @@ def test_trace_roundtrip_and_end_marker(tmp_path: Path) -> None:
     program = load_program(write(tmp_path, d))
     assert program.tiles[0].dma[0].bds[0].next == "end"
     assert program.version == 1
+
+
+# -- overlapping buffers, repeated destinations, loose types -----------------------------------
+
+def test_buffers_at_explicit_offsets_must_not_overlap() -> None:
+    d = base()
+    d["tiles"][MEM]["buffers"].append({"name": "alias", "size_bytes": 64, "offset_bytes": 4000})
+    check(d, r"x\.json: memory tile \(0,1\): buffer 'alias' \(bytes 4000\.\.4063\) overlaps buffer 'stage_in' "
+             r"\(bytes 0\.\.4095\); move one of them, or leave offset_bytes out to place them one after another")
+
+
+def test_adjacent_buffers_do_not_overlap() -> None:
+    d = base()
+    d["tiles"][MEM]["buffers"].append({"name": "next", "size_bytes": 64, "offset_bytes": 8192})
+    assert verify(program_from_dict(d), TINY).buffers["next"].offset_bytes == 8192
+
+
+def test_route_listing_a_destination_twice() -> None:
+    d = routes_only(("twice", (0, 1), "mm2s0", [((0, 2), "s2mm0"), ((0, 2), "s2mm0")]))
+    check(d, r"x\.json: route 'twice': lists destination \(0,2\)\.s2mm0 twice; name each channel once")
+
+
+@pytest.mark.parametrize("value", [True, "4096", 4096.0])
+def test_integer_fields_take_integers_only(value: Any) -> None:
+    d = base()
+    d["tiles"][0]["dma"][0]["bds"][0]["length_bytes"] = value
+    with pytest.raises(ProgramError, match=r"^x\.json: tiles\[0\]\.dma\[0\]\.bds\[0\]\.length_bytes: "
+                                           r"Input should be a valid integer, got "):
+        program_from_dict(d, "x.json")
