@@ -17,7 +17,7 @@ from ..hw.dma import TileDmaChannel
 from ..hw.lock import Lock
 from ..hw.shim_tile import ShimChannel
 from ..hw.stream_switch import StreamRoute
-from ..hw.unit import ProgressWatch, Unit
+from ..hw.unit import ArrayClock, ProgressWatch, Unit
 from ..isa import Endpoint, Layout, Program
 from ..stats.recorder import Recorder
 from .options import RunOptions
@@ -34,13 +34,13 @@ def unit_name(tile: tuple[int, int], what: str, config: NPUConfig) -> str:
 class Machine:
     """The built array: the SimPy environment, every unit, the progress watch and the recorder."""
 
-    env: simpy.Environment
+    env: ArrayClock
     units: list[Unit]
     watch: ProgressWatch
     rec: Recorder
 
 
-def _routes(env: simpy.Environment, config: NPUConfig, program: Program, layout: Layout,
+def _routes(env: ArrayClock, config: NPUConfig, program: Program, layout: Layout,
             ddr: Ddr, rec: Recorder) -> dict[str, StreamRoute]:
     routes = {}
     for rt in program.routes:
@@ -61,7 +61,7 @@ def _routes(env: simpy.Environment, config: NPUConfig, program: Program, layout:
 
 def build(config: NPUConfig, program: Program, layout: Layout, options: RunOptions) -> Machine:
     """Create the units for ``program`` (already verified against ``config``)."""
-    env = simpy.Environment()
+    env = ArrayClock()
     rec = Recorder(intervals=[] if options.record_intervals else None)
     watch = ProgressWatch(env)
     ddr = Ddr(env, timing.ddr_bytes_per_cycle(config.ddr, config.clock_mhz), rec.ddr)

@@ -13,6 +13,7 @@ import simpy
 
 from ..config import NPUConfig
 from ..hw.errors import Livelock
+from ..hw.unit import ArrayClock
 from ..isa import Program, verify
 from ..stats.recorder import Recorder
 from .build import Machine, build
@@ -29,7 +30,7 @@ def _guard(machine: Machine, limit: int, stop: simpy.Event) -> None:
     machine.env.timeout(limit + 1).callbacks.append(at_limit)
 
 
-def _events(env: simpy.Environment) -> int:
+def _events(env: ArrayClock) -> int:
     eid = getattr(env, "_eid", None)
     return next(eid) if isinstance(eid, itertools.count) else 0
 
@@ -40,7 +41,12 @@ def run_machine(machine: Machine, options: RunOptions, source: str = "<program>"
     if watch.unfinished == 0:
         watch.done.succeed()
     stop = simpy.Event(env)
-    watch.done.callbacks.append(lambda _: stop.succeed() if not stop.triggered else None)
+
+    def finished(_: simpy.Event) -> None:
+        if not stop.triggered:
+            stop.succeed()
+
+    watch.done.callbacks.append(finished)
     limit = options.max_cycles if options.max_cycles is not None else _NEVER
     _guard(machine, limit, stop)
     try:

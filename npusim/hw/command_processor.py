@@ -13,7 +13,7 @@ import simpy
 
 from ..isa import DmaTask, Endpoint, RuntimeOp
 from .shim_tile import ShimChannel, ShimTask
-from .unit import ProgressWatch, Unit
+from .unit import ArrayClock, ProgressWatch, Unit
 
 
 class _TaskWait:
@@ -32,7 +32,7 @@ class _TaskWait:
 class CommandProcessor(Unit):
     __slots__ = ("ops", "channels", "tasks")
 
-    def __init__(self, env: simpy.Environment, ops: tuple[RuntimeOp, ...],
+    def __init__(self, env: ArrayClock, ops: tuple[RuntimeOp, ...],
                  channels: dict[Endpoint, ShimChannel], watch: ProgressWatch) -> None:
         super().__init__(env, "runtime", watch, required=True)
         self.ops = ops

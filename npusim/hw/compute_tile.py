@@ -17,13 +17,13 @@ from ..isa import Acquire, Compute, Instruction, Loop, Release
 from ..stats.recorder import CoreStats, Recorder
 from .lock import Lock
 from .timing import compute_cycles
-from .unit import ProgressWatch, Unit
+from .unit import ArrayClock, ProgressWatch, Unit
 
 
 class Core(Unit):
     __slots__ = ("program", "locks", "cycles", "acquire_cycles", "release_cycles", "stats", "rec")
 
-    def __init__(self, env: simpy.Environment, name: str, program: tuple[Instruction, ...],
+    def __init__(self, env: ArrayClock, name: str, program: tuple[Instruction, ...],
                  spec: ComputeTileSpec, lock_timing: LockTimingSpec, locks: dict[str, Lock],
                  rec: Recorder, stats: CoreStats, watch: ProgressWatch) -> None:
         super().__init__(env, name, watch, required=True)

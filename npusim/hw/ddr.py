@@ -14,6 +14,7 @@ import math
 import simpy
 
 from ..stats.recorder import DdrStats
+from .unit import ArrayClock
 
 _EPS = 1e-6
 
@@ -28,7 +29,7 @@ class _Flow:
 class Ddr:
     __slots__ = ("env", "bytes_per_cycle", "flows", "last", "generation", "stats", "busy_since")
 
-    def __init__(self, env: simpy.Environment, bytes_per_cycle: float, stats: DdrStats) -> None:
+    def __init__(self, env: ArrayClock, bytes_per_cycle: float, stats: DdrStats) -> None:
         self.env = env
         self.bytes_per_cycle = bytes_per_cycle
         self.flows: list[_Flow] = []

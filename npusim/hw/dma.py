@@ -22,16 +22,16 @@ from .errors import Livelock
 from .lock import Lock
 from .stream_switch import StreamRoute
 from .timing import dma_startup_cycles
-from .unit import ProgressWatch, Unit
+from .unit import ArrayClock, ProgressWatch, Unit
 
 
 def chain_order(ch: DmaChannelProgram) -> tuple[list[int | None], bool]:
     """Successor of each BD (None ends the chain) and whether the chain from ``start`` loops."""
     n = len(ch.bds)
     nxt: list[int | None] = []
-    for i, bd in enumerate(ch.bds):
+    for k, bd in enumerate(ch.bds):
         if bd.next is None:
-            nxt.append(i + 1 if i + 1 < n else None)
+            nxt.append(k + 1 if k + 1 < n else None)
         else:
             nxt.append(None if bd.next == "end" else bd.next)
     seen: set[int] = set()
@@ -42,7 +42,7 @@ def chain_order(ch: DmaChannelProgram) -> tuple[list[int | None], bool]:
     return nxt, i is not None
 
 
-def post_release(env: simpy.Environment, lock: Lock, value: int, delay: int, by: str) -> None:
+def post_release(env: ArrayClock, lock: Lock, value: int, delay: int, by: str) -> None:
     """Add ``value`` to ``lock`` after ``delay`` cycles, without holding up the caller."""
     if delay == 0:
         lock.release(value, by)
@@ -54,7 +54,7 @@ class TileDmaChannel(Unit):
     __slots__ = ("program", "nxt", "locks", "route", "idx", "startup", "release_cycles",
                  "latency", "stats", "rec", "stall_limit")
 
-    def __init__(self, env: simpy.Environment, name: str, program: DmaChannelProgram,
+    def __init__(self, env: ArrayClock, name: str, program: DmaChannelProgram,
                  spec: DmaSpec, lock_timing: LockTimingSpec, locks: dict[str, Lock],
                  route: StreamRoute, idx: int, rec: Recorder, stats: ChannelStats,
                  watch: ProgressWatch, stall_limit: int) -> None:

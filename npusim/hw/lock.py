@@ -11,13 +11,15 @@ from typing import Any
 
 import simpy
 
+from .unit import ArrayClock
+
 from .errors import SimulationError
 
 
 class Lock:
     __slots__ = ("env", "name", "value", "max_value", "waiters", "acquires", "releases")
 
-    def __init__(self, env: simpy.Environment, name: str, init: int, max_value: int) -> None:
+    def __init__(self, env: ArrayClock, name: str, init: int, max_value: int) -> None:
         self.env = env
         self.name = name
         self.value = init

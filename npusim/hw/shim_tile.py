@@ -18,7 +18,7 @@ import simpy
 from ..isa import DmaTask
 from ..stats.recorder import ChannelStats, Recorder
 from .stream_switch import StreamRoute
-from .unit import ProgressWatch, Unit
+from .unit import ArrayClock, ProgressWatch, Unit
 
 
 class ShimTask:
@@ -30,11 +30,14 @@ class ShimTask:
         self.op = op
         self.done = done
 
+    def complete(self, _: simpy.Event | None = None) -> None:
+        self.done.succeed()
+
 
 class ShimChannel(Unit):
     __slots__ = ("route", "idx", "depth", "queue", "wake", "slot", "startup", "latency", "stats", "rec")
 
-    def __init__(self, env: simpy.Environment, name: str, route: StreamRoute, idx: int,
+    def __init__(self, env: ArrayClock, name: str, route: StreamRoute, idx: int,
                  depth: int, startup_cycles: int, ddr_latency: int, rec: Recorder,
                  stats: ChannelStats, watch: ProgressWatch) -> None:
         super().__init__(env, name, watch, required=False)
@@ -96,9 +99,9 @@ class ShimChannel(Unit):
         stats.finish = max(stats.finish, done)
         self.rec.interval(t1, done, self.name, "busy")
         if self.latency:
-            env.timeout(self.latency).callbacks.append(lambda _: task.done.succeed())
+            env.timeout(self.latency).callbacks.append(task.complete)
         else:
-            task.done.succeed()
+            task.complete()
 
     def describe_wait(self, unit: Unit) -> str:
         return f"get a free task slot on {self.name} (queue depth {self.depth})"

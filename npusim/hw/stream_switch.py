@@ -17,7 +17,7 @@ import simpy
 from ..stats.recorder import ChannelStats, DdrStats, RouteStats
 from .ddr import Ddr
 from .timing import transfer_cycles
-from .unit import Unit
+from .unit import ArrayClock, Unit
 
 
 class StreamRoute:
@@ -25,7 +25,7 @@ class StreamRoute:
                  "left", "events", "units", "since", "chan", "missing", "seg", "seg_start",
                  "stats", "ddr_stats")
 
-    def __init__(self, env: simpy.Environment, name: str, rate: int, latency: list[int],
+    def __init__(self, env: ArrayClock, name: str, rate: int, latency: list[int],
                  labels: list[str], stats: RouteStats, chan: list[ChannelStats],
                  ddr: Ddr | None, ddr_reads: int, ddr_writes: int) -> None:
         self.env = env
