@@ -161,6 +161,9 @@ def validate_config(
                     probe = probe[:-1]
                 if probe in lines:
                     where += f":{lines[probe]}"
+            inner = sorted(o for o in overridden if not field or o.startswith(field + "."))
+            if inner and not where.endswith("(override)"):
+                where += f" (with override{'s' if len(inner) > 1 else ''} {', '.join(inner)})"
             msgs.append(f"{where}: {field or '<top level>'}: {_explain(err)}")
         raise ConfigError("\n".join(msgs)) from None
 

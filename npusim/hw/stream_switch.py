@@ -96,12 +96,11 @@ class StreamRoute:
                 ev.succeed()
             else:
                 self.since[i] = now
-        if self.missing == 0:
-            self._start()
-        else:
-            for i, unit in enumerate(self.units):
-                if left[i] and unit is not None:
-                    unit.block(self)
+        # at least the smallest offer is now used up, so the route waits for a new offer; those
+        # with bytes left wait again (re-offers come from the channels' processes, later)
+        for i, unit in enumerate(self.units):
+            if left[i] and unit is not None:
+                unit.block(self)
 
     def describe_wait(self, unit: Unit) -> str:
         idx = self.units.index(unit)

@@ -227,10 +227,11 @@ def test_invalid_dict_key_names_the_key(tmp_path: Path) -> None:
 
 
 def test_whole_config_check_has_no_misleading_line() -> None:
-    # NPUConfig's own validator (loc = top level): no line of the file is to blame.
+    # NPUConfig's own validator (loc = top level): no line of the file is to blame, the override is
     path = CONFIGS / "tiny.yaml"
     assert config_error(path, ["mem_tile.stream_ports.north=0"]) == (
-        f"{path}: <top level>: mem_tile.stream_ports.north is 0: the compute rows above the memory "
+        f"{path} (with override mem_tile.stream_ports.north): <top level>: mem_tile.stream_ports.north is 0: "
+        "the compute rows above the memory "
         "tiles could not be reached; give mem_tile.stream_ports.north at least 1")
 
 
@@ -385,3 +386,12 @@ def test_duplicate_yaml_key_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(info.value) == f"{path}:{line}: columns: duplicate key (first set on line {line - 1}); keep one of the two"
+
+
+def test_a_shim_tile_without_dma_channels_cannot_reach_ddr() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(CONFIGS / "tiny.yaml", ["shim_tile.dma.s2mm_channels=0", "shim_tile.dma.mm2s_channels=0"])
+    line = (CONFIGS / "tiny.yaml").read_text().splitlines().index("shim_tile:") + 1
+    assert str(info.value) == (
+        f"{CONFIGS / 'tiny.yaml'}:{line} (with overrides shim_tile.dma.mm2s_channels, shim_tile.dma.s2mm_channels): "
+        "shim_tile: a shim tile needs at least one DMA channel to reach DDR")

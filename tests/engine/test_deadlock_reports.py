@@ -70,3 +70,27 @@ def test_runtime_waiting_on_a_task_reports_the_shim_channel_and_its_route() -> N
         "see task 'get' complete on shim (0,0) s2mm0; the channel waits to receive 512 bytes on route "
         "'drain'; not ready: mem (0,1) mm2s0")
     assert blocked["shim (0,0) s2mm0"].startswith("receive 512 bytes on route 'drain'")
+
+
+def test_runtime_blocked_on_a_full_task_queue_says_so() -> None:
+    config = load_config(ROOT / "configs/tiny.yaml", ["shim_tile.task_queue_depth=1"])
+    tasks = [{"op": "dma", "name": f"t{i}", "tile": [0, 0], "channel": "s2mm0", "tensor": "out",
+              "length_bytes": 256} for i in range(3)]
+    program = program_from_dict({
+        "name": "full_queue",
+        "tensors": [{"name": "out", "size_bytes": 256}],
+        "tiles": [{"tile": [0, 1], "buffers": [{"name": "m", "size_bytes": 256}], "locks": [{"name": "never"}],
+                   "dma": [{"channel": "mm2s0", "bds": [{"buffer": "m", "length_bytes": 256,
+                                                        "acquire": {"lock": "never"}}]}]}],
+        "routes": [{"name": "drain", "source": {"tile": [0, 1], "channel": "mm2s0"},
+                    "destinations": [{"tile": [0, 0], "channel": "s2mm0"}]}],
+        "runtime": tasks,
+    })
+    with pytest.raises(DeadlockError) as info:
+        simulate(config, program)
+    assert dict(info.value.blocked)["runtime"] == "get a free task slot on shim (0,0) s2mm0 (queue depth 1)"
+    assert dict(info.value.blocked)["mem (0,1) mm2s0"] == "acquire lock 'never' >= 1 (value 0)"
+
+
+def test_a_program_with_nothing_to_run_takes_no_cycles() -> None:
+    assert simulate(TINY, program_from_dict({"name": "empty", "tiles": []})).cycles == 0

@@ -638,3 +638,12 @@ def test_integer_fields_take_integers_only(value: Any) -> None:
     with pytest.raises(ProgramError, match=r"^x\.json: tiles\[0\]\.dma\[0\]\.bds\[0\]\.length_bytes: "
                                            r"Input should be a valid integer, got "):
         program_from_dict(d, "x.json")
+
+
+def test_buffer_and_lock_names_are_program_wide() -> None:
+    d = base()
+    d["tiles"][CORE]["buffers"].append({"name": "stage_in", "size_bytes": 64})
+    check(d, r"x\.json: compute tile \(0,2\): buffer 'stage_in' is declared twice; names are program-wide")
+    d = base()
+    d["tiles"][CORE]["locks"].append({"name": "stage_in_full"})
+    check(d, r"x\.json: compute tile \(0,2\): lock 'stage_in_full' is declared twice; names are program-wide")
