@@ -36,7 +36,7 @@ class StreamRoute:
         self.stats = stats
         self.chan = chan
         self.ddr = ddr if ddr_reads or ddr_writes else None
-        self.ddr_stats: DdrStats | None = ddr.stats if ddr is not None else None
+        self.ddr_stats: DdrStats | None = self.ddr.stats if self.ddr is not None else None
         self.ddr_reads, self.ddr_writes = ddr_reads, ddr_writes
         n = len(labels)
         self.left = [0] * n
