@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Spec
+from ._base import PositiveCount, Spec
 
 
 class DdrSpec(Spec):
@@ -17,4 +17,8 @@ class DdrSpec(Spec):
     )
     latency_ns: Annotated[float, Field(ge=0)] = Field(
         description="Latency of a DDR access from a shim DMA, charged once per transfer."
+    )
+    access_bytes: PositiveCount = Field(
+        description="DDR access granularity: each contiguous run of a shim transfer's access "
+        "pattern costs whole accesses of this size, so short runs waste bandwidth."
     )

@@ -84,7 +84,7 @@ def build(config: NPUConfig, program: Program, layout: Layout, options: RunOptio
         if config.tile_kind(ep.tile[1]) == "shim":
             shims[ep] = ShimChannel(env, unit_name(ep.tile, ep.channel, config), routes[name], pos + 1,
                                     config.shim_tile.task_queue_depth, config.shim_tile.dma.startup_cycles,
-                                    ddr_latency, rec, rec.channel(ep.tile, ep.channel), watch)
+                                    config.ddr, ddr_latency, rec, rec.channel(ep.tile, ep.channel), watch)
     units.extend(shims.values())
     if program.runtime:
         units.append(CommandProcessor(env, program.runtime, shims, watch))

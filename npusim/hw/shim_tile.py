@@ -2,7 +2,7 @@
 
 The command processor queues tasks (at most ``task_queue_depth`` waiting); the channel runs them
 in order. MM2S (DDR -> array): start-up plus the DDR read latency, then the data streams at the
-fair DDR share. S2MM (array -> DDR): the data streams into DDR, and the task completes when the
+fair DDR share, each contiguous run of the task's access pattern costing whole DDR accesses. S2MM (array -> DDR): the data streams into DDR, and the task completes when the
 last word has crossed the route and the DDR write latency has passed.
 
 A channel counts as a unit the program waits for only while it holds tasks.
@@ -15,9 +15,11 @@ from typing import Any
 
 import simpy
 
+from ..config import DdrSpec
 from ..isa import DmaTask
 from ..stats.recorder import ChannelStats, Recorder
 from .stream_switch import StreamRoute
+from .timing import ddr_access_bytes
 from .unit import ArrayClock, ProgressWatch, Unit
 
 
@@ -35,10 +37,10 @@ class ShimTask:
 
 
 class ShimChannel(Unit):
-    __slots__ = ("route", "idx", "depth", "queue", "wake", "slot", "startup", "latency", "stats", "rec")
+    __slots__ = ("route", "idx", "depth", "queue", "wake", "slot", "startup", "latency", "stats", "rec", "ddr")
 
     def __init__(self, env: ArrayClock, name: str, route: StreamRoute, idx: int,
-                 depth: int, startup_cycles: int, ddr_latency: int, rec: Recorder,
+                 depth: int, startup_cycles: int, ddr: DdrSpec, ddr_latency: int, rec: Recorder,
                  stats: ChannelStats, watch: ProgressWatch) -> None:
         super().__init__(env, name, watch, required=False)
         self.route = route
@@ -52,6 +54,7 @@ class ShimChannel(Unit):
         self.latency = route.latency[idx] + (0 if reads else ddr_latency)
         self.stats = stats
         self.rec = rec
+        self.ddr = ddr
         env.process(self.run())
 
     def full(self) -> bool:
@@ -91,7 +94,9 @@ class ShimChannel(Unit):
         env, stats = self.env, self.stats
         yield env.timeout(self.startup)
         t1 = env.now
-        yield self.route.offer(self.idx, task.op.length_bytes, self)
+        op = task.op
+        scale = ddr_access_bytes(self.ddr, op.length_bytes, op.dims) / op.length_bytes
+        yield self.route.offer(self.idx, op.length_bytes, self, scale)
         done = env.now + self.latency
         stats.bytes += task.op.length_bytes
         stats.bds += 1

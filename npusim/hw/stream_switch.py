@@ -3,7 +3,9 @@
 The route joins one MM2S channel (the source, participant 0) with one or more S2MM channels
 (participants 1..k). Each offers the bytes of its current BD; when every participant has offered,
 a *segment* of the smallest offer moves at the route's rate (the slowest of the stream and the
-channels) — or through the DDR port when a shim channel is an end of the route. Back-pressure is
+channels) — or through the DDR port when a shim channel is an end of the route. A shim end offers
+with the DDR bytes its transfer costs per byte moved (``ddr_scale``, 1 for contiguous data, more
+when short runs waste DDR accesses); the segment asks DDR for that many bytes, capped to match. Back-pressure is
 exact at segment granularity: a broadcast moves only when every destination is ready.
 
 Times are source times: a segment's words leave the source from its start to its end; a
@@ -23,7 +25,7 @@ from .unit import ArrayClock, Unit
 class StreamRoute:
     __slots__ = ("env", "name", "rate", "latency", "labels", "ddr", "ddr_reads", "ddr_writes",
                  "left", "events", "units", "since", "chan", "missing", "seg", "seg_start",
-                 "stats", "ddr_stats")
+                 "stats", "ddr_stats", "scale")
 
     def __init__(self, env: ArrayClock, name: str, rate: int, latency: list[int],
                  labels: list[str], stats: RouteStats, chan: list[ChannelStats],
@@ -43,14 +45,16 @@ class StreamRoute:
         self.events: list[simpy.Event | None] = [None] * n
         self.units: list[Unit | None] = [None] * n
         self.since = [0] * n
+        self.scale = [0.0] * n  # DDR bytes per byte moved, for the shim ends
         self.missing = n
         self.seg = 0
         self.seg_start = 0
 
-    def offer(self, idx: int, nbytes: int, unit: Unit) -> simpy.Event:
+    def offer(self, idx: int, nbytes: int, unit: Unit, ddr_scale: float = 0.0) -> simpy.Event:
         """Participant ``idx`` is ready to move ``nbytes``; the event fires (in source time) when
-        they have moved."""
+        they have moved. A shim end gives the DDR bytes its transfer costs per byte moved."""
         ev = simpy.Event(self.env)
+        self.scale[idx] = ddr_scale
         self.left[idx] = nbytes
         self.events[idx] = ev
         self.units[idx] = unit
@@ -71,8 +75,8 @@ class StreamRoute:
             if unit is not None and unit.waiting is self:
                 unit.unblock()
         if self.ddr is not None:
-            ends = self.ddr_reads + self.ddr_writes
-            ev = self.ddr.transfer(seg * ends, self.rate * ends)
+            scale = sum(self.scale)
+            ev = self.ddr.transfer(round(seg * scale), self.rate * scale)
         else:
             ev = self.env.timeout(transfer_cycles(seg, self.rate))
         ev.callbacks.append(self._end)
@@ -85,6 +89,7 @@ class StreamRoute:
         if self.ddr_stats is not None:
             self.ddr_stats.bytes_read += seg * self.ddr_reads
             self.ddr_stats.bytes_written += seg * self.ddr_writes
+            self.ddr_stats.bytes_accessed += round(seg * sum(self.scale))
         left = self.left
         for i in range(len(left)):
             left[i] -= seg

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 
 from ..config import DdrSpec, DmaSpec, KernelSpec, LockTimingSpec, StreamSwitchSpec
+from ..isa import Dim
+from ..isa.instructions import WORD_BYTES
 
 
 def compute_cycles(kernel: KernelSpec, m: int, k: int, n: int) -> int:
@@ -46,3 +48,25 @@ def ddr_bytes_per_cycle(ddr: DdrSpec, clock_mhz: float) -> float:
 def ddr_latency_cycles(ddr: DdrSpec, clock_mhz: float) -> int:
     """DDR access latency in array cycles, rounded up: ``ceil(latency_ns * clock_mhz / 1000)``."""
     return math.ceil(ddr.latency_ns * clock_mhz / 1000 - 1e-9)
+
+
+def contiguous_run_bytes(length_bytes: int, dims: tuple[Dim, ...]) -> int:
+    """Bytes of each contiguous run of an access pattern (``dims`` innermost first, strides in
+    words): dimensions merge while each stride equals the words gathered so far."""
+    if not dims:
+        return length_bytes
+    run = 1
+    for d in dims:
+        if d.size == 1:
+            continue
+        if d.stride != run:
+            break
+        run *= d.size
+    return run * WORD_BYTES
+
+
+def ddr_access_bytes(ddr: DdrSpec, length_bytes: int, dims: tuple[Dim, ...]) -> int:
+    """DDR bandwidth a shim transfer uses: each contiguous run costs whole accesses,
+    ``runs * ceil(run_bytes / access_bytes) * access_bytes`` (run alignment is not modelled)."""
+    run = contiguous_run_bytes(length_bytes, dims)
+    return (length_bytes // run) * math.ceil(run / ddr.access_bytes) * ddr.access_bytes

@@ -49,6 +49,8 @@ def format_report(report: Report) -> str:
         rows = [[r.name, f"{r.bytes:,}", f"{r.busy:,}", ",".join(map(str, r.switches))] for r in report.routes]
         out += ["routes"] + _table(["route", "bytes", "busy", "switches"], rows) + [""]
     d = report.ddr
-    out.append(f"ddr      read {d.bytes_read:,} B, written {d.bytes_written:,} B, busy {d.busy_cycles:,} cycles, "
-               f"average {d.bandwidth_gb_per_s:.2f} GB/s of {d.peak_gb_per_s:.2f} GB/s")
+    waste = d.bytes_accessed - d.bytes_read - d.bytes_written
+    wasted = f" (+{waste:,} B in partly used accesses)" if waste else ""
+    out.append(f"ddr      read {d.bytes_read:,} B, written {d.bytes_written:,} B{wasted}, busy {d.busy_cycles:,} "
+               f"cycles, average {d.bandwidth_gb_per_s:.2f} GB/s of {d.peak_gb_per_s:.2f} GB/s")
     return "\n".join(out)

@@ -33,10 +33,10 @@ class RouteStats:
 
 
 class DdrStats:
-    __slots__ = ("bytes_read", "bytes_written", "busy")
+    __slots__ = ("busy", "bytes_accessed", "bytes_read", "bytes_written")
 
     def __init__(self) -> None:
-        self.bytes_read = self.bytes_written = self.busy = 0
+        self.bytes_read = self.bytes_written = self.bytes_accessed = self.busy = 0
 
 
 @dataclass

@@ -61,6 +61,8 @@ class RouteReport:
 class DdrReport:
     bytes_read: int
     bytes_written: int
+    bytes_accessed: int
+    """DDR bandwidth used: read + written bytes, each contiguous run rounded up to whole accesses."""
     busy_cycles: int
     bandwidth_gb_per_s: float
     """Average over the whole run: (read + written bytes) / seconds / 1e9."""
@@ -103,7 +105,7 @@ def make_report(rec: Recorder, config: NPUConfig, program_name: str) -> Report:
     seconds = rec.cycles * config.seconds_per_cycle
     d = rec.ddr
     moved = d.bytes_read + d.bytes_written
-    ddr = DdrReport(d.bytes_read, d.bytes_written, d.busy,
+    ddr = DdrReport(d.bytes_read, d.bytes_written, d.bytes_accessed, d.busy,
                     moved / seconds / 1e9 if seconds else 0.0,
                     ddr_bytes_per_cycle(config.ddr, config.clock_mhz) * config.clock_mhz * 1e6 / 1e9)
     routes = tuple(RouteReport(n, r.bytes, r.busy, r.switches) for n, r in rec.routes.items())

@@ -248,7 +248,7 @@ def test_overrides_set_fields() -> None:
 
 def test_override_can_set_a_whole_section_and_a_dict_entry() -> None:
     c = load_config(CONFIGS / "tiny.yaml", [
-        "ddr={bandwidth_gb_per_s: 20, latency_ns: 0}",
+        "ddr={bandwidth_gb_per_s: 20, latency_ns: 0, access_bytes: 32}",
         "compute_tile.kernels.bf16.efficiency=0.25",
     ])
     assert (c.ddr.bandwidth_gb_per_s, c.ddr.latency_ns) == (20, 0)
@@ -276,7 +276,7 @@ def test_later_override_wins() -> None:
     ("ddr.bandwidth_gb_per_s=0", r"{path} \(override\): ddr\.bandwidth_gb_per_s: Input should be greater than 0, got 0"),
     ("mem_tile.bogus=1", r"{path} \(override\): mem_tile\.bogus: unknown field; " + SCHEMA_HINT),
     # an overridden section: its fields' errors are the override's, not the file's line
-    ("ddr={bandwidth_gb_per_s: 0, latency_ns: 1}",
+    ("ddr={bandwidth_gb_per_s: 0, latency_ns: 1, access_bytes: 64}",
      r"{path} \(override\): ddr\.bandwidth_gb_per_s: Input should be greater than 0, got 0"),
 ])
 def test_bad_override_errors_clearly(override: str, pattern: str) -> None:

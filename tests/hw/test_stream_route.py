@@ -27,6 +27,9 @@ class Bench:
         self.route = StreamRoute(self.env, "r", rate, [0] + [latency] * k, self.labels, self.stats,
                                  self.chan, ddr, ddr_reads, ddr_writes)
         self.units = [Unit(self.env, lab, self.watch, required=True) for lab in self.labels]
+        # DDR bytes per byte moved offered by each end: 1 for the shim ends (the source if it
+        # reads DDR, the first ``ddr_writes`` destinations), 0 for tile DMAs
+        self.scale = [float(ddr_reads > 0)] + [float(i < ddr_writes) for i in range(k)]
         self.log: dict[str, list[int]] = {lab: [] for lab in self.labels}
 
     def offers(self, idx: int, bds: list[tuple[int, int]]) -> None:
@@ -34,7 +37,7 @@ class Bench:
         def proc() -> Generator[simpy.Event, Any, None]:
             for delay, nbytes in bds:
                 yield self.env.timeout(delay)
-                yield self.route.offer(idx, nbytes, self.units[idx])
+                yield self.route.offer(idx, nbytes, self.units[idx], self.scale[idx])
                 self.log[self.labels[idx]].append(int(self.env.now))
         self.env.process(proc())
 
@@ -179,3 +182,16 @@ def test_two_routes_share_the_ddr() -> None:
     env.run()
     assert b1.log == b2.log == {"src": [400], "dst1": [400]}
     assert ddr_stats.bytes_read == 2400 and ddr_stats.busy == 400
+
+
+def test_short_runs_cost_more_ddr_bytes_than_they_move() -> None:
+    # A shim source whose pattern uses 4 DDR bytes per byte moved: 1000 B need 4000 DDR bytes;
+    # the DDR gives 8 B/cycle -> 500 cycles (the 4 B/cycle stream alone would need 250).
+    env = simpy.Environment()
+    ddr_stats = DdrStats()
+    b = Bench(ddr=Ddr(env, 8.0, ddr_stats), ddr_reads=1, env=env)
+    b.scale[0] = 4.0
+    b.offers(0, [(0, 1000)])
+    b.offers(1, [(0, 1000)])
+    assert b.run() == {"src": [500], "dst1": [500]}
+    assert (ddr_stats.bytes_read, ddr_stats.bytes_accessed) == (1000, 4000)

@@ -14,6 +14,7 @@ import pytest
 
 from npusim.config import KernelSpec, NPUConfig, load_config
 from npusim.hw import timing
+from npusim.isa import Dim
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -144,3 +145,21 @@ def test_ddr_latency_rounds_up(npu1: NPUConfig) -> None:
     assert timing.ddr_latency_cycles(one, 1800.0) == 2        # 1.8 -> 2
     zero = npu1.ddr.model_copy(update={"latency_ns": 0.0})
     assert timing.ddr_latency_cycles(zero, 1800.0) == 0
+
+
+# -- DDR access granularity --------------------------------------------------------------------
+
+def test_contiguous_runs_of_access_patterns() -> None:
+    assert timing.contiguous_run_bytes(1024, ()) == 1024
+    assert timing.contiguous_run_bytes(1024, (Dim(256, 16),)) == 4             # every 16th word
+    assert timing.contiguous_run_bytes(1024, (Dim(16, 1), Dim(16, 32))) == 64   # rows of 16 words
+    assert timing.contiguous_run_bytes(1024, (Dim(16, 1), Dim(16, 16))) == 1024  # rows back to back
+    assert timing.contiguous_run_bytes(1024, (Dim(1, 7), Dim(256, 1))) == 1024  # size-1 dims do not break runs
+
+
+def test_ddr_access_bytes_round_each_run_up_to_whole_accesses(npu1: NPUConfig) -> None:
+    ddr = npu1.ddr  # 64-byte accesses
+    assert timing.ddr_access_bytes(ddr, 1024, ()) == 1024
+    assert timing.ddr_access_bytes(ddr, 400, ()) == 448                          # 7 accesses
+    assert timing.ddr_access_bytes(ddr, 1024, (Dim(256, 16),)) == 256 * 64       # 256 runs of 4 B
+    assert timing.ddr_access_bytes(ddr, 960, (Dim(24, 1), Dim(10, 64))) == 10 * 128  # 96 B runs -> 2 accesses
