@@ -1,6 +1,8 @@
 """Specs of the three tile kinds: compute tile, memory tile and shim tile."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from ._base import BytesPerCycle, Count, Cycles, DType, Fraction01, KiB, PositiveCount, Spec
@@ -22,6 +24,9 @@ class DmaSpec(Spec):
         description="Cycles from a BD's lock grant to its first word leaving memory (BD fetch + memory read)."
     )
     max_repeat: PositiveCount = Field(256, description="Largest task repeat count a channel accepts.")
+    bd_pools: Literal[1, 2] = Field(
+        1, description="1: every channel may use every BD. 2: the BDs are split in two halves, one "
+        "for the even-numbered channels and one for the odd ones (the memory tile's 24 + 24).")
 
     @property
     def channels(self) -> tuple[str, ...]:

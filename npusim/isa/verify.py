@@ -201,6 +201,15 @@ class _Verifier:
             raise self.fail(self.where(tp.tile), (
                 f"{total} buffer descriptors used, but the tile has {spec.bds} "
                 f"(limit {_SPEC[kind]}.dma.bds = {spec.bds}); use loops (next) or repeat counts"))
+        if spec.bd_pools == 2:
+            for parity, which in ((0, "even"), (1, "odd")):
+                used = sum(len(ch.bds) for ch in tp.dma if int(ch.channel[4:]) % 2 == parity)
+                if used > spec.bds // 2:
+                    raise self.fail(self.where(tp.tile), (
+                        f"{used} buffer descriptors used by the {which}-numbered channels, but they share "
+                        f"half of the tile's BDs, {spec.bds // 2} (limit {_SPEC[kind]}.dma.bds = {spec.bds}, "
+                        f"{_SPEC[kind]}.dma.bd_pools = 2); move a chain to an {'odd' if parity == 0 else 'even'}"
+                        "-numbered channel or use loops"))
 
     def channel(self, tile: Tile, ch: DmaChannelProgram, where: str) -> None:
         dma_field = f"{_SPEC[self.c.tile_kind(tile[1])]}.dma"

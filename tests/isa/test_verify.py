@@ -647,3 +647,17 @@ def test_buffer_and_lock_names_are_program_wide() -> None:
     d = base()
     d["tiles"][CORE]["locks"].append({"name": "stage_in_full"})
     check(d, r"x\.json: compute tile \(0,2\): lock 'stage_in_full' is declared twice; names are program-wide")
+
+
+def test_memory_tile_bds_are_split_between_even_and_odd_channels() -> None:
+    # passthrough's memory tile: s2mm0 and mm2s0 (even) and s2mm1 and mm2s1 (odd), one BD each.
+    # 24 BDs on s2mm0 + 1 on mm2s0 = 25 even-channel BDs: over the even half although the tile
+    # uses only 27 of its 48 BDs.
+    d = base()
+    d["tiles"][MEM]["dma"][0]["bds"] *= 24
+    check(d, r"x\.json: memory tile \(0,1\): 25 buffer descriptors used by the even-numbered channels, but "
+             r"they share half of the tile's BDs, 24 \(limit mem_tile\.dma\.bds = 48, mem_tile\.dma\.bd_pools "
+             r"= 2\); move a chain to an odd-numbered channel or use loops")
+    d["tiles"][MEM]["dma"][0]["bds"] = d["tiles"][MEM]["dma"][0]["bds"][:23]  # 23 + 1 = 24 fits
+    verify(program_from_dict(d), TINY)
+    assert verify(program_from_dict(d), load_config(CONFIGS / "tiny.yaml", ["mem_tile.dma.bd_pools=1"]))
