@@ -25,7 +25,7 @@ def _node_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[st
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
-        for key, _ in node.value:
+        for key, value in node.value:
             line = key.start_mark.line + 1
             if key.value in seen:
                 field = ".".join(str(p) for p in path + (key.value,))
@@ -33,10 +33,8 @@ def _node_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[st
                     f"{source}:{line}: {field}: duplicate key (first set on line {seen[key.value]}); "
                     "keep one of the two")
             seen[key.value] = line
-        for key, value in node.value:
-            out[path + (key.value,)] = key.start_mark.line + 1
             _node_lines(value, path + (key.value,), out, source)
-            out[path + (key.value,)] = key.start_mark.line + 1
+            out[path + (key.value,)] = line  # the key's line, not its value's
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _node_lines(item, path + (i,), out, source)

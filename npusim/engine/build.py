@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import simpy
-
 from ..config import NPUConfig
 from ..hw import timing
 from ..hw.command_processor import CommandProcessor

@@ -29,7 +29,7 @@ class Core(Unit):
         super().__init__(env, name, watch, required=True)
         self.program = program
         self.locks = locks
-        self.cycles: dict[Compute, int] = {}
+        self.cycles: dict[int, int] = {}  # id(Compute) -> cycles: no dataclass hashing per call
         self._time_kernels(program, spec)
         self.acquire_cycles = lock_timing.acquire_cycles
         self.release_cycles = lock_timing.release_cycles
@@ -39,8 +39,8 @@ class Core(Unit):
 
     def _time_kernels(self, body: tuple[Instruction, ...], spec: ComputeTileSpec) -> None:
         for ins in body:
-            if isinstance(ins, Compute) and ins not in self.cycles:
-                self.cycles[ins] = compute_cycles(spec.kernels[ins.dtype], ins.m, ins.k, ins.n)
+            if isinstance(ins, Compute):
+                self.cycles[id(ins)] = compute_cycles(spec.kernels[ins.dtype], ins.m, ins.k, ins.n)
             elif isinstance(ins, Loop):
                 self._time_kernels(ins.body, spec)
 
@@ -53,7 +53,7 @@ class Core(Unit):
         env, stats, rec = self.env, self.stats, self.rec
         for ins in body:
             if isinstance(ins, Compute):
-                cycles = self.cycles[ins]
+                cycles = self.cycles[id(ins)]
                 yield env.timeout(cycles)
                 stats.busy += cycles
                 stats.calls += 1

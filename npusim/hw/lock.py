@@ -2,8 +2,9 @@
 
 ``acquire(n)`` waits until the value is at least ``n`` and subtracts it; ``release(n)`` adds
 ``n``. A request the value allows is granted at once, even if others wait for more; waiters are
-granted in arrival order, skipping those whose request the value cannot yet meet. A grant's event carries who made the release that allowed it ("core" or "dma"), so a core
-can tell a stall on data movement from a stall on another core.
+granted in arrival order, skipping those whose request the value cannot yet meet. A grant's
+event carries who made the release that allowed it ("core" or "dma"), so a core can tell a stall
+on data movement from a stall on another core.
 """
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from typing import Any
 
 import simpy
 
-from .unit import ArrayClock
-
 from .errors import SimulationError
+from .unit import ArrayClock
 
 
 class Lock:

@@ -2,8 +2,9 @@
 
 The command processor queues tasks (at most ``task_queue_depth`` waiting); the channel runs them
 in order. MM2S (DDR -> array): start-up plus the DDR read latency, then the data streams at the
-fair DDR share, each contiguous run of the task's access pattern costing whole DDR accesses. S2MM (array -> DDR): the data streams into DDR, and the task completes when the
-last word has crossed the route and the DDR write latency has passed.
+fair DDR share, each contiguous run of the task's access pattern costing whole DDR accesses.
+S2MM (array -> DDR): the data streams into DDR, and the task completes when the last word has
+crossed the route and the DDR write latency has passed.
 
 A channel counts as a unit the program waits for only while it holds tasks.
 """
@@ -37,7 +38,8 @@ class ShimTask:
 
 
 class ShimChannel(Unit):
-    __slots__ = ("route", "idx", "depth", "queue", "wake", "slot", "startup", "latency", "stats", "rec", "ddr")
+    __slots__ = ("route", "idx", "depth", "queue", "wake", "slot", "startup", "latency", "stats", "rec",
+                 "ddr")
 
     def __init__(self, env: ArrayClock, name: str, route: StreamRoute, idx: int,
                  depth: int, startup_cycles: int, ddr: DdrSpec, ddr_latency: int, rec: Recorder,

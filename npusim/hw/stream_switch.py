@@ -25,7 +25,7 @@ from .unit import ArrayClock, Unit
 class StreamRoute:
     __slots__ = ("env", "name", "rate", "latency", "labels", "ddr", "ddr_reads", "ddr_writes",
                  "left", "events", "units", "since", "chan", "missing", "seg", "seg_start",
-                 "stats", "ddr_stats", "scale")
+                 "stats", "ddr_stats", "scale", "seg_ddr")
 
     def __init__(self, env: ArrayClock, name: str, rate: int, latency: list[int],
                  labels: list[str], stats: RouteStats, chan: list[ChannelStats],
@@ -49,6 +49,7 @@ class StreamRoute:
         self.missing = n
         self.seg = 0
         self.seg_start = 0
+        self.seg_ddr = 0  # DDR bytes the current segment costs
 
     def offer(self, idx: int, nbytes: int, unit: Unit, ddr_scale: float = 0.0) -> simpy.Event:
         """Participant ``idx`` is ready to move ``nbytes``; the event fires (in source time) when
@@ -76,7 +77,8 @@ class StreamRoute:
                 unit.unblock()
         if self.ddr is not None:
             scale = sum(self.scale)
-            ev = self.ddr.transfer(round(seg * scale), self.rate * scale)
+            self.seg_ddr = round(seg * scale)
+            ev = self.ddr.transfer(self.seg_ddr, self.rate * scale)
         else:
             ev = self.env.timeout(transfer_cycles(seg, self.rate))
         ev.callbacks.append(self._end)
@@ -89,7 +91,7 @@ class StreamRoute:
         if self.ddr_stats is not None:
             self.ddr_stats.bytes_read += seg * self.ddr_reads
             self.ddr_stats.bytes_written += seg * self.ddr_writes
-            self.ddr_stats.bytes_accessed += round(seg * sum(self.scale))
+            self.ddr_stats.bytes_accessed += self.seg_ddr
         left = self.left
         for i in range(len(left)):
             left[i] -= seg

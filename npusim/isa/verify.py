@@ -83,6 +83,7 @@ class _Verifier:
         capacity = self.memory_bytes(tp.tile[1])
         field = "compute_tile.data_mem_kib" if kind == "compute" else "mem_tile.size_kib"
         cursor = 0
+        placed_here: list[tuple[str, PlacedBuffer]] = []
         for buf in tp.buffers:
             if buf.name in self.buffers:
                 raise self.fail(self.where(tp.tile), f"buffer '{buf.name}' is declared twice; names are program-wide")
@@ -97,14 +98,14 @@ class _Verifier:
                     f"buffer '{buf.name}' ends at byte {end}, past the {capacity}-byte memory "
                     f"(limit {field} = {capacity // 1024}); shrink the buffers or move one to "
                     "another tile"))
-            for other, placed in self.buffers.items():
-                if placed.tile == tp.tile and offset < placed.offset_bytes + placed.size_bytes \
-                        and placed.offset_bytes < end:
+            for other, placed in placed_here:
+                if offset < placed.offset_bytes + placed.size_bytes and placed.offset_bytes < end:
                     raise self.fail(self.where(tp.tile), (
                         f"buffer '{buf.name}' (bytes {offset}..{end - 1}) overlaps buffer '{other}' (bytes "
                         f"{placed.offset_bytes}..{placed.offset_bytes + placed.size_bytes - 1}); move one "
                         "of them, or leave offset_bytes out to place them one after another"))
             self.buffers[buf.name] = PlacedBuffer(tp.tile, offset, buf.size_bytes)
+            placed_here.append((buf.name, self.buffers[buf.name]))
             cursor = max(cursor, end)
 
     def tile_locks(self, tp: TileProgram) -> None:
