@@ -24,6 +24,9 @@ class DmaSpec(Spec):
         description="Cycles from a BD's lock grant to its first word leaving memory (BD fetch + memory read)."
     )
     max_repeat: PositiveCount = Field(256, description="Largest task repeat count a channel accepts.")
+    max_iterations: PositiveCount = Field(
+        64, description="Largest size of the iteration dimension: one more, outermost dimension "
+        "an access pattern may have beyond address_dims (aie-rt: a 6-bit iteration wrap).")
     bd_pools: Literal[1, 2] = Field(
         1, description="1: every channel may use every BD. 2: the BDs are split in two halves, one "
         "for the even-numbered channels and one for the odd ones (the memory tile's 24 + 24).")

@@ -4,19 +4,21 @@ This is the only module that sees the whole config: each unit gets its own spec 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..config import NPUConfig
 from ..hw import timing
 from ..hw.command_processor import CommandProcessor
 from ..hw.compute_tile import Core
+from ..hw.data import Bytes, DataPlane
 from ..hw.ddr import Ddr
 from ..hw.dma import TileDmaChannel
 from ..hw.lock import Lock
 from ..hw.shim_tile import ShimChannel
 from ..hw.stream_switch import StreamRoute
 from ..hw.unit import ArrayClock, ProgressWatch, Unit
-from ..isa import Endpoint, Layout, Program
+from ..isa import Compute, Endpoint, Instruction, Layout, Loop, Program, ProgramError
 from ..stats.recorder import Recorder
 from .options import RunOptions
 
@@ -36,6 +38,18 @@ class Machine:
     units: list[Unit]
     watch: ProgressWatch
     rec: Recorder
+    data: DataPlane | None = None
+    """Functional mode's memories (None in timing-only mode)."""
+
+
+def _check_operands(body: tuple[Instruction, ...], where: str) -> None:
+    for i, ins in enumerate(body):
+        if isinstance(ins, Compute) and None in (ins.a, ins.b, ins.c):
+            raise ProgramError(
+                f"{where}[{i}]: functional mode needs the operand buffers of every compute call; "
+                "give it a, b and c (or run timing-only)")
+        if isinstance(ins, Loop):
+            _check_operands(ins.body, f"{where}[{i}].body")
 
 
 def _routes(env: ArrayClock, config: NPUConfig, program: Program, layout: Layout,
@@ -57,8 +71,16 @@ def _routes(env: ArrayClock, config: NPUConfig, program: Program, layout: Layout
     return routes
 
 
-def build(config: NPUConfig, program: Program, layout: Layout, options: RunOptions) -> Machine:
-    """Create the units for ``program`` (already verified against ``config``)."""
+def build(config: NPUConfig, program: Program, layout: Layout, options: RunOptions,
+          tensors: Mapping[str, Bytes] | None = None, source: str = "<program>") -> Machine:
+    """Create the units for ``program`` (already verified against ``config``). With ``tensors``
+    (initial DDR contents by tensor name; others start zeroed) the run is functional."""
+    data = None
+    if tensors is not None:
+        for tp in program.tiles:
+            _check_operands(tp.core, f"{source}: {unit_name(tp.tile, 'core', config)}: core")
+        data = DataPlane({n: b.size_bytes for n, b in layout.buffers.items()},
+                         {t.name: t.size_bytes for t in program.tensors}, tensors)
     env = ArrayClock()
     rec = Recorder(intervals=[] if options.record_intervals else None)
     watch = ProgressWatch(env)
@@ -69,21 +91,22 @@ def build(config: NPUConfig, program: Program, layout: Layout, options: RunOptio
     for tp in program.tiles:
         if tp.core:
             units.append(Core(env, unit_name(tp.tile, "core", config), tp.core, config.compute_tile,
-                              config.locks, locks, rec, rec.core(tp.tile), watch))
+                              config.locks, locks, rec, rec.core(tp.tile), watch, data))
         for ch in tp.dma:
             name, pos = layout.route_of[Endpoint(tp.tile, ch.channel)]
             units.append(TileDmaChannel(
                 env, unit_name(tp.tile, ch.channel, config), ch, config.tile_spec(tp.tile[1]).dma,
                 config.locks, locks, routes[name], pos + 1, rec, rec.channel(tp.tile, ch.channel),
-                watch, options.stall_limit_cycles))
+                watch, options.stall_limit_cycles, data))
     shims: dict[Endpoint, ShimChannel] = {}
     ddr_latency = timing.ddr_latency_cycles(config.ddr, config.clock_mhz)
     for ep, (name, pos) in layout.route_of.items():
         if config.tile_kind(ep.tile[1]) == "shim":
             shims[ep] = ShimChannel(env, unit_name(ep.tile, ep.channel, config), routes[name], pos + 1,
                                     config.shim_tile.task_queue_depth, config.shim_tile.dma.startup_cycles,
-                                    config.ddr, ddr_latency, rec, rec.channel(ep.tile, ep.channel), watch)
+                                    config.ddr, ddr_latency, rec, rec.channel(ep.tile, ep.channel), watch,
+                                    data)
     units.extend(shims.values())
     if program.runtime:
         units.append(CommandProcessor(env, program.runtime, shims, watch))
-    return Machine(env, units, watch, rec)
+    return Machine(env, units, watch, rec, data)

@@ -8,10 +8,12 @@ with a :class:`MaxCyclesError`.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 
 import simpy
 
 from ..config import NPUConfig
+from ..hw.data import Bytes
 from ..hw.errors import Livelock
 from ..hw.unit import ArrayClock
 from ..isa import Program, verify
@@ -74,4 +76,18 @@ def run_program(config: NPUConfig, program: Program, options: RunOptions | None 
     return run_machine(machine, options, source)
 
 
-__all__ = ["DeadlockError", "MaxCyclesError", "run_machine", "run_program"]
+def run_functional(config: NPUConfig, program: Program, tensors: Mapping[str, Bytes],
+                   options: RunOptions | None = None,
+                   source: str = "<program>") -> tuple[Recorder, dict[str, Bytes]]:
+    """Simulate ``program`` with data: DDR tensors start as ``tensors`` (bytes by name; others
+    zeroed), DMAs move the bytes and kernels compute. Returns the recorder (the same cycles as
+    a timing-only run) and every DDR tensor's final bytes."""
+    options = options or RunOptions()
+    layout = verify(program, config, source)
+    machine = build(config, program, layout, options, tensors, source)
+    rec = run_machine(machine, options, source)
+    assert machine.data is not None
+    return rec, machine.data.tensors
+
+
+__all__ = ["DeadlockError", "MaxCyclesError", "run_functional", "run_machine", "run_program"]

@@ -15,17 +15,20 @@ import simpy
 from ..config import ComputeTileSpec, LockTimingSpec
 from ..isa import Acquire, Compute, Instruction, Loop, Release
 from ..stats.recorder import CoreStats, Recorder
+from .data import DataPlane
+from .kernels import run_matmul
 from .lock import Lock
 from .timing import compute_cycles
 from .unit import ArrayClock, ProgressWatch, Unit
 
 
 class Core(Unit):
-    __slots__ = ("program", "locks", "cycles", "acquire_cycles", "release_cycles", "stats", "rec")
+    __slots__ = ("program", "locks", "cycles", "acquire_cycles", "release_cycles", "stats", "rec", "data")
 
     def __init__(self, env: ArrayClock, name: str, program: tuple[Instruction, ...],
                  spec: ComputeTileSpec, lock_timing: LockTimingSpec, locks: dict[str, Lock],
-                 rec: Recorder, stats: CoreStats, watch: ProgressWatch) -> None:
+                 rec: Recorder, stats: CoreStats, watch: ProgressWatch,
+                 data: DataPlane | None = None) -> None:
         super().__init__(env, name, watch, required=True)
         self.program = program
         self.locks = locks
@@ -35,6 +38,7 @@ class Core(Unit):
         self.release_cycles = lock_timing.release_cycles
         self.stats = stats
         self.rec = rec
+        self.data = data  # functional mode: kernels compute on the buffers
         env.process(self.run())
 
     def _time_kernels(self, body: tuple[Instruction, ...], spec: ComputeTileSpec) -> None:
@@ -54,6 +58,9 @@ class Core(Unit):
         for ins in body:
             if isinstance(ins, Compute):
                 cycles = self.cycles[id(ins)]
+                if self.data is not None:
+                    buf = self.data.buffers
+                    run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c])  # type: ignore[index]
                 yield env.timeout(cycles)
                 stats.busy += cycles
                 stats.calls += 1

@@ -18,6 +18,7 @@ import simpy
 from ..config import DmaSpec, LockTimingSpec
 from ..isa import DmaChannelProgram
 from ..stats.recorder import ChannelStats, Recorder
+from .data import DataPlane, gather, scatter
 from .errors import Livelock
 from .lock import Lock
 from .stream_switch import StreamRoute
@@ -52,12 +53,12 @@ def post_release(env: ArrayClock, lock: Lock, value: int, delay: int, by: str) -
 
 class TileDmaChannel(Unit):
     __slots__ = ("program", "nxt", "locks", "route", "idx", "startup", "release_cycles",
-                 "latency", "stats", "rec", "stall_limit")
+                 "latency", "stats", "rec", "stall_limit", "data")
 
     def __init__(self, env: ArrayClock, name: str, program: DmaChannelProgram,
                  spec: DmaSpec, lock_timing: LockTimingSpec, locks: dict[str, Lock],
                  route: StreamRoute, idx: int, rec: Recorder, stats: ChannelStats,
-                 watch: ProgressWatch, stall_limit: int) -> None:
+                 watch: ProgressWatch, stall_limit: int, data: DataPlane | None = None) -> None:
         nxt, loops = chain_order(program)
         super().__init__(env, name, watch, required=not loops)
         self.program = program
@@ -72,6 +73,7 @@ class TileDmaChannel(Unit):
         self.stats = stats
         self.rec = rec
         self.stall_limit = stall_limit
+        self.data = data  # functional mode: the buffers' bytes move with the BDs
         env.process(self.run())
 
     def run(self) -> Generator[simpy.Event, Any, None]:
@@ -100,7 +102,12 @@ class TileDmaChannel(Unit):
                 stats.lock_stall += env.now - t0
         yield env.timeout(self.startup[bd.acquire is not None])
         t1 = env.now
+        if self.data is not None and self.idx == 0:
+            self.route.data.push(gather(self.data.buffers[bd.buffer], bd.offset_bytes, bd.length_bytes, bd.dims))
         yield self.route.offer(self.idx, bd.length_bytes, self)
+        if self.data is not None and self.idx:
+            scatter(self.data.buffers[bd.buffer], bd.offset_bytes, bd.dims,
+                    self.route.data.pull(self.idx, bd.length_bytes))
         done = env.now + self.latency
         stats.bytes += bd.length_bytes
         stats.bds += 1

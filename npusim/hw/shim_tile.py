@@ -19,6 +19,7 @@ import simpy
 from ..config import DdrSpec
 from ..isa import DmaTask
 from ..stats.recorder import ChannelStats, Recorder
+from .data import DataPlane, gather, scatter
 from .stream_switch import StreamRoute
 from .timing import ddr_access_bytes
 from .unit import ArrayClock, ProgressWatch, Unit
@@ -39,11 +40,11 @@ class ShimTask:
 
 class ShimChannel(Unit):
     __slots__ = ("route", "idx", "depth", "queue", "wake", "slot", "startup", "latency", "stats", "rec",
-                 "ddr")
+                 "ddr", "data")
 
     def __init__(self, env: ArrayClock, name: str, route: StreamRoute, idx: int,
                  depth: int, startup_cycles: int, ddr: DdrSpec, ddr_latency: int, rec: Recorder,
-                 stats: ChannelStats, watch: ProgressWatch) -> None:
+                 stats: ChannelStats, watch: ProgressWatch, data: DataPlane | None = None) -> None:
         super().__init__(env, name, watch, required=False)
         self.route = route
         self.idx = idx
@@ -57,6 +58,7 @@ class ShimChannel(Unit):
         self.stats = stats
         self.rec = rec
         self.ddr = ddr
+        self.data = data  # functional mode: tasks move the DDR tensors' bytes
         env.process(self.run())
 
     def full(self) -> bool:
@@ -98,7 +100,12 @@ class ShimChannel(Unit):
         t1 = env.now
         op = task.op
         scale = ddr_access_bytes(self.ddr, op.length_bytes, op.dims) / op.length_bytes
+        if self.data is not None and self.idx == 0:
+            self.route.data.push(gather(self.data.tensors[op.tensor], op.offset_bytes, op.length_bytes, op.dims))
         yield self.route.offer(self.idx, op.length_bytes, self, scale)
+        if self.data is not None and self.idx:
+            scatter(self.data.tensors[op.tensor], op.offset_bytes, op.dims,
+                    self.route.data.pull(self.idx, op.length_bytes))
         done = env.now + self.latency
         stats.bytes += task.op.length_bytes
         stats.bds += 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 import simpy
 
 from ..stats.recorder import ChannelStats, DdrStats, RouteStats
+from .data import RouteData
 from .ddr import Ddr
 from .timing import transfer_cycles
 from .unit import ArrayClock, Unit
@@ -25,7 +26,7 @@ from .unit import ArrayClock, Unit
 class StreamRoute:
     __slots__ = ("env", "name", "rate", "latency", "labels", "ddr", "ddr_reads", "ddr_writes",
                  "left", "events", "units", "since", "chan", "missing", "seg", "seg_start",
-                 "stats", "ddr_stats", "scale", "seg_ddr")
+                 "stats", "ddr_stats", "scale", "seg_ddr", "data")
 
     def __init__(self, env: ArrayClock, name: str, rate: int, latency: list[int],
                  labels: list[str], stats: RouteStats, chan: list[ChannelStats],
@@ -50,6 +51,7 @@ class StreamRoute:
         self.seg = 0
         self.seg_start = 0
         self.seg_ddr = 0  # DDR bytes the current segment costs
+        self.data = RouteData(n)  # the words in flight, used in functional mode only
 
     def offer(self, idx: int, nbytes: int, unit: Unit, ddr_scale: float = 0.0) -> simpy.Event:
         """Participant ``idx`` is ready to move ``nbytes``; the event fires (in source time) when

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Union
 from pydantic import ConfigDict, Field, Strict
 
 from ..config import DType
+from ..numerics import OutType
 
 _STRICT = ConfigDict(extra="forbid")
 StrictInt = Annotated[int, Strict()]
@@ -54,7 +55,15 @@ class Release:
 
 @dataclass(frozen=True, slots=True)
 class Compute:
-    """A matmul kernel call of ``m x k x n`` MACs on the core's vector unit."""
+    """A matmul kernel call of ``m x k x n`` MACs on the core's vector unit.
+
+    The operands are optional for timing and required for functional mode: ``a`` (``m x k``) and
+    ``b`` (``k x n``) are buffers of ``dtype`` elements, row-major; ``c`` holds ``m x n`` 32-bit
+    accumulators (int32, or fp32 for bf16), row-major. The call adds ``a @ b`` to ``c``, or
+    overwrites it when ``zero`` (the first call of a reduction). ``emit`` converts the
+    accumulators to an output type in place, packed from the start of ``c`` (the last call of a
+    reduction); integer outputs are shifted right by ``shift`` with rounding, then saturated.
+    """
 
     __pydantic_config__ = _STRICT
     op: Literal["compute"]
@@ -62,6 +71,12 @@ class Compute:
     k: Pos
     n: Pos
     dtype: DType
+    a: str | None = None
+    b: str | None = None
+    c: str | None = None
+    zero: bool = False
+    emit: OutType | None = None
+    shift: Annotated[int, Field(ge=0, le=31), Strict()] = 0
 
 
 @dataclass(frozen=True, slots=True)

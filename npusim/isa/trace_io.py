@@ -66,9 +66,11 @@ def program_from_dict(data: Any, source: str = "<trace>") -> Program:
 
 
 def program_to_dict(program: Program) -> dict[str, Any]:
-    """The JSON-ready form of ``program`` (what :func:`save_program` writes)."""
-    data: dict[str, Any] = _ADAPTER.dump_python(program, mode="json", exclude_defaults=False)
-    return data
+    """The JSON-ready form of ``program`` (what :func:`save_program` writes); fields left at
+    their defaults are left out, except the format and version."""
+    body: dict[str, Any] = _ADAPTER.dump_python(program, mode="json", exclude_defaults=True)
+    head = {"format": program.format, "version": program.version, "name": program.name}
+    return head | {k: v for k, v in body.items() if k not in head}
 
 
 def load_program(path: str | Path) -> Program:

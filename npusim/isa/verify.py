@@ -251,7 +251,8 @@ class _Verifier:
     def pattern(self, dims: tuple[Dim, ...], length: int, offset: int, extent: int, size: int,
                 what: str, where: str, spec: str) -> None:
         """Check an access pattern; ``spec`` is the config section of the DMA ('shim_tile', ...)."""
-        max_dims = getattr(self.c, spec).dma.address_dims
+        dma = getattr(self.c, spec).dma
+        max_dims = dma.address_dims
         if length % WORD_BYTES:
             raise self.fail(where, (
                 f"length_bytes {length} is not a multiple of the {WORD_BYTES}-byte DMA word; "
@@ -261,10 +262,15 @@ class _Verifier:
                 f"offset_bytes {offset} is not a multiple of the {WORD_BYTES}-byte DMA word; "
                 f"align it to {WORD_BYTES} bytes"))
         if dims:
-            if len(dims) > max_dims:
+            if len(dims) > max_dims + 1:
                 raise self.fail(where, (
-                    f"access pattern has {len(dims)} dimensions, the DMA has {max_dims} "
-                    f"(limit {spec}.dma.address_dims = {max_dims}); fold dimensions or split the BD"))
+                    f"access pattern has {len(dims)} dimensions, the DMA has {max_dims} and an iteration "
+                    f"dimension (limit {spec}.dma.address_dims = {max_dims}); fold dimensions or split the BD"))
+            if len(dims) == max_dims + 1 and dims[-1].size > dma.max_iterations:
+                raise self.fail(where, (
+                    f"the outermost dimension of a {len(dims)}-dimension pattern is the iteration "
+                    f"dimension, and its size {dims[-1].size} is above the limit {spec}.dma.max_iterations "
+                    f"= {dma.max_iterations}; split the transfer into several"))
             words = 1
             for d in dims:
                 words *= d.size

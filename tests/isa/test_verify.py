@@ -230,17 +230,33 @@ DIMS_4096 = [{"size": 4, "stride": 1}, {"size": 4, "stride": 4}, {"size": 8, "st
 def test_dims_more_than_compute_dma_allows() -> None:
     d = base()
     d["tiles"][CORE]["dma"][0]["bds"][0]["dims"] = DIMS_4096  # 4 x 4 x 8 x 8 words = 4096 bytes
-    check(d, r"x\.json: compute tile \(0,2\): channel s2mm0: bds\[0\]: access pattern has 4 dimensions, "
-             r"the DMA has 3 \(limit compute_tile\.dma\.address_dims = 3\); fold dimensions or split the BD")
+    verify(program_from_dict(d), TINY)  # 3 address dimensions + the iteration dimension
+    d["tiles"][CORE]["dma"][0]["bds"][0]["dims"] = [{"size": 1, "stride": 0}] + DIMS_4096
+    check(d, r"x\.json: compute tile \(0,2\): channel s2mm0: bds\[0\]: access pattern has 5 dimensions, "
+             r"the DMA has 3 and an iteration dimension \(limit compute_tile\.dma\.address_dims = 3\); "
+             r"fold dimensions or split the BD")
+
+
+def test_iteration_dimension_is_limited() -> None:
+    d = base()
+    dims = [{"size": 4, "stride": 1}, {"size": 2, "stride": 4}, {"size": 2, "stride": 8}, {"size": 64, "stride": 0}]
+    d["tiles"][CORE]["dma"][0]["bds"][0]["dims"] = dims  # 4 x 2 x 2 x 64 words = 4096 bytes
+    verify(program_from_dict(d), TINY)
+    dims[-1] = {"size": 128, "stride": 0}
+    dims[0] = {"size": 2, "stride": 1}
+    check(d, r"x\.json: compute tile \(0,2\): channel s2mm0: bds\[0\]: the outermost dimension of a "
+             r"4-dimension pattern is the iteration dimension, and its size 128 is above the limit "
+             r"compute_tile\.dma\.max_iterations = 64; split the transfer into several")
 
 
 def test_four_dims_are_fine_on_a_memory_tile() -> None:
     d = base()
     d["tiles"][MEM]["dma"][1]["bds"][0]["dims"] = DIMS_4096
     verify(program_from_dict(d), TINY)
-    d["tiles"][MEM]["dma"][1]["bds"][0]["dims"] = [{"size": 1, "stride": 0}] + DIMS_4096
-    check(d, r"x\.json: memory tile \(0,1\): channel mm2s0: bds\[0\]: access pattern has 5 dimensions, "
-             r"the DMA has 4 \(limit mem_tile\.dma\.address_dims = 4\); fold dimensions or split the BD")
+    d["tiles"][MEM]["dma"][1]["bds"][0]["dims"] = [{"size": 1, "stride": 0}] * 2 + DIMS_4096
+    check(d, r"x\.json: memory tile \(0,1\): channel mm2s0: bds\[0\]: access pattern has 6 dimensions, "
+             r"the DMA has 4 and an iteration dimension \(limit mem_tile\.dma\.address_dims = 4\); "
+             r"fold dimensions or split the BD")
 
 
 def test_dims_product_does_not_match_length() -> None:
@@ -507,9 +523,9 @@ def test_runtime_task_pattern_past_the_tensor() -> None:
 
 def test_runtime_task_dims_limited_by_the_shim_dma() -> None:
     d = base()
-    d["runtime"][0]["dims"] = DIMS_4096
-    check(d, r"x\.json: runtime\[0\] \(task 'in'\): access pattern has 4 dimensions, the DMA has 3 \(limit "
-             r"shim_tile\.dma\.address_dims = 3\); fold dimensions or split the BD")
+    d["runtime"][0]["dims"] = [{"size": 1, "stride": 0}] + DIMS_4096
+    check(d, r"x\.json: runtime\[0\] \(task 'in'\): access pattern has 5 dimensions, the DMA has 3 and an "
+             r"iteration dimension \(limit shim_tile\.dma\.address_dims = 3\); fold dimensions or split the BD")
 
 
 def test_runtime_task_on_an_unrouted_channel_or_unknown_tensor() -> None:

@@ -1,0 +1,41 @@
+"""Functional mode's matmul kernel: what a ``compute`` call does to the numbers.
+
+The call reads ``a`` (``m x k``) and ``b`` (``k x n``) row-major in the operand type, and adds
+their product to the ``m x n`` accumulators in ``c`` (int32, wrapping; fp32 for bf16), or
+overwrites them when ``zero``. ``emit`` then packs the accumulators, converted to the output
+type, from the start of ``c``. The arithmetic rules are in :mod:`npusim.numerics`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..isa import Compute
+from ..numerics import ACC_BYTES, Array, IN_BYTES, OUT_BYTES, accumulate_dtype, as_operand, narrow, storage_dtype
+from .data import Bytes
+
+
+def _matrix(mem: Bytes, kind: str, rows: int, cols: int, nbytes: int) -> Array:
+    return mem[:rows * cols * nbytes].view(storage_dtype(kind)).reshape(rows, cols)
+
+
+def run_matmul(ins: Compute, a: Bytes, b: Bytes, c: Bytes) -> None:
+    """Execute one kernel call on the operand memories (in place on ``c``)."""
+    m, k, n, t = ins.m, ins.k, ins.n, ins.dtype
+    am: Array = as_operand(_matrix(a, t, m, k, IN_BYTES[t]), t)
+    bm: Array = as_operand(_matrix(b, t, k, n, IN_BYTES[t]), t)
+    acc = c[:m * n * ACC_BYTES].view(accumulate_dtype(t)).reshape(m, n)
+    if t == "bf16":
+        prod = am @ bm  # float32 products and sums, as the fp32 accumulator does
+        if ins.zero:
+            acc[...] = prod
+        else:
+            acc += prod
+    else:
+        # float64 sums of int8/int16 products are exact below 2**53 (k < 2**22 for int16)
+        exact = (am.astype(np.float64) @ bm.astype(np.float64)).astype(np.int64)
+        if not ins.zero:
+            exact += acc
+        acc[...] = exact.astype(np.int32)  # wraps, as a 32-bit accumulator does
+    if ins.emit is not None:
+        out = narrow(acc, ins.emit, ins.shift).reshape(-1).view(np.uint8)
+        c[:m * n * OUT_BYTES[ins.emit]] = out
