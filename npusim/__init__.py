@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .config import ConfigError, NPUConfig, load_config
 from .engine import DeadlockError, MaxCyclesError, RunOptions, run_program
-from .isa import Program, ProgramError, load_program, save_program
+from .isa import Compute, Instruction, Loop, Program, ProgramError, load_program, save_program
 from .stats import Report, make_report
 
 
@@ -19,7 +19,25 @@ def simulate(config: NPUConfig, program: Program, options: RunOptions | None = N
     if it stops making progress, :class:`MaxCyclesError` past ``options.max_cycles``.
     """
     rec = run_program(config, program, options, source)
-    return make_report(rec, config, program.name)
+    return make_report(rec, config, program.name, dtype=_fastest_dtype(config, program))
+
+
+def _fastest_dtype(config: NPUConfig, program: Program) -> str | None:
+    """The data type whose peak a trace's report states: the fastest its kernels use."""
+    used: set[str] = set()
+
+    def walk(body: tuple[Instruction, ...]) -> None:
+        for ins in body:
+            if isinstance(ins, Compute):
+                used.add(ins.dtype)
+            elif isinstance(ins, Loop):
+                walk(ins.body)
+
+    for tp in program.tiles:
+        walk(tp.core)
+    kernels = config.compute_tile.kernels
+    rated = [t for t in used if t in kernels]
+    return max(rated, key=lambda t: kernels[t].macs_per_cycle, default=None)
 
 
 __all__ = [

@@ -6,7 +6,7 @@ before validation, so an override is validated exactly like the file itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +40,11 @@ def _node_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[st
             _node_lines(item, path + (i,), out, source)
 
 
-def _read_yaml(path: Path) -> tuple[Any, dict[tuple[str | int, ...], int]]:
+def read_yaml(path: Path, what: str = "config file") -> tuple[Any, dict[tuple[str | int, ...], int]]:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -105,11 +105,13 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str], source: str)
     return data
 
 
-def _format_loc(loc: tuple[str | int, ...]) -> str:
+def _format_loc(loc: tuple[str | int, ...], tags: Collection[str] = ()) -> str:
     out = ""
-    for part in loc:
+    for i, part in enumerate(loc):
         if part == "[key]":  # pydantic's marker for an invalid dict key: the key is the field
             continue
+        if part in tags and i and isinstance(loc[i - 1], int):
+            continue  # the member of a tagged union pydantic tried (a layer's op), not a field
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -145,25 +147,34 @@ def validate_config(
     try:
         return NPUConfig.model_validate(data)
     except ValidationError as exc:
-        overridden = {parse_override(o)[0] for o in overridden}
-        msgs = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            field = _format_loc(loc)
-            where = source
-            if _is_overridden(field, overridden):
-                where += " (override)"
-            elif lines and loc:  # a top-level (whole-config) check has no line of its own
-                probe = loc
-                while probe and probe not in lines:
-                    probe = probe[:-1]
-                if probe in lines:
-                    where += f":{lines[probe]}"
-            inner = sorted(o for o in overridden if not field or o.startswith(field + "."))
-            if inner and not where.endswith("(override)"):
-                where += f" (with override{'s' if len(inner) > 1 else ''} {', '.join(inner)})"
-            msgs.append(f"{where}: {field or '<top level>'}: {_explain(err)}")
-        raise ConfigError("\n".join(msgs)) from None
+        raise ConfigError(validation_message(exc, source, lines, overridden)) from None
+
+
+def validation_message(exc: ValidationError, source: str,
+                       lines: Mapping[tuple[str | int, ...], int] | None = None,
+                       overridden: Iterable[str] = (), tags: Collection[str] = ()) -> str:
+    """One line per problem of a pydantic error: file, line (or "(override)"), field, fix.
+    ``tags`` are the tags of tagged unions in lists, left out of field names."""
+    overridden = {parse_override(o)[0] for o in overridden}
+    msgs = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        field = _format_loc(loc, tags)
+        loc = tuple(p for i, p in enumerate(loc) if not (p in tags and i and isinstance(loc[i - 1], int)))
+        where = source
+        if _is_overridden(field, overridden):
+            where += " (override)"
+        elif lines and loc:  # a top-level (whole-config) check has no line of its own
+            probe = loc
+            while probe and probe not in lines:
+                probe = probe[:-1]
+            if probe in lines:
+                where += f":{lines[probe]}"
+        inner = sorted(o for o in overridden if not field or o.startswith(field + "."))
+        if inner and not where.endswith("(override)"):
+            where += f" (with override{'s' if len(inner) > 1 else ''} {', '.join(inner)})"
+        msgs.append(f"{where}: {field or '<top level>'}: {_explain(err)}")
+    return "\n".join(msgs)
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> NPUConfig:
@@ -173,7 +184,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> NPUConfig:
     """
     path = Path(path)
     overrides = list(overrides)
-    data, lines = _read_yaml(path)
+    data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise _not_a_mapping(str(path), data)
     data = apply_overrides(data, overrides, str(path))

@@ -80,6 +80,19 @@ class Report:
     routes: tuple[RouteReport, ...]
     ddr: DdrReport
     engine_events: int
+    ops: int
+    """Operations done: two per useful multiply-accumulate (padding excluded for a layer)."""
+    achieved_tops: float
+    """``ops`` / seconds / 1e12."""
+    peak_tops: float
+    """The array's peak for the data type: 2 x compute tiles x macs_per_cycle x clock (0 if nothing
+    was computed)."""
+    functional_ok: bool | None = None
+    """Functional mode: whether the output equals numpy's (None in timing-only mode)."""
+    max_abs_error: float | None = None
+    """Functional mode: the largest absolute difference from numpy's output."""
+    lowering: dict[str, Any] | None = None
+    """For a lowered layer: the layer, its tiling and the bounds the lowering expected."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with stable keys (see README, "Reports")."""
@@ -99,8 +112,19 @@ def _tile_report(tile: Tile, config: NPUConfig, rec: Recorder, cycles: int) -> T
     return TileReport(tile[0], tile[1], config.tile_kind(tile[1]), core, tuple(chans))
 
 
-def make_report(rec: Recorder, config: NPUConfig, program_name: str) -> Report:
-    """Condense a recorder into a :class:`Report`."""
+def peak_tops(config: NPUConfig, dtype: str | None) -> float:
+    """Peak tera-operations per second of the array in ``dtype`` (0 if it has no such kernel)."""
+    if dtype is None or dtype not in config.compute_tile.kernels:
+        return 0.0
+    macs = config.compute_tile.kernels[dtype].macs_per_cycle
+    return 2 * config.columns * config.compute_rows * macs * config.clock_mhz * 1e6 / 1e12
+
+
+def make_report(rec: Recorder, config: NPUConfig, program_name: str, *, ops: int | None = None,
+                dtype: str | None = None, functional: tuple[bool, float] | None = None,
+                lowering: dict[str, Any] | None = None) -> Report:
+    """Condense a recorder into a :class:`Report`. ``ops`` defaults to two per MAC computed;
+    ``dtype`` names the data type whose peak is reported; ``functional`` is (ok, max error)."""
     tiles = sorted(set(rec.cores) | {t for t, _ in rec.channels}, key=lambda t: (t[0], t[1]))
     seconds = rec.cycles * config.seconds_per_cycle
     d = rec.ddr
@@ -109,5 +133,9 @@ def make_report(rec: Recorder, config: NPUConfig, program_name: str) -> Report:
                     moved / seconds / 1e9 if seconds else 0.0,
                     ddr_bytes_per_cycle(config.ddr, config.clock_mhz) * config.clock_mhz * 1e6 / 1e9)
     routes = tuple(RouteReport(n, r.bytes, r.busy, r.switches) for n, r in rec.routes.items())
+    if ops is None:
+        ops = 2 * sum(c.macs for c in rec.cores.values())
+    ok, err = functional if functional is not None else (None, None)
     return Report(config.name, program_name, config.clock_mhz, rec.cycles, seconds,
-                  tuple(_tile_report(t, config, rec, rec.cycles) for t in tiles), routes, ddr, rec.events)
+                  tuple(_tile_report(t, config, rec, rec.cycles) for t in tiles), routes, ddr, rec.events,
+                  ops, ops / seconds / 1e12 if seconds else 0.0, peak_tops(config, dtype), ok, err, lowering)

@@ -1,0 +1,112 @@
+"""Data of a lowered layer: random operands, their DDR layout, the output read back, and numpy's
+answer to compare it with.
+
+Operands are the layer's own tensors (GEMM ``A[m, k]``, ``B[k, n]``; convolution ``x[b, h, w, c]``
+NHWC and ``w[r, s, c, o]`` HWIO), as numpy arrays in storage form (bf16 as ``uint16`` bits).
+:func:`pack` lays them out as the DDR tensors the program reads (``A``, ``B``), zero-padded, B
+stored tile by tile (see :mod:`.matmul`);
+:func:`unpack` crops the layer's output out of the DDR tensor ``C``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..numerics import Array, f32_to_bf16, reference_matmul, storage_dtype, values
+from .conv import input_dims
+from .layers import Conv2d, Gemm
+from .tiling import TilePlan
+
+
+def random_operands(layer: Gemm | Conv2d, seed: int = 0) -> dict[str, Array]:
+    """Operands of ``layer`` drawn at random: full-range integers, bf16 from a unit normal."""
+    rng = np.random.default_rng(seed)
+    shapes: dict[str, tuple[int, ...]]
+    if isinstance(layer, Gemm):
+        shapes = {"a": (layer.m, layer.k), "b": (layer.k, layer.n)}
+    else:
+        shapes = {"x": (layer.batch, layer.height, layer.width, layer.in_channels),
+                  "w": (layer.kernel_h, layer.kernel_w, layer.in_channels, layer.out_channels)}
+    out = {}
+    for name, shape in shapes.items():
+        if layer.dtype == "bf16":
+            out[name] = f32_to_bf16(rng.standard_normal(shape, dtype=np.float32))
+        else:
+            info = np.iinfo(storage_dtype(layer.dtype))
+            out[name] = rng.integers(info.min, info.max, size=shape, endpoint=True).astype(storage_dtype(layer.dtype))
+    return out
+
+
+def _as_gemm(layer: Gemm | Conv2d, operands: dict[str, Array]) -> tuple[Array, Array]:
+    """The layer as ``A @ B`` with explicit matrices (im2col for a convolution): for the
+    reference only; the simulated program never builds these."""
+    if isinstance(layer, Gemm):
+        return operands["a"], operands["b"]
+    x, w = operands["x"], operands["w"]
+    pad, st = layer.padding, layer.stride
+    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    cols = [xp[:, r:r + st * layer.out_h:st, s:s + st * layer.out_w:st, :]
+            for r in range(layer.kernel_h) for s in range(layer.kernel_w)]
+    a = np.stack(cols, axis=3).reshape(layer.batch * layer.out_h * layer.out_w, -1)
+    return a, w.reshape(-1, layer.out_channels)
+
+
+def reference(layer: Gemm | Conv2d, operands: dict[str, Array]) -> Array:
+    """numpy's answer, in the layer's output type and shape (``m x n``, or NHWC)."""
+    a, b = _as_gemm(layer, operands)
+    out = reference_matmul(a, b, layer.dtype, layer.output, layer.shift)
+    if isinstance(layer, Conv2d):
+        return out.reshape(layer.batch, layer.out_h, layer.out_w, layer.out_channels)
+    return out
+
+
+def pack(p: TilePlan, operands: dict[str, Array], a_bytes: int) -> dict[str, Array]:
+    """The DDR tensors ``A`` and ``B`` (bytes) holding ``operands`` in the plan's layout."""
+    layer, dt = p.layer, storage_dtype(p.dtype)
+    a = np.zeros(a_bytes // p.ib, dtype=dt)
+    b = np.zeros((p.Kp, p.Np), dtype=dt)
+    if isinstance(layer, Gemm):
+        a.reshape(-1)[:p.Mp * p.Kp].reshape(p.Mp, p.Kp)[:layer.m, :layer.k] = operands["a"]
+        b[:layer.k, :layer.n] = operands["b"]
+    else:
+        hp, wp = input_dims(p)
+        pad, cp = layer.padding, p.conv_cp
+        img = a[:layer.batch * hp * wp * cp].reshape(layer.batch, hp, wp, cp)
+        img[:, pad:pad + layer.height, pad:pad + layer.width, :layer.in_channels] = operands["x"]
+        rows = b.reshape(layer.kernel_h, p.conv_lp, p.Np)
+        w = operands["w"]
+        for s in range(layer.kernel_w):
+            rows[:, s * cp:s * cp + layer.in_channels, :layer.out_channels] = w[:, s]
+    tiled = b.reshape(p.kt, p.k, p.Np // p.n, p.n).transpose(2, 0, 1, 3)  # [n tile][step][k][n]
+    return {"A": a.view(np.uint8), "B": np.ascontiguousarray(tiled).reshape(-1).view(np.uint8)}
+
+
+def unpack(p: TilePlan, tensors: dict[str, Array]) -> Array:
+    """The layer's output, cropped from the DDR tensor ``C``."""
+    c = tensors["C"][:p.Mp * p.Np * p.ob].view(storage_dtype(p.out)).reshape(p.Mp, p.Np)
+    layer = p.layer
+    if isinstance(layer, Gemm):
+        return c[:layer.m, :layer.n].copy()
+    pixels = layer.batch * layer.out_h * p.conv_qt * p.m
+    grid = c[:pixels].reshape(layer.batch, layer.out_h, p.conv_qt * p.m, p.Np)
+    return grid[:, :, :layer.out_w, :layer.out_channels].copy()
+
+
+def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array) -> tuple[bool, float, dict[str, Any]]:
+    """Whether ``got`` is numpy's answer (exact for integer outputs; for bf16 and fp32 within one
+    rounding of the output plus fp32 summation error), the largest absolute error, and details."""
+    want = reference(layer, operands)
+    if got.shape != want.shape:
+        return False, float("inf"), {"shape": got.shape, "expected": want.shape}
+    err = np.abs(values(got, layer.output) - values(want, layer.output))
+    max_err = float(err.max()) if err.size else 0.0
+    if layer.output not in ("bf16", "fp32"):
+        return bool(max_err == 0), max_err, {}
+    a, b = _as_gemm(layer, operands)
+    mag = (np.abs(values(a, layer.dtype)) @ np.abs(values(b, layer.dtype))).reshape(want.shape)
+    ulp = 2.0 ** -7 if layer.output == "bf16" else 2.0 ** -23
+    k = a.shape[1]
+    tol = ulp * np.abs(values(want, layer.output)) + (k + 2) * 2.0 ** -23 * mag
+    bad = int((err > tol).sum())
+    return bad == 0, max_err, {"out_of_tolerance": bad}

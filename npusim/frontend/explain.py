@@ -1,0 +1,71 @@
+"""`npusim lower --explain`: why the lowering chose what it chose, in words and numbers."""
+from __future__ import annotations
+
+from ..config import NPUConfig
+from ..numerics import ACC_BYTES
+from .conv import input_dims
+from .layers import Conv2d
+from .lower import Lowered
+from .tiling import STACK_BYTES
+
+
+def _pct(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "-"
+
+
+def explain(config: NPUConfig, low: Lowered) -> str:
+    """A readable account of a lowering: tiles, memory use, routes, DDR traffic, expected cycles."""
+    p, prog = low.plan, low.program
+    layer = p.layer
+    kern = config.compute_tile.kernels[layer.dtype]
+    cores = p.columns * p.rows
+    padded = p.Mp * p.Kp * p.Np
+    ideal = p.M * p.K * p.N / (cores * kern.macs_per_cycle * kern.efficiency)
+    l1 = config.compute_tile.data_mem_kib * 1024
+    l2 = config.mem_tile.size_kib * 1024
+    a, b, c = p.m * p.k * p.ib, p.k * p.n * p.ib, p.m * p.n * ACC_BYTES
+    out = [
+        f"layer      {layer.name}: {layer.describe()}",
+        f"array      {config.name}: {p.columns} columns x {p.rows} compute rows = {cores} cores",
+        f"gemm       M={p.M} K={p.K} N={p.N}, padded to {p.Mp} x {p.Kp} x {p.Np} "
+        f"({_pct(padded - p.M * p.K * p.N, padded)} of the padded MACs are padding)",
+    ]
+    if isinstance(layer, Conv2d):
+        hp, wp = input_dims(p)
+        out += [
+            f"conv       implicit GEMM: M = batch x {layer.out_h} x {layer.out_w} output pixels, "
+            f"K = {layer.kernel_h} kernel rows x {p.conv_lp} (= {layer.kernel_w} x {p.conv_cp} channels, "
+            f"padded to k), N = {layer.out_channels} output channels",
+            f"           input in DDR as NHWC {layer.batch}x{hp}x{wp}x{p.conv_cp} (zero padding {layer.padding}, "
+            f"channels padded to {p.conv_cp}); the shim DMA gathers each A tile from it with a "
+            "4-D pattern (no im2col copy)",
+            f"           output rows tiled {p.m} pixels at a time: {p.conv_qt} tiles per output row",
+        ]
+    out += [
+        f"tiles      m={p.m} k={p.k} n={p.n} per core; a super-tile is {p.rows * p.m} x {p.columns * p.n}; "
+        f"{p.mb} x {p.nb} super-tiles, {p.kt} reduction steps each",
+        f"kernel     {p.m}x{p.k}x{p.n} {layer.dtype}: {p.kernel_cycles} cycles per call "
+        f"({kern.macs_per_cycle} MACs/cycle x efficiency {kern.efficiency} + {kern.overhead_cycles} overhead); "
+        f"{p.calls_per_core} calls per core",
+        f"core mem   A 2 x {a} B + B 2 x {b} B + C 2 x {c} B (32-bit accumulators) + stack {STACK_BYTES} B = "
+        f"{p.l1_bytes} of {l1} B ({_pct(p.l1_bytes, l1)})",
+        f"mem tile   A 2 x {len(p.group_rows(0)) * a} B (rows fed: {p.group}) + B 2 x {b} B + C {p.rows} rows x "
+        f"2 x {p.m * p.n * p.ob} B = {p.memtile_bytes} of {l2} B ({_pct(p.memtile_bytes, l2)})",
+        f"placement  A of compute row i comes through the memory tile of column i // {p.group} and is "
+        f"broadcast along the row; B of column j is broadcast down column j; each core's C goes to its "
+        f"column's memory tile, which joins the {p.rows} blocks for the shim",
+        f"routes     {len(prog.routes)}: " + ", ".join(
+            f"{r.name}({len(r.destinations)})" for r in prog.routes[:12]) + (" ..." if len(prog.routes) > 12 else ""),
+        f"runtime    {sum(1 for op in prog.runtime if op.op == 'dma')} shim tasks "
+        f"(A, B and C per super-tile row and column), then one wait",
+        f"ddr        {p.estimate.ddr_bytes:,} B accessed (A read {p.nb}x, B read {p.mb}x, C written once; "
+        f"short runs cost whole {config.ddr.access_bytes}-B accesses; B is stored tile by tile, offline)",
+        f"expected   compute {p.estimate.compute:,} cycles (kernel calls + lock operations per core); "
+        f"DDR {p.estimate.ddr:,}; stream {p.estimate.stream:,}; -> {p.estimate.bound}-bound, "
+        f"about {p.estimate.cycles:,} cycles",
+        f"           compute bound of the unpadded layer m*k*n / (cores * macs_per_cycle * efficiency) = "
+        f"{ideal:,.0f} cycles",
+        f"why        the candidates (m of 4, k and n of 8, up to the layer's size) that fit both memories, "
+        "ranked by the largest of the three estimates, then by padding, then by tile size",
+    ]
+    return "\n".join(out)

@@ -1,0 +1,122 @@
+"""Running layers and workloads: lower, simulate (timing-only or functional), report.
+
+>>> from npusim import load_config
+>>> from npusim.runner import run_layer
+>>> from npusim.frontend import Gemm
+>>> report = run_layer(load_config("configs/npu1.yaml"), Gemm(m=256, k=256, n=256, dtype="int8"))
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .config import NPUConfig
+from .engine import RunOptions, run_functional, run_program
+from .frontend.data import compare, pack, random_operands, unpack
+from .frontend.layers import Conv2d, Gemm, ops
+from .frontend.lower import Lowered, lower
+from .frontend.workload import Workload
+from .stats import Report, make_report
+
+
+def lowering_summary(low: Lowered) -> dict[str, Any]:
+    """What a layer's report says about its lowering (JSON-ready)."""
+    p = low.plan
+    return {
+        "layer": p.layer.describe(),
+        "tiles": {"m": p.m, "k": p.k, "n": p.n},
+        "gemm": {"m": p.M, "k": p.K, "n": p.N},
+        "padded": {"m": p.Mp, "k": p.Kp, "n": p.Np},
+        "kernel_calls_per_core": p.calls_per_core,
+        "expected_cycles": {"compute": p.estimate.compute, "ddr": p.estimate.ddr,
+                            "stream": p.estimate.stream},
+        "bound": p.estimate.bound,
+    }
+
+
+def run_lowered(config: NPUConfig, low: Lowered, *, functional: bool = False,
+                options: RunOptions | None = None, seed: int = 0) -> Report:
+    """Simulate a lowered layer; in functional mode with random operands (``seed``), checked
+    against numpy."""
+    layer = low.plan.layer
+    source = f"layer '{layer.name}'"
+    result: tuple[bool, float] | None = None
+    if functional:
+        operands = random_operands(layer, seed)
+        rec, tensors = run_functional(config, low.program, pack(low.plan, operands, low.a_bytes), options, source)
+        ok, err, _ = compare(layer, operands, unpack(low.plan, tensors))
+        result = (ok, err)
+    else:
+        rec = run_program(config, low.program, options, source)
+    return make_report(rec, config, layer.name, ops=ops(layer), dtype=layer.dtype, functional=result,
+                       lowering=lowering_summary(low))
+
+
+def run_layer(config: NPUConfig, layer: Gemm | Conv2d, *, functional: bool = False,
+              options: RunOptions | None = None, seed: int = 0,
+              tiles: tuple[int, int, int] | None = None) -> Report:
+    """Lower ``layer`` onto ``config`` (tile sizes chosen, or ``tiles``) and simulate it."""
+    return run_lowered(config, lower(config, layer, tiles), functional=functional, options=options, seed=seed)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadReport:
+    """Per-layer reports of a workload and its totals (a layer with ``count`` N counts N times)."""
+
+    workload: str
+    config: str
+    layers: tuple[Report, ...]
+    counts: tuple[int, ...]
+
+    @property
+    def cycles(self) -> int:
+        return sum(r.cycles * n for r, n in zip(self.layers, self.counts))
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds * n for r, n in zip(self.layers, self.counts))
+
+    @property
+    def ops(self) -> int:
+        return sum(r.ops * n for r, n in zip(self.layers, self.counts))
+
+    @property
+    def achieved_tops(self) -> float:
+        return self.ops / self.seconds / 1e12 if self.seconds else 0.0
+
+    @property
+    def peak_tops(self) -> float:
+        return max((r.peak_tops for r in self.layers), default=0.0)
+
+    @property
+    def functional_ok(self) -> bool | None:
+        checked = [r.functional_ok for r in self.layers if r.functional_ok is not None]
+        return all(checked) if checked else None
+
+    @property
+    def max_abs_error(self) -> float | None:
+        errs = [r.max_abs_error for r in self.layers if r.max_abs_error is not None]
+        return max(errs) if errs else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the totals at the top level, and a ``layers`` list of layer reports."""
+        return {
+            "workload": self.workload, "config": self.config, "cycles": self.cycles, "seconds": self.seconds,
+            "ops": self.ops, "achieved_tops": self.achieved_tops, "peak_tops": self.peak_tops,
+            "functional_ok": self.functional_ok, "max_abs_error": self.max_abs_error,
+            "engine_events": sum(r.engine_events for r in self.layers),
+            "layers": [dict(r.to_dict(), count=n) for r, n in zip(self.layers, self.counts)],
+        }
+
+
+def run_workload(config: NPUConfig, workload: Workload, *, functional: bool = False,
+                 options: RunOptions | None = None, seed: int = 0,
+                 on_layer: Callable[[int, Report], None] | None = None) -> WorkloadReport:
+    """Run every layer of ``workload`` in order; ``on_layer(i, report)`` is called after each."""
+    reports = []
+    for i, layer in enumerate(workload.layers):
+        reports.append(run_layer(config, layer, functional=functional, options=options, seed=seed + i))
+        if on_layer is not None:
+            on_layer(i, reports[-1])
+    return WorkloadReport(workload.name, config.name, tuple(reports), tuple(ly.count for ly in workload.layers))
