@@ -1,4 +1,4 @@
-"""The command line: `npusim run | schema | check`."""
+"""The command line: `npusim run | lower | check | schema`."""
 from __future__ import annotations
 
 import argparse
@@ -8,11 +8,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import simulate
-from .config import ConfigError, config_schema, load_config
+from pydantic import ValidationError
+
+from .config import ConfigError, NPUConfig, config_schema, load_config, validation_message
 from .engine import DeadlockError, MaxCyclesError, RunOptions
+from .frontend import Conv2d, Gemm, LoweringError, load_workload, lower
+from .frontend.explain import explain
 from .hw.errors import SimulationError
-from .isa import ProgramError, load_program, verify
-from .report import format_report, report_json
+from .isa import ProgramError, load_program, save_program, verify
+from .report import format_report, format_workload, report_json
+from .runner import run_lowered, run_workload
+from .stats import Report
+
+
+class UsageError(ValueError):
+    """A command-line value is malformed; the message says what was expected."""
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
@@ -21,15 +31,39 @@ def _config_args(p: argparse.ArgumentParser) -> None:
                    help="override a config field, dotted: --set columns=2 --set mem_tile.size_kib=1024")
 
 
+def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
+    what = p.add_mutually_exclusive_group(required=required)
+    what.add_argument("--gemm", metavar="MxKxN", help="a matrix multiplication, e.g. 1024x1024x1024")
+    what.add_argument("--conv2d", metavar="N,C,H,W,K,R,S,STRIDE,PAD",
+                      help="a convolution: batch, in channels, height, width, out channels, kernel height, "
+                      "kernel width, stride, padding, e.g. 1,64,56,56,64,3,3,1,1")
+    p.add_argument("--dtype", default="int8", choices=("int8", "int16", "bf16"), help="operand type (int8)")
+    p.add_argument("--out-dtype", choices=("int8", "int16", "int32", "bf16", "fp32"),
+                   help="output type (default: the operand type)")
+    p.add_argument("--shift", type=int, default=0, help="right shift to a narrow integer output (0)")
+    p.add_argument("--tiles", metavar="M,K,N", help="use these tile sizes instead of choosing them")
+    return None
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="npusim", description="Cycle-level simulator of AMD XDNA-style NPUs.")
     sub = ap.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="simulate a trace on a config and print the report")
+    run = sub.add_parser("run", help="simulate a trace, a layer or a workload on a config and print the report")
     _config_args(run)
-    run.add_argument("--trace", required=True, help="program trace JSON, e.g. traces/passthrough.json")
+    run.add_argument("--trace", help="program trace JSON, e.g. traces/passthrough.json")
+    run.add_argument("--workload", help="workload YAML, e.g. workloads/resnet18.yaml")
+    _layer_args(run, required=False)
+    run.add_argument("--functional", action="store_true",
+                     help="move and compute real data (random operands) and compare the output with numpy")
+    run.add_argument("--seed", type=int, default=0, help="seed of the random operands in functional mode (0)")
     run.add_argument("--json", action="store_true", help="print the report as one JSON object")
     run.add_argument("--max-cycles", type=int, default=None, help="stop a run that goes past this cycle")
     run.add_argument("--plot", metavar="FILE", help="write a utilisation plot (PNG or SVG, by extension)")
+    low = sub.add_parser("lower", help="lower a layer to a program trace, and explain the choices")
+    _config_args(low)
+    _layer_args(low, required=True)
+    low.add_argument("-o", "--output", metavar="TRACE", help="write the program as a trace JSON file")
+    low.add_argument("--explain", action="store_true", help="print the tiling, memory use, routes and bounds")
     check = sub.add_parser("check", help="verify a trace against a config without simulating")
     _config_args(check)
     check.add_argument("--trace", required=True)
@@ -37,18 +71,81 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _ints(text: str, sep: str, count: int, flag: str, example: str) -> list[int]:
+    parts = text.split(sep)
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise UsageError(f"{flag} {text!r}: expected {count} integers separated by '{sep}', e.g. {example}")
+    return values
+
+
+def _layer(args: argparse.Namespace) -> Gemm | Conv2d:
+    common = {"dtype": args.dtype, "out_dtype": args.out_dtype, "shift": args.shift}
+    try:
+        if args.gemm:
+            m, k, n = _ints(args.gemm.lower(), "x", 3, "--gemm", "1024x1024x1024")
+            return Gemm(name=f"gemm_{m}x{k}x{n}", m=m, k=k, n=n, **common)
+        b, c, h, w, o, r, s, st, pad = _ints(args.conv2d, ",", 9, "--conv2d", "1,64,56,56,64,3,3,1,1")
+        return Conv2d(name=f"conv2d_{c}x{h}x{w}_{o}_{r}x{s}", batch=b, in_channels=c, height=h, width=w,
+                      out_channels=o, kernel_h=r, kernel_w=s, stride=st, padding=pad, **common)
+    except ValidationError as exc:
+        raise UsageError(validation_message(exc, "--gemm" if args.gemm else "--conv2d")) from None
+
+
+def _tiles(args: argparse.Namespace) -> tuple[int, int, int] | None:
+    if not args.tiles:
+        return None
+    m, k, n = _ints(args.tiles, ",", 3, "--tiles", "64,64,64")
+    return m, k, n
+
+
+def _plot(report: Report, path: str, quiet: bool) -> None:
+    from .plots import utilisation_figure
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    utilisation_figure(report).savefig(path, dpi=120)
+    if not quiet:
+        print(f"\nplot     {path}")
+
+
 def _run(args: argparse.Namespace) -> int:
+    chosen = [f for f in ("trace", "workload", "gemm", "conv2d") if getattr(args, f)]
+    if len(chosen) != 1:
+        raise UsageError("npusim run: give exactly one of --trace, --workload, --gemm or --conv2d"
+                         + (f" (got {', '.join('--' + c for c in chosen)})" if chosen else ""))
     config = load_config(args.config, args.overrides)
-    program = load_program(args.trace)
-    report = simulate(config, program, RunOptions(max_cycles=args.max_cycles), source=args.trace)
+    options = RunOptions(max_cycles=args.max_cycles)
+    if args.workload:
+        wr = run_workload(config, load_workload(args.workload), functional=args.functional, options=options,
+                          seed=args.seed)
+        print(report_json(wr) if args.json else format_workload(wr))
+        return 0 if wr.functional_ok is not False else 1
+    if args.trace:
+        if args.functional:
+            raise UsageError("--functional needs a layer (--gemm, --conv2d or --workload): a trace has no data")
+        report = simulate(config, load_program(args.trace), options, source=args.trace)
+    else:
+        low = lower(config, _layer(args), _tiles(args))
+        report = run_lowered(config, low, functional=args.functional, options=options, seed=args.seed)
     print(report_json(report) if args.json else format_report(report))
     if args.plot:
-        from .plots import utilisation_figure
+        _plot(report, args.plot, args.json)
+    return 0 if report.functional_ok is not False else 1
 
-        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
-        utilisation_figure(report).savefig(args.plot, dpi=120)
-        if not args.json:
-            print(f"\nplot     {args.plot}")
+
+def _lower(args: argparse.Namespace) -> int:
+    config: NPUConfig = load_config(args.config, args.overrides)
+    low = lower(config, _layer(args), _tiles(args))
+    if args.explain or not args.output:
+        print(explain(config, low))
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        save_program(low.program, args.output)
+        print(f"trace    {args.output}: {len(low.program.tiles)} tiles, {len(low.program.routes)} routes, "
+              f"{len(low.program.runtime)} runtime operations")
     return 0
 
 
@@ -62,13 +159,15 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; exit status 0 ok, 1 functional mismatch, 2 bad input, 3 simulation
+    failure (deadlock, max cycles)."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "schema":
             print(json.dumps(config_schema(), indent=2))
             return 0
-        return _run(args) if args.command == "run" else _check(args)
-    except (ConfigError, ProgramError) as exc:
+        return {"run": _run, "lower": _lower, "check": _check}[args.command](args)
+    except (ConfigError, ProgramError, LoweringError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (DeadlockError, MaxCyclesError, SimulationError) as exc:

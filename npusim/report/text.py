@@ -1,6 +1,7 @@
 """The text report: what `npusim run` prints by default."""
 from __future__ import annotations
 
+from ..runner import WorkloadReport
 from ..stats.report import Report
 
 _KIND = {"shim": "shim", "mem": "mem tile", "compute": "compute"}
@@ -10,11 +11,12 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:5.1f}%" if whole else "    -"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def _table(header: list[str], rows: list[list[str]], left: int = 1) -> list[str]:
+    """Aligned columns: the first ``left`` columns flush left, the rest flush right."""
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
 
     def fmt(row: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        return "  ".join(c.rjust(w) if i >= left else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
 
     return [fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
 
@@ -53,4 +55,51 @@ def format_report(report: Report) -> str:
     wasted = f" (+{waste:,} B in partly used accesses)" if waste else ""
     out.append(f"ddr      read {d.bytes_read:,} B, written {d.bytes_written:,} B{wasted}, busy {d.busy_cycles:,} "
                f"cycles, average {d.bandwidth_gb_per_s:.2f} GB/s of {d.peak_gb_per_s:.2f} GB/s")
+    if report.ops or report.lowering is not None:
+        out += format_layer_lines(report)
+    return "\n".join(out)
+
+
+def format_layer_lines(report: Report) -> list[str]:
+    """The lines a layer's report adds: operations and rate, the lowering, the functional check."""
+    out = [f"ops      {report.ops:,} -> {report.achieved_tops:.3f} TOPS achieved of {report.peak_tops:.3f} peak "
+           f"({_pct_f(report.achieved_tops, report.peak_tops)})"]
+    low = report.lowering
+    if low is not None:
+        t, exp = low["tiles"], low["expected_cycles"]
+        out.append(f"lowering {low['layer']}: tiles m={t['m']} k={t['k']} n={t['n']}, "
+                   f"{low['kernel_calls_per_core']:,} kernel calls per core; expected compute {exp['compute']:,} / "
+                   f"DDR {exp['ddr']:,} / stream {exp['stream']:,} cycles ({low['bound']}-bound)")
+    if report.functional_ok is not None:
+        verdict = "matches numpy" if report.functional_ok else "DOES NOT match numpy"
+        out.append(f"check    functional: output {verdict} (max abs error {report.max_abs_error:g})")
+    return out
+
+
+def _pct_f(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+def format_workload(wr: WorkloadReport) -> str:
+    """A workload's per-layer table and its totals."""
+    functional = wr.functional_ok is not None
+    header = ["#", "layer", "shape", "tiles", "count", "cycles", "time us", "TOPS", "bound"]
+    if functional:
+        header.append("check")
+    rows = []
+    for i, (r, n) in enumerate(zip(wr.layers, wr.counts)):
+        low = r.lowering or {}
+        t = low.get("tiles", {})
+        row = [str(i), r.program, str(low.get("layer", "")).split(" ", 1)[-1],
+               f"{t.get('m')}x{t.get('k')}x{t.get('n')}", str(n), f"{r.cycles:,}", f"{r.seconds * 1e6:,.1f}",
+               f"{r.achieved_tops:.2f}", str(low.get("bound", ""))]
+        if functional:
+            row.append("ok" if r.functional_ok else "FAIL")
+        rows.append(row)
+    out = [f"workload {wr.workload} on {wr.config}", ""] + _table(header, rows, left=4) + [""]
+    out.append(f"total    {wr.cycles:,} cycles = {wr.seconds * 1e6:,.1f} us over {sum(wr.counts)} layer runs; "
+               f"{wr.ops:,} ops -> {wr.achieved_tops:.3f} TOPS of {wr.peak_tops:.3f} peak")
+    if functional:
+        out.append(f"check    functional: {'every layer matches numpy' if wr.functional_ok else 'MISMATCH'} "
+                   f"(max abs error {wr.max_abs_error:g})")
     return "\n".join(out)
