@@ -222,6 +222,10 @@ def plan(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | 
     bpc = ddr_bytes_per_cycle(config.ddr, config.clock_mhz)
     kmax = up(K if isinstance(layer, Gemm) else layer.kernel_w * conv_channels(layer), 8)
     if tiles is not None:
+        m, k, n = tiles
+        if m < 1 or k < 1 or n < 1 or m % 4 or k % 8 or n % 8:
+            raise LoweringError(f"layer '{layer.name}': tiles m={m} k={k} n={n}: m must be a multiple of 4, k and n "
+                                "of 8 (the AIE-ML matmul shapes and whole DMA words)")
         cands = [tiles]
     else:
         cands = [(m, k, n) for m, k, n in itertools.product(_M, _K, _N)
@@ -250,9 +254,10 @@ def plan(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | 
     if best is None:
         assert smallest_need is not None
         need1, need2, (m, k, n) = smallest_need
+        what = ("the tiles" if tiles is not None else "no tile size fits. The smallest candidate,")
         raise LoweringError(
-            f"layer '{layer.name}' ({layer.describe()}): no tile size fits. The smallest candidate, "
-            f"m={m} k={k} n={n}, needs {need1} bytes of compute-tile data memory (A, B and 32-bit C "
+            f"layer '{layer.name}' ({layer.describe()}): {what} m={m} k={k} n={n}"
+            f"{' need' if tiles is not None else ', needs'} {need1} bytes of compute-tile data memory (A, B and 32-bit C "
             f"double-buffered + {STACK_BYTES} B stack; limit compute_tile.data_mem_kib = "
             f"{config.compute_tile.data_mem_kib}) and {need2} bytes of memory tile (limit "
             f"mem_tile.size_kib = {config.mem_tile.size_kib}); give the tiles more memory")
