@@ -12,7 +12,7 @@ A core runs, for each output tile: acquire an empty C, then for each of the ``kt
 steps acquire the next A and B, call the kernel (zeroing C on the first step, emitting the
 output type on the last), release A and B; then release C. Loops stay loops: the core program
 and the BD chains have a fixed size whatever the layer's size; only the runtime sequence grows,
-by one set of shim tasks per super-tile row (and per 64 super-tile columns).
+by one set of shim tasks per super-tile row (and per ``max_iterations`` super-tile columns).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from ..isa import (
     LockDecl, LockOp, Loop, Program, Release, Route, Tensor, TileProgram, Wait,
 )
 from ..numerics import ACC_BYTES
-from .tiling import ITERATIONS, TilePlan
+from .tiling import TilePlan
 
 ATransfer = Callable[[TilePlan, int, int, int, int], list[tuple[int, tuple[Dim, ...]]]]
 """(plan, super-tile row, first super-tile column, columns in the chunk, feeder column) ->
@@ -152,8 +152,8 @@ def _runtime(p: TilePlan, a_transfer: ATransfer) -> list[DmaTask | Wait]:
     w_in, w_out = p.ib, p.ob
     outputs = []
     for mb in range(p.mb):
-        for nb0 in range(0, p.nb, ITERATIONS):
-            count = min(ITERATIONS, p.nb - nb0)
+        for nb0 in range(0, p.nb, p.iterations):
+            count = min(p.iterations, p.nb - nb0)
             for col in range(p.columns):
                 tag = f"{mb}_{nb0}_{col}"
                 if p.group_rows(col):

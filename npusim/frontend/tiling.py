@@ -31,8 +31,6 @@ STACK_BYTES = 1024
 _M = (4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 _K = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 _N = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
-ITERATIONS = 64
-"""Largest iteration count the frontend puts in one DMA task's outermost dimension."""
 
 
 class LoweringError(ValueError):
@@ -89,6 +87,9 @@ class TilePlan:
     """Convolutions: one kernel row's ``kernel_w * cp`` elements, padded to a multiple of ``k``."""
     conv_qt: int = 0
     """Convolutions: pixel tiles per output row."""
+    iterations: int = 64
+    """Super-tile columns one shim task covers at most (its iteration dimension,
+    ``shim_tile.dma.max_iterations``)."""
 
     @property
     def dtype(self) -> str:
@@ -247,7 +248,8 @@ def plan(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | 
             ddr=math.ceil(_ddr_estimate(config, layer, m, k, n, Mp, Kp, Np, cols, rows, group, cp) / bpc),
             stream=steps * (math.ceil(max(group * m * k, k * n) * ib / rate) + startup),
             ddr_bytes=_ddr_estimate(config, layer, m, k, n, Mp, Kp, Np, cols, rows, group, cp))
-        p = TilePlan(layer, cols, rows, m, k, n, M, K, N, Mp, Kp, Np, group, kc, est, cp, lp, qt)
+        p = TilePlan(layer, cols, rows, m, k, n, M, K, N, Mp, Kp, Np, group, kc, est, cp, lp, qt,
+                     config.shim_tile.dma.max_iterations)
         key = (est.cycles, Mp * Kp * Np, -(m * n * k), m)
         if best is None or key < best[0]:
             best = (key, p)

@@ -173,3 +173,15 @@ def test_geometries_the_dataflow_cannot_place_are_clear_errors() -> None:
             r"route 'c_out0_2' .* needs a south stream port of compute tile \(0,2\), but all 2 are taken .*"
             r"\n\(the lowering of gemm 64x64x64 int8->int8 with m=\d+ k=\d+ n=\d+ does not fit config 'tiny")):
         lower(load_config(ROOT / "configs/tiny.yaml", ["compute_rows=4"]), Gemm(m=64, k=64, n=64, dtype="int8"))
+
+
+def test_shim_tasks_split_at_the_iteration_limit() -> None:
+    layer = Gemm(m=16, k=16, n=200, dtype="int8", out_dtype="int32")
+    wide = lower(TINY, layer, (8, 16, 8))
+    config = load_config(ROOT / "configs/tiny.yaml", ["shim_tile.dma.max_iterations=2"])
+    split = lower(config, layer, (8, 16, 8))
+    assert wide.plan.nb == 13
+    assert len(wide.program.runtime) == 3 * 2 + 1  # A, B, C per column, one wait
+    assert len(split.program.runtime) == 7 * 3 * 2 + 1  # 13 super-tile columns in 7 tasks of <= 2
+    assert max(op.dims[-1].size for op in split.program.runtime if op.op == "dma" and op.name[0] == "b") == 2
+    assert run_layer(config, layer, functional=True, tiles=(8, 16, 8)).functional_ok
