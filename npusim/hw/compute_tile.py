@@ -3,7 +3,8 @@
 ``compute`` takes the cycles of the compute rule (one timeout, however long the call);
 ``acquire`` waits for its lock (a stall on data movement if a DMA's release granted it, a lock
 stall if a core's did) and then takes ``locks.acquire_cycles``; ``release`` takes
-``locks.release_cycles`` and then adds to the lock. Loops are run, never unrolled.
+``locks.release_cycles`` and then adds to the lock. Loops are run, never unrolled. In functional
+mode ``compute`` also computes on its operand buffers (hw/kernels.py), taking the same cycles.
 """
 from __future__ import annotations
 

@@ -5,6 +5,9 @@ cycles, move ``length_bytes`` over the channel's route (waiting for the peer is 
 then post the BD's release. An S2MM channel's data lands ``latency`` cycles after the source sent
 it, so its release is posted that much later, while the channel already starts its next BD.
 
+In functional mode an MM2S BD reads its bytes through its access pattern when it offers them, and
+an S2MM BD writes what it received through its pattern before it releases its lock (hw/data.py).
+
 A chain whose ``next`` links loop never ends: the channel is a daemon, not a unit the program
 waits for, and it checks the progress watch so that a livelock ends the run instead of hanging.
 """

@@ -6,6 +6,8 @@ fair DDR share, each contiguous run of the task's access pattern costing whole D
 S2MM (array -> DDR): the data streams into DDR, and the task completes when the last word has
 crossed the route and the DDR write latency has passed.
 
+In functional mode a task reads or writes its DDR tensor's bytes through its access pattern.
+
 A channel counts as a unit the program waits for only while it holds tasks.
 """
 from __future__ import annotations

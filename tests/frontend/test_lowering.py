@@ -185,3 +185,14 @@ def test_shim_tasks_split_at_the_iteration_limit() -> None:
     assert len(split.program.runtime) == 7 * 3 * 2 + 1  # 13 super-tile columns in 7 tasks of <= 2
     assert max(op.dims[-1].size for op in split.program.runtime if op.op == "dma" and op.name[0] == "b") == 2
     assert run_layer(config, layer, functional=True, tiles=(8, 16, 8)).functional_ok
+
+
+def test_functional_mode_needs_operands_on_every_compute_call() -> None:
+    from npusim import load_program
+    from npusim.isa import ProgramError
+
+    program = load_program(ROOT / "traces/pingpong.json")
+    with pytest.raises(ProgramError, match=(
+            r"<program>: core \(0,2\): core\[\d+\].*: functional mode needs the operand buffers of every compute "
+            r"call; give it a, b and c \(or run timing-only\)")):
+        run_functional(TINY, program, {})
