@@ -104,9 +104,11 @@ class DataPlane:
         self.buffers = {name: allocate(size) for name, size in buffers.items()}
         self.tensors = {name: allocate(size) for name, size in tensors.items()}
         for name, data in initial.items():
+            if name not in tensors:
+                raise ValueError(f"initial data for tensor '{name}', which the program does not declare "
+                                 f"(its tensors: {', '.join(tensors) or 'none'}); fix the name")
             flat = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
-            mem = self.tensors[name]
-            if len(flat) > len(mem):
+            if len(flat) > tensors[name]:
                 raise ValueError(f"initial data for tensor '{name}' has {len(flat)} bytes, the tensor "
-                                 f"{len(mem)}; give at most the tensor's size")
-            mem[:len(flat)] = flat
+                                 f"{tensors[name]}; give at most the tensor's size")
+            self.tensors[name][:len(flat)] = flat
