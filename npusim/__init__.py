@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from .config import ConfigError, NPUConfig, load_config
 from .engine import DeadlockError, MaxCyclesError, RunOptions, run_program
+from .frontend import Conv2d, Gemm, LoweringError, WorkloadError, load_workload, lower
 from .isa import Compute, Instruction, Loop, Program, ProgramError, load_program, save_program
+from .runner import WorkloadReport, run_layer, run_workload
 from .stats import Report, make_report
 
 
@@ -18,6 +20,9 @@ def simulate(config: NPUConfig, program: Program, options: RunOptions | None = N
     Raises :class:`ProgramError` if the program does not fit the config, :class:`DeadlockError`
     if it stops making progress, :class:`MaxCyclesError` past ``options.max_cycles``.
     """
+    if options is not None and options.functional:
+        raise ValueError("functional mode needs a layer with data (run_layer or run_workload); a trace "
+                         "carries no data: run it timing-only")
     rec = run_program(config, program, options, source)
     return make_report(rec, config, program.name, dtype=_fastest_dtype(config, program))
 
@@ -41,6 +46,7 @@ def _fastest_dtype(config: NPUConfig, program: Program) -> str | None:
 
 
 __all__ = [
-    "ConfigError", "DeadlockError", "MaxCyclesError", "NPUConfig", "Program", "ProgramError",
-    "Report", "RunOptions", "load_config", "load_program", "save_program", "simulate",
+    "ConfigError", "Conv2d", "DeadlockError", "Gemm", "LoweringError", "MaxCyclesError", "NPUConfig", "Program",
+    "ProgramError", "Report", "RunOptions", "WorkloadError", "WorkloadReport", "load_config", "load_program",
+    "load_workload", "lower", "run_layer", "run_workload", "save_program", "simulate",
 ]

@@ -117,10 +117,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("npusim run: give exactly one of --trace, --workload, --gemm or --conv2d"
                          + (f" (got {', '.join('--' + c for c in chosen)})" if chosen else ""))
     config = load_config(args.config, args.overrides)
-    options = RunOptions(max_cycles=args.max_cycles)
+    options = RunOptions(max_cycles=args.max_cycles, functional=args.functional, seed=args.seed)
     if args.workload:
-        wr = run_workload(config, load_workload(args.workload), functional=args.functional, options=options,
-                          seed=args.seed)
+        wr = run_workload(config, load_workload(args.workload), options)
         print(report_json(wr) if args.json else format_workload(wr))
         return 0 if wr.functional_ok is not False else 1
     if args.trace:
@@ -129,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
         report = simulate(config, load_program(args.trace), options, source=args.trace)
     else:
         low = lower(config, _layer(args), _tiles(args))
-        report = run_lowered(config, low, functional=args.functional, options=options, seed=args.seed)
+        report = run_lowered(config, low, options)
     print(report_json(report) if args.json else format_report(report))
     if args.plot:
         _plot(report, args.plot, args.json)

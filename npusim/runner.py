@@ -3,12 +3,14 @@
 >>> from npusim import load_config
 >>> from npusim.runner import run_layer
 >>> from npusim.frontend import Gemm
->>> report = run_layer(load_config("configs/npu1.yaml"), Gemm(m=256, k=256, n=256, dtype="int8"))
+>>> from npusim.engine import RunOptions
+>>> report = run_layer(load_config("configs/npu1.yaml"), Gemm(m=256, k=256, n=256, dtype="int8"),
+...                    RunOptions(functional=True))
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .config import NPUConfig
@@ -35,15 +37,15 @@ def lowering_summary(low: Lowered) -> dict[str, Any]:
     }
 
 
-def run_lowered(config: NPUConfig, low: Lowered, *, functional: bool = False,
-                options: RunOptions | None = None, seed: int = 0) -> Report:
-    """Simulate a lowered layer; in functional mode with random operands (``seed``), checked
-    against numpy."""
+def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = None) -> Report:
+    """Simulate a lowered layer; with ``options.functional``, on random operands
+    (``options.seed``), checked against numpy."""
+    options = options or RunOptions()
     layer = low.plan.layer
     source = f"layer '{layer.name}'"
     result: tuple[bool, float] | None = None
-    if functional:
-        operands = random_operands(layer, seed)
+    if options.functional:
+        operands = random_operands(layer, options.seed)
         rec, tensors = run_functional(config, low.program, pack(low.plan, operands, low.a_bytes), options, source)
         ok, err, _ = compare(layer, operands, unpack(low.plan, tensors))
         result = (ok, err)
@@ -53,11 +55,10 @@ def run_lowered(config: NPUConfig, low: Lowered, *, functional: bool = False,
                        lowering=lowering_summary(low))
 
 
-def run_layer(config: NPUConfig, layer: Gemm | Conv2d, *, functional: bool = False,
-              options: RunOptions | None = None, seed: int = 0,
+def run_layer(config: NPUConfig, layer: Gemm | Conv2d, options: RunOptions | None = None,
               tiles: tuple[int, int, int] | None = None) -> Report:
     """Lower ``layer`` onto ``config`` (tile sizes chosen, or ``tiles``) and simulate it."""
-    return run_lowered(config, lower(config, layer, tiles), functional=functional, options=options, seed=seed)
+    return run_lowered(config, lower(config, layer, tiles), options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +111,14 @@ class WorkloadReport:
         }
 
 
-def run_workload(config: NPUConfig, workload: Workload, *, functional: bool = False,
-                 options: RunOptions | None = None, seed: int = 0,
+def run_workload(config: NPUConfig, workload: Workload, options: RunOptions | None = None,
                  on_layer: Callable[[int, Report], None] | None = None) -> WorkloadReport:
-    """Run every layer of ``workload`` in order; ``on_layer(i, report)`` is called after each."""
+    """Run every layer of ``workload`` in order (layer ``i`` draws its operands with seed
+    ``options.seed + i``); ``on_layer(i, report)`` is called after each."""
+    options = options or RunOptions()
     reports = []
     for i, layer in enumerate(workload.layers):
-        reports.append(run_layer(config, layer, functional=functional, options=options, seed=seed + i))
+        reports.append(run_layer(config, layer, replace(options, seed=options.seed + i)))
         if on_layer is not None:
             on_layer(i, reports[-1])
     return WorkloadReport(workload.name, config.name, tuple(reports), tuple(ly.count for ly in workload.layers))

@@ -12,12 +12,16 @@ class RunOptions:
     :class:`DeadlockError` if nothing but waiting was left). ``stall_limit_cycles``: when every
     unit the program waits for has been blocked this long while only never-ending BD chains keep
     running, the run ends with :class:`DeadlockError`. ``record_intervals``: keep per-event
-    (start, end, unit, state) intervals for timelines; off, it costs nothing.
+    (start, end, unit, state) intervals for timelines; off, it costs nothing. ``functional``:
+    a lowered layer runs on real data (random operands drawn with ``seed``) and its output is
+    compared with numpy; the cycles are those of a timing-only run.
     """
 
     max_cycles: int | None = None
     stall_limit_cycles: int = 10_000_000
     record_intervals: bool = False
+    functional: bool = False
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.max_cycles is not None and self.max_cycles < 1:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from npusim import load_config
-from npusim.engine import run_functional
+from npusim.engine import RunOptions, run_functional
 from npusim.frontend import Conv2d, Gemm, LoweringError, lower
 from npusim.frontend.data import compare, pack, random_operands, unpack
 from npusim.frontend.explain import explain
@@ -184,7 +184,7 @@ def test_shim_tasks_split_at_the_iteration_limit() -> None:
     assert len(wide.program.runtime) == 3 * 2 + 1  # A, B, C per column, one wait
     assert len(split.program.runtime) == 7 * 3 * 2 + 1  # 13 super-tile columns in 7 tasks of <= 2
     assert max(op.dims[-1].size for op in split.program.runtime if op.op == "dma" and op.name[0] == "b") == 2
-    assert run_layer(config, layer, functional=True, tiles=(8, 16, 8)).functional_ok
+    assert run_layer(config, layer, RunOptions(functional=True), tiles=(8, 16, 8)).functional_ok
 
 
 def test_functional_mode_needs_operands_on_every_compute_call() -> None:
@@ -196,3 +196,10 @@ def test_functional_mode_needs_operands_on_every_compute_call() -> None:
             r"<program>: core \(0,2\): core\[\d+\].*: functional mode needs the operand buffers of every compute "
             r"call; give it a, b and c \(or run timing-only\)")):
         run_functional(TINY, program, {})
+
+
+def test_a_trace_cannot_run_functional() -> None:
+    from npusim import load_program, simulate
+
+    with pytest.raises(ValueError, match=r"functional mode needs a layer with data .*: run it timing-only"):
+        simulate(TINY, load_program(ROOT / "traces/pingpong.json"), RunOptions(functional=True))
