@@ -16,7 +16,7 @@ times (divided by the stride squared), and the report's DDR bytes count it.
 """
 from __future__ import annotations
 
-from ..isa import Dim
+from ..isa import WORD_BYTES as W, Dim
 from .layers import Conv2d
 from .tiling import TilePlan
 
@@ -42,8 +42,8 @@ def conv_a_transfer(p: TilePlan, mb: int, nb0: int, count: int, col: int) -> lis
     prow, qt = divmod(rest, p.conv_qt)
     st, cp, ib = layer.stride, p.conv_cp, p.ib
     base = ((image * hp + prow * st) * wp + qt * p.m * st) * cp
-    dims = (Dim(p.k * ib // 4, 1), Dim(len(rows) * p.m, st * cp * ib // 4),
-            Dim(p.conv_lp // p.k, p.k * ib // 4), Dim(layer.kernel_h, wp * cp * ib // 4))
+    dims = (Dim(p.k * ib // W, 1), Dim(len(rows) * p.m, st * cp * ib // W),
+            Dim(p.conv_lp // p.k, p.k * ib // W), Dim(layer.kernel_h, wp * cp * ib // W))
     return [(base * ib, dims)] * count
 
 
@@ -55,5 +55,5 @@ def a_tensor_bytes(p: TilePlan) -> int:
     size = layer.batch * hp * wp * p.conv_cp * p.ib
     for col in range(p.feeders):
         off, dims = conv_a_transfer(p, p.mb - 1, 0, 1, col)[0]
-        size = max(size, off + 4 * (1 + sum((d.size - 1) * d.stride for d in dims)))
+        size = max(size, off + W * (1 + sum((d.size - 1) * d.stride for d in dims)))
     return size

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..isa import (
+    WORD_BYTES as W,
     Acquire, Buffer, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint, Instruction,
     LockDecl, LockOp, Loop, Program, Release, Route, Tensor, TileProgram, Wait,
 )
@@ -39,7 +40,7 @@ def gemm_a_transfer(p: TilePlan, mb: int, nb0: int, count: int, col: int) -> lis
     each super-tile column (the iteration dimension, stride 0)."""
     rows, ib = p.group_rows(col), p.ib
     first = (mb * p.rows + rows[0]) * p.m
-    dims = (Dim(p.k * ib // 4, 1), Dim(len(rows) * p.m, p.Kp * ib // 4), Dim(p.kt, p.k * ib // 4), Dim(count, 0))
+    dims = (Dim(p.k * ib // W, 1), Dim(len(rows) * p.m, p.Kp * ib // W), Dim(p.kt, p.k * ib // W), Dim(count, 0))
     return [(first * p.Kp * ib, dims)]
 
 
@@ -149,7 +150,7 @@ def _mem_tile(p: TilePlan, col: int) -> tuple[TileProgram, list[Route]]:
 
 def _runtime(p: TilePlan, a_transfer: ATransfer) -> list[DmaTask | Wait]:
     ops: list[DmaTask | Wait] = []
-    w_in, w_out = p.ib, p.ob
+    ib, ob = p.ib, p.ob
     outputs = []
     for mb in range(p.mb):
         for nb0 in range(0, p.nb, p.iterations):
@@ -160,13 +161,13 @@ def _runtime(p: TilePlan, a_transfer: ATransfer) -> list[DmaTask | Wait]:
                     for s, (off, dims) in enumerate(a_transfer(p, mb, nb0, count, col)):
                         ops.append(DmaTask("dma", f"a{tag}_{s}", (col, 0), "mm2s0", "A", _length(dims), off, dims))
                 n0 = (nb0 * p.columns + col) * p.n
-                column = p.kt * p.k * p.n * w_in  # B is stored tile by tile: one column of tiles is contiguous
-                b_dims = (Dim(column // 4, 1), Dim(count, p.columns * column // 4))
+                column = p.kt * p.k * p.n * ib  # B is stored tile by tile: one column of tiles is contiguous
+                b_dims = (Dim(column // W, 1), Dim(count, p.columns * column // W))
                 ops.append(DmaTask("dma", f"b{tag}", (col, 0), "mm2s1", "B", _length(b_dims),
                                    (nb0 * p.columns + col) * column, b_dims))
-                c_dims = (Dim(p.n * w_out // 4, 1), Dim(p.rows * p.m, p.Np * w_out // 4),
-                          Dim(count, p.columns * p.n * w_out // 4))
-                off = (mb * p.rows * p.m * p.Np + n0) * w_out
+                c_dims = (Dim(p.n * ob // W, 1), Dim(p.rows * p.m, p.Np * ob // W),
+                          Dim(count, p.columns * p.n * ob // W))
+                off = (mb * p.rows * p.m * p.Np + n0) * ob
                 ops.append(DmaTask("dma", f"c{tag}", (col, 0), "s2mm0", "C", _length(c_dims), off, c_dims))
                 outputs.append(f"c{tag}")
     ops.append(Wait("wait", tuple(outputs)))
@@ -177,7 +178,7 @@ def _length(dims: tuple[Dim, ...]) -> int:
     words = 1
     for d in dims:
         words *= d.size
-    return 4 * words
+    return W * words
 
 
 def build_program(p: TilePlan, a_transfer: ATransfer, a_bytes: int, name: str, description: str) -> Program:

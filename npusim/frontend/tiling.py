@@ -21,7 +21,7 @@ from ..config import NPUConfig
 from ..hw.timing import (
     compute_cycles, ddr_access_bytes, ddr_bytes_per_cycle, stream_bytes_per_cycle,
 )
-from ..isa import Dim
+from ..isa import WORD_BYTES as W, Dim
 from ..numerics import ACC_BYTES, IN_BYTES, OUT_BYTES, OutType
 from .layers import Conv2d, Gemm
 
@@ -188,13 +188,13 @@ def _ddr_estimate(config: NPUConfig, layer: Gemm | Conv2d, m: int, k: int, n: in
     ib, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
     nb, mb, kt = Np // (cols * n), Mp // (rows * m), Kp // k
     if isinstance(layer, Gemm):
-        a_dims = (Dim(k * ib // 4, 1), Dim(group * m, Kp * ib // 4))
+        a_dims = (Dim(k * ib // W, 1), Dim(group * m, Kp * ib // W))
     else:
-        a_dims = (Dim(k * ib // 4, 1), Dim(group * m, layer.stride * cp * ib // 4))
+        a_dims = (Dim(k * ib // W, 1), Dim(group * m, layer.stride * cp * ib // W))
     a_len = group * m * k * ib
     a = ddr_access_bytes(config.ddr, a_len, a_dims) * (rows * mb // group) * nb * kt
     b = ddr_access_bytes(config.ddr, kt * k * n * ib, ()) * cols * nb * mb  # stored tile by tile
-    c = ddr_access_bytes(config.ddr, m * n * ob, (Dim(n * ob // 4, 1), Dim(m, Np * ob // 4))) * rows * cols * nb * mb
+    c = ddr_access_bytes(config.ddr, m * n * ob, (Dim(n * ob // W, 1), Dim(m, Np * ob // W))) * rows * cols * nb * mb
     return a + b + c
 
 
@@ -242,12 +242,11 @@ def plan(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | 
         Mp, Kp, Np, cp, lp, qt = _padded(layer, rows, cols, m, k, n, group)
         kc = compute_cycles(kernel, m, k, n)
         steps = (Mp // (rows * m)) * (Np // (cols * n)) * (Kp // k)
-        lock_ops = 4 * config.locks.acquire_cycles
-        est = Estimate(
-            compute=steps * (kc + lock_ops),
-            ddr=math.ceil(_ddr_estimate(config, layer, m, k, n, Mp, Kp, Np, cols, rows, group, cp) / bpc),
-            stream=steps * (math.ceil(max(group * m * k, k * n) * ib / rate) + startup),
-            ddr_bytes=_ddr_estimate(config, layer, m, k, n, Mp, Kp, Np, cols, rows, group, cp))
+        lock_ops = 2 * (config.locks.acquire_cycles + config.locks.release_cycles)  # A, B in; A, B out
+        ddr_bytes = _ddr_estimate(config, layer, m, k, n, Mp, Kp, Np, cols, rows, group, cp)
+        est = Estimate(compute=steps * (kc + lock_ops), ddr=math.ceil(ddr_bytes / bpc),
+                       stream=steps * (math.ceil(max(group * m * k, k * n) * ib / rate) + startup),
+                       ddr_bytes=ddr_bytes)
         p = TilePlan(layer, cols, rows, m, k, n, M, K, N, Mp, Kp, Np, group, kc, est, cp, lp, qt,
                      config.shim_tile.dma.max_iterations)
         key = (est.cycles, Mp * Kp * Np, -(m * n * k), m)

@@ -1,7 +1,7 @@
 """The instruction streams: Program and its instructions, verification, and trace files."""
 from .errors import ProgramError
 from .instructions import (
-    Acquire, Buffer, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
+    WORD_BYTES, Acquire, Buffer, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
     Instruction, LockDecl, LockOp, Loop, Program, Release, Route, RuntimeOp, Tensor, TileProgram,
     Wait,
 )
@@ -10,7 +10,7 @@ from .trace_io import TRACE_VERSION, load_program, program_from_dict, program_to
 from .verify import Layout, PlacedBuffer, verify
 
 __all__ = [
-    "TRACE_VERSION", "Acquire", "Buffer", "BufferDescriptor", "Compute", "Dim", "DmaChannelProgram",
+    "TRACE_VERSION", "WORD_BYTES", "Acquire", "Buffer", "BufferDescriptor", "Compute", "Dim", "DmaChannelProgram",
     "DmaTask", "Endpoint", "Instruction", "Layout", "LockDecl", "LockOp", "Loop", "PlacedBuffer",
     "Program", "ProgramError", "Release", "Route", "RoutePath", "RuntimeOp", "Tensor",
     "TileProgram", "Wait", "load_program", "program_from_dict", "program_to_dict", "save_program",
