@@ -42,7 +42,6 @@ def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
                    help="output type (default: the operand type)")
     p.add_argument("--shift", type=int, default=0, help="right shift to a narrow integer output (0)")
     p.add_argument("--tiles", metavar="M,K,N", help="use these tile sizes instead of choosing them")
-    return None
 
 
 def _parser() -> argparse.ArgumentParser:

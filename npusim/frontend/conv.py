@@ -16,7 +16,7 @@ times (divided by the stride squared), and the report's DDR bytes count it.
 """
 from __future__ import annotations
 
-from ..isa import WORD_BYTES as W, Dim
+from ..isa import WORD_BYTES as W, Dim, pattern_extent_bytes
 from .layers import Conv2d
 from .tiling import TilePlan
 
@@ -55,5 +55,5 @@ def a_tensor_bytes(p: TilePlan) -> int:
     size = layer.batch * hp * wp * p.conv_cp * p.ib
     for col in range(p.feeders):
         off, dims = conv_a_transfer(p, p.mb - 1, 0, 1, col)[0]
-        size = max(size, off + W * (1 + sum((d.size - 1) * d.stride for d in dims)))
+        size = max(size, off + pattern_extent_bytes(dims))
     return size

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from ..isa import (
     WORD_BYTES as W,
     Acquire, Buffer, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint, Instruction,
-    LockDecl, LockOp, Loop, Program, Release, Route, Tensor, TileProgram, Wait,
+    LockDecl, LockOp, Loop, Program, Release, Route, Tensor, TileProgram, Wait, pattern_bytes,
 )
 from ..numerics import ACC_BYTES
 from .tiling import TilePlan
@@ -159,26 +159,19 @@ def _runtime(p: TilePlan, a_transfer: ATransfer) -> list[DmaTask | Wait]:
                 tag = f"{mb}_{nb0}_{col}"
                 if p.group_rows(col):
                     for s, (off, dims) in enumerate(a_transfer(p, mb, nb0, count, col)):
-                        ops.append(DmaTask("dma", f"a{tag}_{s}", (col, 0), "mm2s0", "A", _length(dims), off, dims))
+                        ops.append(DmaTask("dma", f"a{tag}_{s}", (col, 0), "mm2s0", "A", pattern_bytes(dims), off, dims))
                 n0 = (nb0 * p.columns + col) * p.n
                 column = p.kt * p.k * p.n * ib  # B is stored tile by tile: one column of tiles is contiguous
                 b_dims = (Dim(column // W, 1), Dim(count, p.columns * column // W))
-                ops.append(DmaTask("dma", f"b{tag}", (col, 0), "mm2s1", "B", _length(b_dims),
+                ops.append(DmaTask("dma", f"b{tag}", (col, 0), "mm2s1", "B", pattern_bytes(b_dims),
                                    (nb0 * p.columns + col) * column, b_dims))
                 c_dims = (Dim(p.n * ob // W, 1), Dim(p.rows * p.m, p.Np * ob // W),
                           Dim(count, p.columns * p.n * ob // W))
                 off = (mb * p.rows * p.m * p.Np + n0) * ob
-                ops.append(DmaTask("dma", f"c{tag}", (col, 0), "s2mm0", "C", _length(c_dims), off, c_dims))
+                ops.append(DmaTask("dma", f"c{tag}", (col, 0), "s2mm0", "C", pattern_bytes(c_dims), off, c_dims))
                 outputs.append(f"c{tag}")
     ops.append(Wait("wait", tuple(outputs)))
     return ops
-
-
-def _length(dims: tuple[Dim, ...]) -> int:
-    words = 1
-    for d in dims:
-        words *= d.size
-    return W * words
 
 
 def build_program(p: TilePlan, a_transfer: ATransfer, a_bytes: int, name: str, description: str) -> Program:

@@ -3,7 +3,7 @@ from .errors import ProgramError
 from .instructions import (
     WORD_BYTES, Acquire, Buffer, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
     Instruction, LockDecl, LockOp, Loop, Program, Release, Route, RuntimeOp, Tensor, TileProgram,
-    Wait,
+    Wait, pattern_bytes, pattern_extent_bytes,
 )
 from .routing import RoutePath
 from .trace_io import TRACE_VERSION, load_program, program_from_dict, program_to_dict, save_program
@@ -14,5 +14,5 @@ __all__ = [
     "DmaTask", "Endpoint", "Instruction", "Layout", "LockDecl", "LockOp", "Loop", "PlacedBuffer",
     "Program", "ProgramError", "Release", "Route", "RoutePath", "RuntimeOp", "Tensor",
     "TileProgram", "Wait", "load_program", "program_from_dict", "program_to_dict", "save_program",
-    "verify",
+    "pattern_bytes", "pattern_extent_bytes", "verify",
 ]

@@ -101,6 +101,19 @@ class Dim:
     stride: NonNeg
 
 
+def pattern_bytes(dims: tuple[Dim, ...]) -> int:
+    """Bytes an access pattern moves: the product of its sizes, in words."""
+    words = 1
+    for d in dims:
+        words *= d.size
+    return WORD_BYTES * words
+
+
+def pattern_extent_bytes(dims: tuple[Dim, ...]) -> int:
+    """Bytes from a pattern's first address to one past the last word it touches."""
+    return WORD_BYTES * (1 + sum((d.size - 1) * d.stride for d in dims))
+
+
 @dataclass(frozen=True, slots=True)
 class BufferDescriptor:
     """What one DMA step moves: ``length_bytes`` of ``buffer`` from ``offset_bytes``, through an
@@ -121,9 +134,7 @@ class BufferDescriptor:
 
     def extent_bytes(self) -> int:
         """Bytes from ``offset_bytes`` to one past the last byte the pattern touches."""
-        if not self.dims:
-            return self.length_bytes
-        return WORD_BYTES * (1 + sum((d.size - 1) * d.stride for d in self.dims))
+        return pattern_extent_bytes(self.dims) if self.dims else self.length_bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from ..config import NPUConfig
 from .errors import ProgramError
 from .instructions import (
     WORD_BYTES, Acquire, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
-    Instruction, Loop, Program, Release, Tensor, Tile, TileProgram, Wait,
+    Instruction, Loop, Program, Release, Tensor, Tile, TileProgram, Wait, pattern_bytes,
 )
 from .routing import RoutePath, RoutePlacer
 
@@ -271,12 +271,9 @@ class _Verifier:
                     f"the outermost dimension of a {len(dims)}-dimension pattern is the iteration "
                     f"dimension, and its size {dims[-1].size} is above the limit {spec}.dma.max_iterations "
                     f"= {dma.max_iterations}; split the transfer into several"))
-            words = 1
-            for d in dims:
-                words *= d.size
-            if words * WORD_BYTES != length:
+            if pattern_bytes(dims) != length:
                 raise self.fail(where, (
-                    f"access pattern moves {words * WORD_BYTES} bytes (product of sizes x "
+                    f"access pattern moves {pattern_bytes(dims)} bytes (product of sizes x "
                     f"{WORD_BYTES}) but length_bytes is {length}; make them agree"))
         if offset + extent > size:
             raise self.fail(where, (

@@ -7,7 +7,7 @@ from ..stats.report import Report
 _KIND = {"shim": "shim", "mem": "mem tile", "compute": "compute"}
 
 
-def _pct(part: int, whole: int) -> str:
+def _pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:5.1f}%" if whole else "    -"
 
 
@@ -63,7 +63,7 @@ def format_report(report: Report) -> str:
 def format_layer_lines(report: Report) -> list[str]:
     """The lines a layer's report adds: operations and rate, the lowering, the functional check."""
     out = [f"ops      {report.ops:,} -> {report.achieved_tops:.3f} TOPS achieved of {report.peak_tops:.3f} peak "
-           f"({_pct_f(report.achieved_tops, report.peak_tops)})"]
+           f"({_pct(report.achieved_tops, report.peak_tops).strip()})"]
     low = report.lowering
     if low is not None:
         t, exp = low["tiles"], low["expected_cycles"]
@@ -74,10 +74,6 @@ def format_layer_lines(report: Report) -> list[str]:
         verdict = "matches numpy" if report.functional_ok else "DOES NOT match numpy"
         out.append(f"check    functional: output {verdict} (max abs error {report.max_abs_error:g})")
     return out
-
-
-def _pct_f(part: float, whole: float) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
 def format_workload(wr: WorkloadReport) -> str:
