@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from .config import ConfigError, NPUConfig, load_config
 from .engine import DeadlockError, MaxCyclesError, RunOptions, run_program
-from .frontend import Conv2d, Gemm, LoweringError, WorkloadError, load_workload, lower
+from .frontend import (
+    Conv2d, Elementwise, Gemm, LayerNorm, LoweringError, OnnxImportError, Pool, Softmax, WorkloadError, import_onnx,
+    load_workload, lower, lower_vector,
+)
 from .isa import Compute, Instruction, Loop, Program, ProgramError, load_program, save_program
-from .runner import WorkloadReport, run_layer, run_workload
+from .runner import OperatorShare, WorkloadReport, run_layer, run_workload
 from .stats import Report, make_report
 
 
@@ -46,7 +49,8 @@ def _fastest_dtype(config: NPUConfig, program: Program) -> str | None:
 
 
 __all__ = [
-    "ConfigError", "Conv2d", "DeadlockError", "Gemm", "LoweringError", "MaxCyclesError", "NPUConfig", "Program",
-    "ProgramError", "Report", "RunOptions", "WorkloadError", "WorkloadReport", "load_config", "load_program",
-    "load_workload", "lower", "run_layer", "run_workload", "save_program", "simulate",
+    "ConfigError", "Conv2d", "DeadlockError", "Elementwise", "Gemm", "LayerNorm", "LoweringError", "MaxCyclesError",
+    "NPUConfig", "OnnxImportError", "OperatorShare", "Pool", "Program", "ProgramError", "Report", "RunOptions",
+    "Softmax", "WorkloadError", "WorkloadReport", "import_onnx", "load_config", "load_program", "load_workload",
+    "lower", "lower_vector", "run_layer", "run_workload", "save_program", "simulate",
 ]

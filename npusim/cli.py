@@ -1,4 +1,4 @@
-"""The command line: `npusim run | lower | check | schema`."""
+"""The command line: `npusim run | lower | import-onnx | check | schema`."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +13,9 @@ from pydantic import ValidationError
 from .config import ConfigError, NPUConfig, config_schema, load_config, validation_message
 from .engine import DeadlockError, MaxCyclesError, RunOptions
 from .frontend import Conv2d, Gemm, LoweringError, load_workload, lower
-from .frontend.explain import explain
+from .frontend.explain import explain, explain_vector
+from .frontend.onnx_import import ImportedModel, import_onnx, save_workload
+from .frontend.vector_program import lower_vector
 from .hw.errors import SimulationError
 from .isa import ProgramError, load_program, save_program, verify
 from .report import format_report, format_workload, report_json
@@ -37,11 +39,19 @@ def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
     what.add_argument("--conv2d", metavar="N,C,H,W,K,R,S,STRIDE,PAD",
                       help="a convolution: batch, in channels, height, width, out channels, kernel height, "
                       "kernel width, stride, padding, e.g. 1,64,56,56,64,3,3,1,1")
-    p.add_argument("--dtype", default="int8", choices=("int8", "int16", "bf16"), help="operand type (int8)")
+    p.add_argument("--dtype", choices=("int8", "int16", "bf16"),
+                   help="operand type (a layer: int8; an ONNX model: the model's types, floats as bf16)")
     p.add_argument("--out-dtype", choices=("int8", "int16", "int32", "bf16", "fp32"),
                    help="output type (default: the operand type)")
     p.add_argument("--shift", type=int, default=0, help="right shift to a narrow integer output (0)")
     p.add_argument("--tiles", metavar="M,K,N", help="use these tile sizes instead of choosing them")
+    p.add_argument("--bias", action="store_true", help="fuse a bias add into the layer (an epilogue)")
+    p.add_argument("--relu", action="store_true", help="fuse a ReLU into the layer (an epilogue)")
+
+
+def _onnx_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--skip-unsupported", action="store_true",
+                   help="leave unsupported ONNX operators out (and say which) instead of stopping")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     _config_args(run)
     run.add_argument("--trace", help="program trace JSON, e.g. traces/passthrough.json")
     run.add_argument("--workload", help="workload YAML, e.g. workloads/resnet18.yaml")
+    run.add_argument("--onnx", metavar="MODEL", help="an ONNX model, imported as a workload (see import-onnx)")
     _layer_args(run, required=False)
+    _onnx_args(run)
     run.add_argument("--functional", action="store_true",
                      help="move and compute real data (random operands) and compare the output with numpy")
     run.add_argument("--seed", type=int, default=0, help="seed of the random operands in functional mode (0)")
@@ -60,9 +72,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--plot", metavar="FILE", help="write a utilisation plot (PNG or SVG, by extension)")
     low = sub.add_parser("lower", help="lower a layer to a program trace, and explain the choices")
     _config_args(low)
-    _layer_args(low, required=True)
+    low.add_argument("--onnx", metavar="MODEL", help="explain the lowering of every layer of an ONNX model")
+    _layer_args(low, required=False)
+    _onnx_args(low)
     low.add_argument("-o", "--output", metavar="TRACE", help="write the program as a trace JSON file")
     low.add_argument("--explain", action="store_true", help="print the tiling, memory use, routes and bounds")
+    imp = sub.add_parser("import-onnx", help="turn an ONNX model into a workload YAML file")
+    imp.add_argument("model", help="the ONNX model file")
+    imp.add_argument("-o", "--output", required=True, metavar="WORKLOAD", help="workload YAML to write")
+    imp.add_argument("--dtype", choices=("int8", "int16", "bf16"),
+                     help="compute every layer in this type (default: the model's types, floats as bf16)")
+    imp.add_argument("--name", help="workload name (default: the graph's name)")
+    _onnx_args(imp)
     check = sub.add_parser("check", help="verify a trace against a config without simulating")
     _config_args(check)
     check.add_argument("--trace", required=True)
@@ -82,7 +103,8 @@ def _ints(text: str, sep: str, count: int, flag: str, example: str) -> list[int]
 
 
 def _layer(args: argparse.Namespace) -> Gemm | Conv2d:
-    common = {"dtype": args.dtype, "out_dtype": args.out_dtype, "shift": args.shift}
+    common = {"dtype": args.dtype or "int8", "out_dtype": args.out_dtype, "shift": args.shift, "bias": args.bias,
+              "relu": args.relu}
     try:
         if args.gemm:
             m, k, n = _ints(args.gemm.lower(), "x", 3, "--gemm", "1024x1024x1024")
@@ -110,20 +132,29 @@ def _plot(report: Report, path: str, quiet: bool) -> None:
         print(f"\nplot     {path}")
 
 
+def _imported(args: argparse.Namespace, quiet: bool) -> ImportedModel:
+    imported = import_onnx(args.onnx, args.dtype, args.skip_unsupported)
+    print("\n".join(imported.summary()), file=sys.stderr if quiet else sys.stdout)
+    if not quiet:
+        print()
+    return imported
+
+
 def _run(args: argparse.Namespace) -> int:
-    chosen = [f for f in ("trace", "workload", "gemm", "conv2d") if getattr(args, f)]
+    chosen = [f for f in ("trace", "workload", "onnx", "gemm", "conv2d") if getattr(args, f)]
     if len(chosen) != 1:
-        raise UsageError("npusim run: give exactly one of --trace, --workload, --gemm or --conv2d"
+        raise UsageError("npusim run: give exactly one of --trace, --workload, --onnx, --gemm or --conv2d"
                          + (f" (got {', '.join('--' + c for c in chosen)})" if chosen else ""))
     config = load_config(args.config, args.overrides)
     options = RunOptions(max_cycles=args.max_cycles, functional=args.functional, seed=args.seed)
-    if args.workload:
-        wr = run_workload(config, load_workload(args.workload), options)
+    if args.workload or args.onnx:
+        workload = _imported(args, args.json).workload if args.onnx else load_workload(args.workload)
+        wr = run_workload(config, workload, options)
         print(report_json(wr) if args.json else format_workload(wr))
         return 0 if wr.functional_ok is not False else 1
     if args.trace:
         if args.functional:
-            raise UsageError("--functional needs a layer (--gemm, --conv2d or --workload): a trace has no data")
+            raise UsageError("--functional needs a layer (--gemm, --conv2d, --workload or --onnx): a trace has no data")
         report = simulate(config, load_program(args.trace), options, source=args.trace)
     else:
         low = lower(config, _layer(args), _tiles(args))
@@ -134,8 +165,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if report.functional_ok is not False else 1
 
 
+def _lower_onnx(args: argparse.Namespace, config: NPUConfig) -> int:
+    if args.output:
+        raise UsageError("npusim lower --onnx explains every layer; -o writes one layer's trace: use --gemm or "
+                         "--conv2d with -o")
+    parts = []
+    for layer in _imported(args, False).workload.layers:
+        if isinstance(layer, (Gemm, Conv2d)):
+            parts.append(explain(config, lower(config, layer)))
+        else:
+            parts.append(explain_vector(config, lower_vector(config, layer)))
+    print("\n\n".join(parts))
+    return 0
+
+
 def _lower(args: argparse.Namespace) -> int:
     config: NPUConfig = load_config(args.config, args.overrides)
+    if bool(args.onnx) == bool(args.gemm or args.conv2d):
+        raise UsageError("npusim lower: give exactly one of --onnx, --gemm or --conv2d")
+    if args.onnx:
+        return _lower_onnx(args, config)
     low = lower(config, _layer(args), _tiles(args))
     if args.explain or not args.output:
         print(explain(config, low))
@@ -144,6 +193,15 @@ def _lower(args: argparse.Namespace) -> int:
         save_program(low.program, args.output)
         print(f"trace    {args.output}: {len(low.program.tiles)} tiles, {len(low.program.routes)} routes, "
               f"{len(low.program.runtime)} runtime operations")
+    return 0
+
+
+def _import_onnx(args: argparse.Namespace) -> int:
+    imported = import_onnx(args.model, args.dtype, args.skip_unsupported, args.name)
+    header = tuple(imported.summary()) + (f"regenerate: npusim import-onnx {args.model} -o {args.output}",)
+    save_workload(imported.workload, args.output, header)
+    print("\n".join(imported.summary()))
+    print(f"workload {args.output}: {len(imported.workload.layers)} layers")
     return 0
 
 
@@ -164,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "schema":
             print(json.dumps(config_schema(), indent=2))
             return 0
-        return {"run": _run, "lower": _lower, "check": _check}[args.command](args)
+        return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
     except (ConfigError, ProgramError, LoweringError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

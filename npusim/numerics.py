@@ -88,14 +88,23 @@ def narrow(acc: Array, out: str, shift: int = 0) -> Array:
 
 
 def reference_matmul(a: Array, b: Array, kind: str, out: str,
-                     shift: int = 0) -> Array:
+                     shift: int = 0, bias: Array | None = None, relu: bool = False) -> Array:
     """What the hardware should produce for ``a @ b``: the exact product in the accumulator
-    (int32 wrap-around; float64 summation for bf16), then converted to ``out``."""
+    (int32 wrap-around; float64 summation for bf16), plus ``bias`` (accumulator type, one per
+    column) and clamped at zero if ``relu``, then converted to ``out``."""
+    acc: Array
     if kind == "bf16":
         exact = as_operand(a, kind).astype(np.float64) @ as_operand(b, kind).astype(np.float64)
-        return narrow(exact.astype(np.float32), out)
-    exact = as_operand(a, kind) @ as_operand(b, kind)
-    return narrow(wrap_int32(exact), out, shift)
+        acc = exact.astype(np.float32)
+        if bias is not None:
+            acc = (acc + bias.astype(np.float32)).astype(np.float32)
+    else:
+        acc = wrap_int32(as_operand(a, kind) @ as_operand(b, kind))
+        if bias is not None:
+            acc = wrap_int32(acc.astype(np.int64) + bias.astype(np.int64))
+    if relu:
+        acc = np.maximum(acc, 0)
+    return narrow(acc, out, shift)
 
 
 def values(x: Array, kind: str) -> Array:

@@ -16,8 +16,10 @@ from typing import Any
 from .config import NPUConfig
 from .engine import RunOptions, run_functional, run_program
 from .frontend.data import compare, pack, random_operands, unpack
-from .frontend.layers import Conv2d, Gemm, ops
+from .frontend.layers import AnyLayer, Conv2d, Gemm, category, ops
 from .frontend.lower import Lowered, lower
+from .frontend.vector_data import compare_vector, pack_vector, random_vector_operands, unpack_vector
+from .frontend.vector_program import VectorLowered, lower_vector, tensor_bytes
 from .frontend.workload import Workload
 from .stats import Report, make_report
 
@@ -35,6 +37,38 @@ def lowering_summary(low: Lowered) -> dict[str, Any]:
                             "stream": p.estimate.stream},
         "bound": p.estimate.bound,
     }
+
+
+def vector_summary(low: VectorLowered) -> dict[str, Any]:
+    """What a vector operator's report says about its lowering (JSON-ready)."""
+    p = low.plan
+    return {
+        "layer": p.layer.describe(),
+        "block": list(p.block),
+        "cores": {"columns": p.columns, "rows": p.rows},
+        "kernel_calls_per_core": p.rounds * p.steps,
+        "expected_cycles": {"compute": p.estimate.compute, "ddr": p.estimate.ddr, "stream": p.estimate.stream},
+        "bound": p.estimate.bound,
+    }
+
+
+def run_vector_lowered(config: NPUConfig, low: VectorLowered, options: RunOptions | None = None) -> Report:
+    """Simulate a lowered vector operator; with ``options.functional``, on random operands,
+    checked against numpy."""
+    options = options or RunOptions()
+    layer = low.plan.layer
+    source = f"layer '{layer.name}'"
+    result: tuple[bool, float] | None = None
+    if options.functional:
+        operands = random_vector_operands(layer, options.seed)
+        packed = pack_vector(low.plan, operands, tensor_bytes(low.plan))
+        rec, tensors = run_functional(config, low.program, packed, options, source)
+        ok, err, _ = compare_vector(layer, operands, unpack_vector(low.plan, tensors))
+        result = (ok, err)
+    else:
+        rec = run_program(config, low.program, options, source)
+    return make_report(rec, config, layer.name, ops=0, dtype=layer.dtype, functional=result,
+                       lowering=vector_summary(low))
 
 
 def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = None) -> Report:
@@ -55,10 +89,37 @@ def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = No
                        lowering=lowering_summary(low))
 
 
-def run_layer(config: NPUConfig, layer: Gemm | Conv2d, options: RunOptions | None = None,
+def run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = None,
               tiles: tuple[int, int, int] | None = None) -> Report:
-    """Lower ``layer`` onto ``config`` (tile sizes chosen, or ``tiles``) and simulate it."""
-    return run_lowered(config, lower(config, layer, tiles), options)
+    """Lower ``layer`` onto ``config`` (a matmul's tile sizes chosen, or ``tiles``) and simulate it."""
+    if isinstance(layer, (Gemm, Conv2d)):
+        return run_lowered(config, lower(config, layer, tiles), options)
+    return run_vector_lowered(config, lower_vector(config, layer), options)
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorShare:
+    """One row of a workload's per-operator-type summary. A layer's cycles are split into the
+    busiest core's busy cycles (its kernel calls and lock operations), booked under the layer's
+    operator type, and the rest of the layer's run (cores waiting for data: DDR, streams, pipeline
+    fill and drain), booked under ``data movement``. An energy column joins with the power model."""
+
+    operator: str
+    layers: int
+    """Layer runs of this type (a layer with ``count`` N counts N times); 0 for data movement."""
+    cycles: int
+    time_share: float
+    """``cycles`` over the workload's cycles."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"operator": self.operator, "layers": self.layers, "cycles": self.cycles, "time_share": self.time_share}
+
+
+OPERATOR_ORDER = ("matmul", "conv", "elementwise", "pool", "softmax", "layernorm", "data movement")
+
+
+def _compute_cycles(report: Report) -> int:
+    return max((t.core.busy for t in report.tiles if t.core is not None), default=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +130,8 @@ class WorkloadReport:
     config: str
     layers: tuple[Report, ...]
     counts: tuple[int, ...]
+    categories: tuple[str, ...] = ()
+    """Each layer's operator type (:func:`npusim.frontend.layers.category`)."""
 
     @property
     def cycles(self) -> int:
@@ -100,14 +163,41 @@ class WorkloadReport:
         errs = [r.max_abs_error for r in self.layers if r.max_abs_error is not None]
         return max(errs) if errs else None
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Each layer's operator type (``categories``, or read off its lowering for reports made
+        without them)."""
+        if self.categories:
+            return self.categories
+        first = [str((r.lowering or {}).get("layer", "other")).split(" ")[0] for r in self.layers]
+        return tuple({"gemm": "matmul", "conv2d": "conv"}.get(w, w) for w in first)
+
+    def operators(self) -> tuple[OperatorShare, ...]:
+        """Where the time went, per operator type (those present), then data movement."""
+        cycles: dict[str, int] = {}
+        runs: dict[str, int] = {}
+        for r, n, kind in zip(self.layers, self.counts, self.kinds):
+            busy = min(_compute_cycles(r), r.cycles)
+            cycles[kind] = cycles.get(kind, 0) + n * busy
+            runs[kind] = runs.get(kind, 0) + n
+            cycles["data movement"] = cycles.get("data movement", 0) + n * (r.cycles - busy)
+        total = self.cycles
+        order = [op for op in OPERATOR_ORDER if op in cycles and op != "data movement"]
+        order += sorted(set(cycles) - set(OPERATOR_ORDER)) + ["data movement"] * ("data movement" in cycles)
+        return tuple(OperatorShare(op, runs.get(op, 0), cycles[op], cycles[op] / total if total else 0.0)
+                     for op in order)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the totals at the top level, and a ``layers`` list of layer reports."""
+        """JSON-ready: the totals at the top level, a ``layers`` list of layer reports and the
+        per-operator-type summary ``operators``."""
         return {
             "workload": self.workload, "config": self.config, "cycles": self.cycles, "seconds": self.seconds,
             "ops": self.ops, "achieved_tops": self.achieved_tops, "peak_tops": self.peak_tops,
             "functional_ok": self.functional_ok, "max_abs_error": self.max_abs_error,
             "engine_events": sum(r.engine_events for r in self.layers),
-            "layers": [dict(r.to_dict(), count=n) for r, n in zip(self.layers, self.counts)],
+            "operators": [o.to_dict() for o in self.operators()],
+            "layers": [dict(r.to_dict(), count=n, operator=kind) for r, n, kind in
+                       zip(self.layers, self.counts, self.kinds)],
         }
 
 
@@ -121,4 +211,5 @@ def run_workload(config: NPUConfig, workload: Workload, options: RunOptions | No
         reports.append(run_layer(config, layer, replace(options, seed=options.seed + i)))
         if on_layer is not None:
             on_layer(i, reports[-1])
-    return WorkloadReport(workload.name, config.name, tuple(reports), tuple(ly.count for ly in workload.layers))
+    return WorkloadReport(workload.name, config.name, tuple(reports), tuple(ly.count for ly in workload.layers),
+                          tuple(category(ly) for ly in workload.layers))

@@ -66,8 +66,10 @@ def test_workload_text_table(capsys: pytest.CaptureFixture[str]) -> None:
     lines = out.splitlines()
     assert code == 0 and lines[0] == "workload small_gemms on tiny (test array)"
     assert lines[2].split() == ["#", "layer", "shape", "tiles", "count", "cycles", "time", "us", "TOPS", "bound"]
-    assert lines[4].split()[:2] == ["0", "gemm_64"] and len(lines) == 4 + 6 + 2
-    assert lines[-1].startswith("total    ") and "over 6 layer runs" in lines[-1]
+    assert lines[4].split()[:2] == ["0", "gemm_64"] and len(lines) == 4 + 6 + 2 + 6
+    assert lines[11].startswith("total    ") and "over 6 layer runs" in lines[11]
+    assert lines[13].startswith("time by operator type") and lines[16].split()[0] == "matmul"  # the summary
+    assert lines[-1].split()[:3] == ["data", "movement", "-"] and lines[-1].endswith("%")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -76,7 +78,7 @@ def test_workload_text_table(capsys: pytest.CaptureFixture[str]) -> None:
     (["--conv2d", "1,3,2,2,8,3,3,1,0"], "error: --conv2d: <top level>: a 3x3 kernel does not fit a 2x2 input"),
     (["--gemm", "8x8x8", "--tiles", "8,8"], "error: --tiles '8,8': expected 3 integers separated by ','"),
     (["--gemm", "8x8x8", "--trace", "x.json"], "error: npusim run: give exactly one of --trace, --workload, "
-                                                "--gemm or --conv2d (got --trace, --gemm)"),
+                                                "--onnx, --gemm or --conv2d (got --trace, --gemm)"),
     (["--trace", str(ROOT / "traces/passthrough.json"), "--functional"], "error: --functional needs a layer"),
     (["--workload", "nope.yaml"], "error: nope.yaml: cannot read workload file"),
     (["--gemm", "64x64x64", "--set", "compute_rows=5"], "error: config 'tiny (test array)': a memory tile stages"),

@@ -1,16 +1,16 @@
 """Hardware description: pydantic models of the NPU and the YAML loader."""
-from ._base import DTYPES, DType, Spec
+from ._base import DTYPES, DType, Spec, VectorKind
 from .ddr import DdrSpec
 from .interconnect import LockTimingSpec, StreamSwitchSpec
 from .load import (
     ConfigError, apply_overrides, config_schema, load_config, parse_override, read_yaml, validation_message,
 )
 from .npu import NPUConfig, TileKind
-from .tiles import ComputeTileSpec, DmaSpec, KernelSpec, MemTileSpec, ShimTileSpec, StreamPortsSpec
+from .tiles import ComputeTileSpec, DmaSpec, KernelSpec, MemTileSpec, ShimTileSpec, StreamPortsSpec, VectorKernelSpec
 
 __all__ = [
     "DTYPES", "ComputeTileSpec", "ConfigError", "DType", "DdrSpec", "DmaSpec", "KernelSpec",
     "LockTimingSpec", "MemTileSpec", "NPUConfig", "ShimTileSpec", "StreamPortsSpec",
-    "Spec", "StreamSwitchSpec", "TileKind", "apply_overrides", "config_schema", "load_config",
+    "Spec", "StreamSwitchSpec", "TileKind", "VectorKernelSpec", "VectorKind", "apply_overrides", "config_schema", "load_config",
     "parse_override", "read_yaml", "validation_message",
 ]

@@ -24,6 +24,12 @@ DType = Literal["int8", "int16", "bf16"]
 
 DTYPES: tuple[DType, ...] = ("int8", "int16", "bf16")
 
+VectorKind = Literal[
+    "relu", "sigmoid", "tanh", "gelu", "add", "sub", "mul", "div", "max_pool", "avg_pool", "softmax",
+    "layernorm", "bias",
+]
+"""Operators the compute tiles' vector unit runs (``bias`` and ``relu`` also as a matmul epilogue)."""
+
 
 class Spec(BaseModel):
     """Base of every hardware spec: immutable, unknown keys rejected."""

@@ -1,11 +1,11 @@
 """Specs of the three tile kinds: compute tile, memory tile and shim tile."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from ._base import BytesPerCycle, Count, Cycles, DType, Fraction01, KiB, PositiveCount, Spec
+from ._base import BytesPerCycle, Count, Cycles, DType, Fraction01, KiB, PositiveCount, Spec, VectorKind
 
 
 class DmaSpec(Spec):
@@ -59,6 +59,18 @@ class KernelSpec(Spec):
     macs_per_cycle: PositiveCount = Field(description="Peak MACs per cycle of the vector unit.")
     efficiency: Fraction01 = Field(description="Sustained fraction of the peak inside a kernel call.")
     overhead_cycles: Cycles = Field(description="Fixed cycles per call (prologue, epilogue, call).")
+    cycles_per_output: Annotated[float, Field(ge=0.0)] = Field(
+        0.0, description="Cycles per element of the call's m x n output tile, beyond the MACs: the core "
+        "loads the C tile, accumulates into it and stores it back on every call, so a kernel's sustained "
+        "rate falls as m*n grows against k (calibrated on published kernels of several shapes).")
+
+
+class VectorKernelSpec(Spec):
+    """Timing of a vector-unit kernel call of one operator in one data type (DESIGN §3, vector rule)."""
+
+    cycles_per_element: Annotated[float, Field(gt=0.0)] = Field(
+        description="Cycles per element the call reads (its inner loop, pipelined), e.g. 0.0625 = 16 a cycle.")
+    overhead_cycles: Cycles = Field(0, description="Fixed cycles per call (prologue, epilogue, call).")
 
 
 class ComputeTileSpec(Spec):
@@ -73,6 +85,10 @@ class ComputeTileSpec(Spec):
     kernels: dict[DType, KernelSpec] = Field(
         description="Matmul kernel timing per operand data type; a missing type cannot be computed."
     )
+    vector: dict[VectorKind, dict[DType, VectorKernelSpec]] = Field(
+        default_factory=dict, description="Vector-unit kernel timing per operator and data type (elementwise, "
+        "pooling, softmax, layernorm; bias and relu also price a matmul's fused epilogue); a missing "
+        "entry cannot be computed.")
 
 
 class MemTileSpec(Spec):

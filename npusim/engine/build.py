@@ -18,7 +18,7 @@ from ..hw.lock import Lock
 from ..hw.shim_tile import ShimChannel
 from ..hw.stream_switch import StreamRoute
 from ..hw.unit import ArrayClock, ProgressWatch, Unit
-from ..isa import Compute, Endpoint, Instruction, Layout, Loop, Program, ProgramError
+from ..isa import Compute, Endpoint, Instruction, Layout, Loop, Program, ProgramError, Vector
 from ..stats.recorder import Recorder
 from .options import RunOptions
 
@@ -48,6 +48,10 @@ def _check_operands(body: tuple[Instruction, ...], where: str) -> None:
             raise ProgramError(
                 f"{where}[{i}]: functional mode needs the operand buffers of every compute call; "
                 "give it a, b and c (or run timing-only)")
+        if isinstance(ins, Vector) and (not ins.inputs or ins.out is None):
+            raise ProgramError(
+                f"{where}[{i}]: functional mode needs the buffers of every vector call; "
+                "give it inputs and out (or run timing-only)")
         if isinstance(ins, Loop):
             _check_operands(ins.body, f"{where}[{i}].body")
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..numerics import Array, f32_to_bf16, reference_matmul, storage_dtype, values
+from ..numerics import (
+    ACC_BYTES, Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, reference_matmul, storage_dtype, values,
+)
 from .conv import input_dims
 from .layers import Conv2d, Gemm
 from .tiling import TilePlan
@@ -35,6 +37,13 @@ def random_operands(layer: Gemm | Conv2d, seed: int = 0) -> dict[str, Array]:
         else:
             info = np.iinfo(storage_dtype(layer.dtype))
             out[name] = rng.integers(info.min, info.max, size=shape, endpoint=True).astype(storage_dtype(layer.dtype))
+    if layer.bias:  # in the accumulator type, about the size of a product sum
+        n = layer.n if isinstance(layer, Gemm) else layer.out_channels
+        if layer.dtype == "bf16":
+            out["bias"] = bf16_to_f32(f32_to_bf16(4 * rng.standard_normal(n, dtype=np.float32)))
+        else:
+            scale = 1 << (16 if layer.dtype == "int8" else 28)
+            out["bias"] = rng.integers(-scale, scale, size=n).astype(np.int32)
     return out
 
 
@@ -55,7 +64,7 @@ def _as_gemm(layer: Gemm | Conv2d, operands: dict[str, Array]) -> tuple[Array, A
 def reference(layer: Gemm | Conv2d, operands: dict[str, Array]) -> Array:
     """numpy's answer, in the layer's output type and shape (``m x n``, or NHWC)."""
     a, b = _as_gemm(layer, operands)
-    out = reference_matmul(a, b, layer.dtype, layer.output, layer.shift)
+    out = reference_matmul(a, b, layer.dtype, layer.output, layer.shift, operands.get("bias"), layer.relu)
     if isinstance(layer, Conv2d):
         return out.reshape(layer.batch, layer.out_h, layer.out_w, layer.out_channels)
     return out
@@ -79,7 +88,13 @@ def pack(p: TilePlan, operands: dict[str, Array], a_bytes: int) -> dict[str, Arr
         for s in range(layer.kernel_w):
             rows[:, s * cp:s * cp + layer.in_channels, :layer.out_channels] = w[:, s]
     tiled = b.reshape(p.kt, p.k, p.Np // p.n, p.n).transpose(2, 0, 1, 3)  # [n tile][step][k][n]
-    return {"A": a.view(np.uint8), "B": np.ascontiguousarray(tiled).reshape(-1).view(np.uint8)}
+    raw = np.ascontiguousarray(tiled).reshape(p.Np // p.n, p.kt, -1).view(np.uint8)
+    if layer.bias:  # each B tile is followed by its n bias values
+        bias = np.zeros(p.Np, dtype=accumulate_dtype(p.dtype))
+        bias[:len(operands["bias"])] = operands["bias"]
+        trailer = np.broadcast_to(bias.reshape(-1, 1, p.n).view(np.uint8), (p.Np // p.n, p.kt, p.n * ACC_BYTES))
+        raw = np.concatenate([raw, trailer], axis=2)
+    return {"A": a.view(np.uint8), "B": np.ascontiguousarray(raw).reshape(-1)}
 
 
 def unpack(p: TilePlan, tensors: dict[str, Array]) -> Array:
@@ -104,7 +119,10 @@ def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array) -> tup
     if layer.output not in ("bf16", "fp32"):
         return bool(max_err == 0), max_err, {}
     a, b = _as_gemm(layer, operands)
-    mag = (np.abs(values(a, layer.dtype)) @ np.abs(values(b, layer.dtype))).reshape(want.shape)
+    mag = np.abs(values(a, layer.dtype)) @ np.abs(values(b, layer.dtype))
+    if "bias" in operands:
+        mag = mag + np.abs(operands["bias"].astype(np.float64))
+    mag = mag.reshape(want.shape)
     ulp = 2.0 ** -7 if layer.output == "bf16" else 2.0 ** -23
     k = a.shape[1]
     tol = ulp * np.abs(values(want, layer.output)) + (k + 2) * 2.0 ** -23 * mag

@@ -6,6 +6,11 @@ fp32; the default is the operand type). Integer outputs narrower than the accumu
 ``shift``-ed right with rounding and saturated. Tensors are row-major: GEMM ``A`` is ``m x k``,
 ``B`` is ``k x n``; convolutions use NHWC activations and ``kernel_h x kernel_w x in x out``
 (HWIO) weights, the layouts an NPU keeps them in.
+
+A fused epilogue (``bias``, ``relu``) is applied to the accumulators before the conversion to the
+output type, inside the last kernel call of each output tile, as a compiler fuses a following bias
+add and ReLU into the matmul; ``fused`` names the graph nodes folded in. The operators between
+the matmuls are in :mod:`.vector_layers`.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from pydantic import Field, model_validator
 
 from ..config import DType, Spec
 from ..numerics import OUTPUTS, OutType
+from .vector_layers import Elementwise, LayerNorm, Pool, Softmax, VectorLayer
 
 Pos = Annotated[int, Field(ge=1)]
 
@@ -26,6 +32,10 @@ class _Layer(Spec):
     shift: Annotated[int, Field(ge=0, le=31)] = Field(
         0, description="Right shift (rounded, saturated) to an integer output narrower than 32 bits.")
     count: Pos = Field(1, description="Identical instances run back to back (e.g. attention heads).")
+    bias: bool = Field(False, description="Fused epilogue: add a bias per output column (channel).")
+    relu: bool = Field(False, description="Fused epilogue: clamp the outputs at zero.")
+    fused: Annotated[tuple[str, ...], Field(strict=False)] = Field(
+        (), description="Names of the graph nodes folded into this layer (reports and --explain).")
 
     @model_validator(mode="after")
     def _out_type(self) -> "_Layer":
@@ -42,6 +52,14 @@ class _Layer(Spec):
         """The output element type."""
         return self.out_dtype or OUTPUTS[self.dtype][0]
 
+    @property
+    def epilogue(self) -> tuple[str, ...]:
+        """The fused epilogue's steps, in order: ``bias``, ``relu``."""
+        return tuple(step for step, on in (("bias", self.bias), ("relu", self.relu)) if on)
+
+    def _suffix(self) -> str:
+        return "".join(f" +{step}" for step in self.epilogue)
+
 
 class Gemm(_Layer):
     """``C[m, n] = A[m, k] @ B[k, n]``."""
@@ -56,7 +74,7 @@ class Gemm(_Layer):
         return self.m * self.k * self.n
 
     def describe(self) -> str:
-        return f"gemm {self.m}x{self.k}x{self.n} {self.dtype}->{self.output}"
+        return f"gemm {self.m}x{self.k}x{self.n} {self.dtype}->{self.output}{self._suffix()}"
 
 
 class Conv2d(_Layer):
@@ -97,12 +115,24 @@ class Conv2d(_Layer):
 
     def describe(self) -> str:
         return (f"conv2d {self.batch}x{self.in_channels}x{self.height}x{self.width} -> {self.out_channels}, "
-                f"{self.kernel_h}x{self.kernel_w}/{self.stride} pad {self.padding} {self.dtype}->{self.output}")
+                f"{self.kernel_h}x{self.kernel_w}/{self.stride} pad {self.padding} {self.dtype}->{self.output}"
+                f"{self._suffix()}")
 
 
-Layer = Annotated[Union[Gemm, Conv2d], Field(discriminator="op")]
+MatmulLayer = Union[Gemm, Conv2d]
+"""Layers lowered to matrix multiplications (:func:`npusim.frontend.lower`)."""
+AnyLayer = Union[Gemm, Conv2d, Elementwise, Pool, Softmax, LayerNorm]
+Layer = Annotated[AnyLayer, Field(discriminator="op")]
+LAYER_TAGS = ("gemm", "conv2d", "elementwise", "pool", "softmax", "layernorm")
 
 
-def ops(layer: Gemm | Conv2d) -> int:
-    """Operations of one instance: two per multiply-accumulate."""
-    return 2 * layer.macs
+def ops(layer: Gemm | Conv2d | VectorLayer) -> int:
+    """Operations of one instance: two per multiply-accumulate (vector operators count none:
+    TOPS are the matmul units' figure)."""
+    return 2 * layer.macs if isinstance(layer, (Gemm, Conv2d)) else 0
+
+
+def category(layer: Gemm | Conv2d | VectorLayer) -> str:
+    """The operator type a workload's summary books the layer under: ``matmul``, ``conv``, or the
+    vector operator's type (``elementwise``, ``pool``, ``softmax``, ``layernorm``)."""
+    return {"gemm": "matmul", "conv2d": "conv"}.get(layer.op, layer.op)

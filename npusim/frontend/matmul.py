@@ -3,7 +3,8 @@
 Per column ``j``: the shim's MM2S0 brings the A tiles of the column's row group into the memory
 tile, MM2S1 the B tiles of the column (B, the weights, is stored in DDR tile by tile, ``k x n``
 blocks with the reduction steps of one column of tiles next to each other: a layout made once,
-offline, so that each B read is one long contiguous run); the memory tile sends each row's A slice to its row
+offline, so that each B read is one long contiguous run; a fused bias follows each ``k x n`` block);
+the memory tile sends each row's A slice to its row
 (broadcast along the row) and B down the column (broadcast), and collects every core's C block
 and sends the joined super-tile rows to the shim's S2MM0. Every buffer on the way is
 double-buffered with a full/empty lock pair, as ObjectFIFOs of depth 2 are.
@@ -44,28 +45,27 @@ def gemm_a_transfer(p: TilePlan, mb: int, nb0: int, count: int, col: int) -> lis
     return [(first * p.Kp * ib, dims)]
 
 
-def _core(p: TilePlan, t: str) -> tuple[Instruction, ...]:
-    out_tiles = p.mb * p.nb
+Step = Callable[[int, str, bool, bool], list[Instruction]]
+"""(input buffer parity, output buffer, first step, last step) -> one reduction step's instructions."""
 
-    def step(par: int, c: str, first: bool, last: bool) -> list[Instruction]:
-        return [Acquire("acquire", f"{t}_a_full"), Acquire("acquire", f"{t}_b_full"),
-                Compute("compute", p.m, p.k, p.n, p.layer.dtype, f"{t}_a{par}", f"{t}_b{par}", c,
-                        zero=first, emit=p.out if last else None, shift=p.layer.shift if last else 0),
-                Release("release", f"{t}_a_empty"), Release("release", f"{t}_b_empty")]
 
+def core_program(out_tiles: int, kt: int, step: Step, t: str) -> tuple[Instruction, ...]:
+    """A core's whole program: ``out_tiles`` output tiles of ``kt`` steps each, the inputs
+    ping-ponging from step to step and the output buffer (``{t}_c0``/``{t}_c1``, guarded by
+    ``{t}_c_empty``/``{t}_c_full``) from tile to tile; loops, never unrolled."""
     def tile(par: int, c: str) -> list[Instruction]:
         body: list[Instruction] = [Acquire("acquire", f"{t}_c_empty")]
-        body += step(par, c, True, p.kt == 1)
-        middle = p.kt - 2
+        body += step(par, c, True, kt == 1)
+        middle = kt - 2
         if middle >= 2:
             body.append(Loop("loop", middle // 2, tuple(step(1 - par, c, False, False) + step(par, c, False, False))))
         if middle > 0 and middle % 2:
             body += step((par + middle) % 2, c, False, False)
-        if p.kt > 1:
-            body += step((par + p.kt - 1) % 2, c, False, True)
+        if kt > 1:
+            body += step((par + kt - 1) % 2, c, False, True)
         return body + [Release("release", f"{t}_c_full")]
 
-    odd = p.kt % 2  # with an odd step count the A/B parity flips from one output tile to the next
+    odd = kt % 2  # with an odd step count the input parity flips from one output tile to the next
     pair = tile(0, f"{t}_c0") + tile(odd, f"{t}_c1")
     prog: list[Instruction] = []
     if out_tiles >= 2:
@@ -75,12 +75,25 @@ def _core(p: TilePlan, t: str) -> tuple[Instruction, ...]:
     return tuple(prog)
 
 
-def _ping_pong(buffer: str, length: int, full: str, empty: str, offset: int = 0) -> list[BufferDescriptor]:
+def _core(p: TilePlan, t: str) -> tuple[Instruction, ...]:
+    layer = p.layer
+
+    def step(par: int, c: str, first: bool, last: bool) -> list[Instruction]:
+        return [Acquire("acquire", f"{t}_a_full"), Acquire("acquire", f"{t}_b_full"),
+                Compute("compute", p.m, p.k, p.n, layer.dtype, f"{t}_a{par}", f"{t}_b{par}", c,
+                        zero=first, emit=p.out if last else None, shift=layer.shift if last else 0,
+                        bias=layer.bias and last, relu=layer.relu and last),
+                Release("release", f"{t}_a_empty"), Release("release", f"{t}_b_empty")]
+
+    return core_program(p.mb * p.nb, p.kt, step, t)
+
+
+def ping_pong(buffer: str, length: int, full: str, empty: str, offset: int = 0) -> list[BufferDescriptor]:
     return [BufferDescriptor(f"{buffer}{x}", length, offset, acquire=LockOp(empty), release=LockOp(full))
             for x in (0, 1)]
 
 
-def _loop(bds: list[BufferDescriptor]) -> tuple[BufferDescriptor, ...]:
+def loop_chain(bds: list[BufferDescriptor]) -> tuple[BufferDescriptor, ...]:
     """A BD chain whose last BD links back to the first: the channel serves forever."""
     last = bds[-1]
     return tuple(bds[:-1]) + (BufferDescriptor(last.buffer, last.length_bytes, last.offset_bytes, last.dims,
@@ -89,14 +102,14 @@ def _loop(bds: list[BufferDescriptor]) -> tuple[BufferDescriptor, ...]:
 
 def _compute_tile(p: TilePlan, col: int, row: int) -> TileProgram:
     t = _name(col, row)
-    a, b, c = p.m * p.k * p.ib, p.k * p.n * p.ib, p.m * p.n * ACC_BYTES
+    a, b, c = p.m * p.k * p.ib, p.b_bytes, p.m * p.n * ACC_BYTES
     buffers = tuple(Buffer(f"{t}_{x}{i}", size) for x, size in (("a", a), ("b", b), ("c", c)) for i in (0, 1))
     locks = tuple(LockDecl(f"{t}_{x}_{s}", 2 if s == "empty" else 0) for x in "abc" for s in ("empty", "full"))
     dma = (
-        DmaChannelProgram("s2mm0", _loop(_ping_pong(f"{t}_a", a, f"{t}_a_full", f"{t}_a_empty"))),
-        DmaChannelProgram("s2mm1", _loop(_ping_pong(f"{t}_b", b, f"{t}_b_full", f"{t}_b_empty"))),
+        DmaChannelProgram("s2mm0", loop_chain(ping_pong(f"{t}_a", a, f"{t}_a_full", f"{t}_a_empty"))),
+        DmaChannelProgram("s2mm1", loop_chain(ping_pong(f"{t}_b", b, f"{t}_b_full", f"{t}_b_empty"))),
         # the core releases c_full once C holds the output, so the drain BD is "full -> empty"
-        DmaChannelProgram("mm2s0", _loop(_ping_pong(f"{t}_c", p.m * p.n * p.ob, f"{t}_c_empty", f"{t}_c_full"))),
+        DmaChannelProgram("mm2s0", loop_chain(ping_pong(f"{t}_c", p.m * p.n * p.ob, f"{t}_c_empty", f"{t}_c_full"))),
     )
     return TileProgram((col, row + 2), buffers, locks, _core(p, t), dma)
 
@@ -104,7 +117,7 @@ def _compute_tile(p: TilePlan, col: int, row: int) -> TileProgram:
 def _mem_tile(p: TilePlan, col: int) -> tuple[TileProgram, list[Route]]:
     t = f"m{col}"
     rows = p.group_rows(col)
-    a_slice, b, c_slice = p.m * p.k * p.ib, p.k * p.n * p.ib, p.m * p.n * p.ob
+    a_slice, b, c_slice = p.m * p.k * p.ib, p.b_bytes, p.m * p.n * p.ob
     buffers = [Buffer(f"{t}_b{x}", b) for x in (0, 1)]
     locks = [LockDecl(f"{t}_b_empty", 2), LockDecl(f"{t}_b_full", 0)]
     chans: list[DmaChannelProgram] = []
@@ -117,18 +130,18 @@ def _mem_tile(p: TilePlan, col: int) -> tuple[TileProgram, list[Route]]:
             for s, r in enumerate(rows):
                 a_in.append(BufferDescriptor(f"{t}_a{x}", a_slice, s * a_slice, acquire=LockOp(f"{t}_a{r}_empty"),
                                              release=LockOp(f"{t}_a{r}_full")))
-        chans.append(DmaChannelProgram("s2mm0", _loop(a_in)))
+        chans.append(DmaChannelProgram("s2mm0", loop_chain(a_in)))
         routes.append(Route(f"a_in{col}", Endpoint((col, 0), "mm2s0"), (Endpoint((col, 1), "s2mm0"),)))
         for s, r in enumerate(rows):
             locks += [LockDecl(f"{t}_a{r}_empty", 2), LockDecl(f"{t}_a{r}_full", 0)]
-            chans.append(DmaChannelProgram(f"mm2s{mm2s}", _loop(
-                _ping_pong(f"{t}_a", a_slice, f"{t}_a{r}_empty", f"{t}_a{r}_full", s * a_slice))))
+            chans.append(DmaChannelProgram(f"mm2s{mm2s}", loop_chain(
+                ping_pong(f"{t}_a", a_slice, f"{t}_a{r}_empty", f"{t}_a{r}_full", s * a_slice))))
             routes.append(Route(f"a_row{r}", Endpoint((col, 1), f"mm2s{mm2s}"),
                                 tuple(Endpoint((j, r + 2), "s2mm0") for j in range(p.columns))))
             mm2s += 1
-    chans.append(DmaChannelProgram("s2mm1", _loop(_ping_pong(f"{t}_b", b, f"{t}_b_full", f"{t}_b_empty"))))
+    chans.append(DmaChannelProgram("s2mm1", loop_chain(ping_pong(f"{t}_b", b, f"{t}_b_full", f"{t}_b_empty"))))
     routes.append(Route(f"b_in{col}", Endpoint((col, 0), "mm2s1"), (Endpoint((col, 1), "s2mm1"),)))
-    chans.append(DmaChannelProgram(f"mm2s{mm2s}", _loop(_ping_pong(f"{t}_b", b, f"{t}_b_empty", f"{t}_b_full"))))
+    chans.append(DmaChannelProgram(f"mm2s{mm2s}", loop_chain(ping_pong(f"{t}_b", b, f"{t}_b_empty", f"{t}_b_full"))))
     routes.append(Route(f"b_col{col}", Endpoint((col, 1), f"mm2s{mm2s}"),
                         tuple(Endpoint((col, i + 2), "s2mm1") for i in range(p.rows))))
     mm2s += 1
@@ -136,14 +149,14 @@ def _mem_tile(p: TilePlan, col: int) -> tuple[TileProgram, list[Route]]:
     for i in range(p.rows):
         buffers += [Buffer(f"{t}_c{i}_{x}", c_slice) for x in (0, 1)]
         locks += [LockDecl(f"{t}_c{i}_empty", 2), LockDecl(f"{t}_c{i}_full", 0)]
-        chans.append(DmaChannelProgram(f"s2mm{2 + i}", _loop(
-            _ping_pong(f"{t}_c{i}_", c_slice, f"{t}_c{i}_full", f"{t}_c{i}_empty"))))
+        chans.append(DmaChannelProgram(f"s2mm{2 + i}", loop_chain(
+            ping_pong(f"{t}_c{i}_", c_slice, f"{t}_c{i}_full", f"{t}_c{i}_empty"))))
         routes.append(Route(f"c_out{col}_{i}", Endpoint((col, i + 2), "mm2s0"), (Endpoint((col, 1), f"s2mm{2 + i}"),)))
     for x in (0, 1):
         for i in range(p.rows):
             c_out.append(BufferDescriptor(f"{t}_c{i}_{x}", c_slice, acquire=LockOp(f"{t}_c{i}_full"),
                                           release=LockOp(f"{t}_c{i}_empty")))
-    chans.append(DmaChannelProgram(f"mm2s{mm2s}", _loop(c_out)))
+    chans.append(DmaChannelProgram(f"mm2s{mm2s}", loop_chain(c_out)))
     routes.append(Route(f"c_ddr{col}", Endpoint((col, 1), f"mm2s{mm2s}"), (Endpoint((col, 0), "s2mm0"),)))
     return TileProgram((col, 1), tuple(buffers), tuple(locks), (), tuple(chans)), routes
 
@@ -161,7 +174,7 @@ def _runtime(p: TilePlan, a_transfer: ATransfer) -> list[DmaTask | Wait]:
                     for s, (off, dims) in enumerate(a_transfer(p, mb, nb0, count, col)):
                         ops.append(DmaTask("dma", f"a{tag}_{s}", (col, 0), "mm2s0", "A", pattern_bytes(dims), off, dims))
                 n0 = (nb0 * p.columns + col) * p.n
-                column = p.kt * p.k * p.n * ib  # B is stored tile by tile: one column of tiles is contiguous
+                column = p.kt * p.b_bytes  # B is stored tile by tile: one column of tiles is contiguous
                 b_dims = (Dim(column // W, 1), Dim(count, p.columns * column // W))
                 ops.append(DmaTask("dma", f"b{tag}", (col, 0), "mm2s1", "B", pattern_bytes(b_dims),
                                    (nb0 * p.columns + col) * column, b_dims))
@@ -184,5 +197,5 @@ def build_program(p: TilePlan, a_transfer: ATransfer, a_bytes: int, name: str, d
         tiles.append(mem)
         routes += rts
         tiles += [_compute_tile(p, col, row) for row in range(p.rows)]
-    tensors = (Tensor("A", a_bytes), Tensor("B", p.Kp * p.Np * p.ib), Tensor("C", p.Mp * p.Np * p.ob))
+    tensors = (Tensor("A", a_bytes), Tensor("B", p.Np // p.n * p.kt * p.b_bytes), Tensor("C", p.Mp * p.Np * p.ob))
     return Program(name, tuple(tiles), tuple(routes), tensors, tuple(_runtime(p, a_transfer)), description)

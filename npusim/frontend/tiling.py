@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..config import NPUConfig
 from ..hw.timing import (
-    compute_cycles, ddr_access_bytes, ddr_bytes_per_cycle, stream_bytes_per_cycle,
+    compute_cycles, ddr_access_bytes, epilogue_cycles, ddr_bytes_per_cycle, stream_bytes_per_cycle,
 )
 from ..isa import WORD_BYTES as W, Dim
 from ..numerics import ACC_BYTES, IN_BYTES, OUT_BYTES, OutType
@@ -132,26 +132,37 @@ class TilePlan:
         return range(col * self.group, min(self.rows, (col + 1) * self.group))
 
     @property
+    def b_bytes(self) -> int:
+        """Bytes of one B tile as it travels: ``k x n`` operands, then the bias if fused."""
+        return b_tile_bytes(self.k, self.n, self.ib, self.layer.bias)
+
+    @property
     def l1_bytes(self) -> int:
-        return l1_bytes(self.m, self.k, self.n, self.ib)
+        return l1_bytes(self.m, self.k, self.n, self.ib, self.layer.bias)
 
     @property
     def memtile_bytes(self) -> int:
-        return memtile_bytes(self.m, self.k, self.n, self.ib, self.ob, self.group, self.rows)
+        return memtile_bytes(self.m, self.k, self.n, self.ib, self.ob, self.group, self.rows, self.layer.bias)
 
     @property
     def calls_per_core(self) -> int:
         return self.mb * self.nb * self.kt
 
 
-def l1_bytes(m: int, k: int, n: int, ib: int) -> int:
+def b_tile_bytes(k: int, n: int, ib: int, bias: bool) -> int:
+    """A B tile: ``k x n`` operands, followed by ``n`` 32-bit bias values when a bias is fused (the
+    bias rides with every B tile, a layout made offline with the weights)."""
+    return k * n * ib + (n * ACC_BYTES if bias else 0)
+
+
+def l1_bytes(m: int, k: int, n: int, ib: int, bias: bool = False) -> int:
     """A compute tile's data memory use: A, B and the 32-bit C accumulators, double-buffered."""
-    return 2 * (m * k * ib + k * n * ib + m * n * ACC_BYTES) + STACK_BYTES
+    return 2 * (m * k * ib + b_tile_bytes(k, n, ib, bias) + m * n * ACC_BYTES) + STACK_BYTES
 
 
-def memtile_bytes(m: int, k: int, n: int, ib: int, ob: int, group: int, rows: int) -> int:
+def memtile_bytes(m: int, k: int, n: int, ib: int, ob: int, group: int, rows: int, bias: bool = False) -> int:
     """A memory tile's use: A for its rows, B for its column, C from every row, double-buffered."""
-    return 2 * (group * m * k * ib + k * n * ib + rows * m * n * ob)
+    return 2 * (group * m * k * ib + b_tile_bytes(k, n, ib, bias) + rows * m * n * ob)
 
 
 def shape_of(layer: Gemm | Conv2d) -> tuple[int, int, int]:
@@ -193,7 +204,7 @@ def _ddr_estimate(config: NPUConfig, layer: Gemm | Conv2d, m: int, k: int, n: in
         a_dims = (Dim(k * ib // W, 1), Dim(group * m, layer.stride * cp * ib // W))
     a_len = group * m * k * ib
     a = ddr_access_bytes(config.ddr, a_len, a_dims) * (rows * mb // group) * nb * kt
-    b = ddr_access_bytes(config.ddr, kt * k * n * ib, ()) * cols * nb * mb  # stored tile by tile
+    b = ddr_access_bytes(config.ddr, kt * b_tile_bytes(k, n, ib, layer.bias), ()) * cols * nb * mb  # tile by tile
     c = ddr_access_bytes(config.ddr, m * n * ob, (Dim(n * ob // W, 1), Dim(m, Np * ob // W))) * rows * cols * nb * mb
     return a + b + c
 
@@ -207,6 +218,11 @@ def plan(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | 
             f"layer '{layer.name}' ({layer.describe()}): the config '{config.name}' gives no {layer.dtype} "
             f"kernel (compute_tile.kernels has: {have}); add compute_tile.kernels.{layer.dtype} or use "
             "another data type")
+    for step in layer.epilogue:
+        if layer.dtype not in config.compute_tile.vector.get(step, {}):  # type: ignore[call-overload]
+            raise LoweringError(
+                f"layer '{layer.name}' ({layer.describe()}): the fused {step} needs its vector timing, but the "
+                f"config '{config.name}' gives none (compute_tile.vector.{step}.{layer.dtype}); add it")
     rows, cols = config.compute_rows, config.columns
     if rows < 1:
         raise LoweringError(f"config '{config.name}' has no compute rows (compute_rows = 0); a layer needs "
@@ -234,18 +250,21 @@ def plan(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | 
     best: tuple[tuple[int, int, int, int], TilePlan] | None = None
     smallest_need = None
     for m, k, n in cands:
-        need1, need2 = l1_bytes(m, k, n, ib), memtile_bytes(m, k, n, ib, ob, group, rows)
+        need1, need2 = l1_bytes(m, k, n, ib, layer.bias), memtile_bytes(m, k, n, ib, ob, group, rows, layer.bias)
         if need1 > l1 or need2 > l2:
             if smallest_need is None or need1 < smallest_need[0]:
                 smallest_need = (need1, need2, (m, k, n))
             continue
         Mp, Kp, Np, cp, lp, qt = _padded(layer, rows, cols, m, k, n, group)
         kc = compute_cycles(kernel, m, k, n)
-        steps = (Mp // (rows * m)) * (Np // (cols * n)) * (Kp // k)
+        out_tiles = (Mp // (rows * m)) * (Np // (cols * n))
+        steps = out_tiles * (Kp // k)
         lock_ops = 2 * (config.locks.acquire_cycles + config.locks.release_cycles)  # A, B in; A, B out
         ddr_bytes = _ddr_estimate(config, layer, m, k, n, Mp, Kp, Np, cols, rows, group, cp)
-        est = Estimate(compute=steps * (kc + lock_ops), ddr=math.ceil(ddr_bytes / bpc),
-                       stream=steps * (math.ceil(max(group * m * k, k * n) * ib / rate) + startup),
+        epilogue = epilogue_cycles(config.compute_tile, layer.dtype, m * n, layer.bias, layer.relu)
+        est = Estimate(compute=steps * (kc + lock_ops) + out_tiles * epilogue, ddr=math.ceil(ddr_bytes / bpc),
+                       stream=steps * (math.ceil(max(group * m * k * ib, b_tile_bytes(k, n, ib, layer.bias)) / rate)
+                                       + startup),
                        ddr_bytes=ddr_bytes)
         p = TilePlan(layer, cols, rows, m, k, n, M, K, N, Mp, Kp, Np, group, kc, est, cp, lp, qt,
                      config.shim_tile.dma.max_iterations)

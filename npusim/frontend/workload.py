@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from ..config import ConfigError, DType, Spec, read_yaml, validation_message
-from .layers import Layer
+from .layers import LAYER_TAGS, Layer
 
 
 class WorkloadError(ConfigError):
@@ -53,4 +53,4 @@ def load_workload(path: str | Path) -> Workload:
     try:
         return Workload.model_validate(data)
     except ValidationError as exc:
-        raise WorkloadError(validation_message(exc, str(path), lines, tags=("gemm", "conv2d"))) from None
+        raise WorkloadError(validation_message(exc, str(path), lines, tags=LAYER_TAGS)) from None

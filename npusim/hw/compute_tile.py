@@ -1,10 +1,10 @@
 """The core of a compute tile: runs its instruction stream.
 
-``compute`` takes the cycles of the compute rule (one timeout, however long the call);
+``compute`` and ``vector`` take the cycles of their rules (one timeout, however long the call);
 ``acquire`` waits for its lock (a stall on data movement if a DMA's release granted it, a lock
 stall if a core's did) and then takes ``locks.acquire_cycles``; ``release`` takes
 ``locks.release_cycles`` and then adds to the lock. Loops are run, never unrolled. In functional
-mode ``compute`` also computes on its operand buffers (hw/kernels.py), taking the same cycles.
+mode they also compute on their buffers (hw/kernels.py, hw/vector_kernels.py), taking the same cycles.
 """
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from typing import Any
 import simpy
 
 from ..config import ComputeTileSpec, LockTimingSpec
-from ..isa import Acquire, Compute, Instruction, Loop, Release
+from ..isa import Acquire, Compute, Instruction, Loop, Release, Vector
 from ..stats.recorder import CoreStats, Recorder
 from .data import DataPlane
 from .kernels import run_matmul
 from .lock import Lock
-from .timing import compute_cycles
+from .timing import kernel_call_cycles
+from .vector_kernels import run_vector
 from .unit import ArrayClock, ProgressWatch, Unit
 
 
@@ -44,8 +45,8 @@ class Core(Unit):
 
     def _time_kernels(self, body: tuple[Instruction, ...], spec: ComputeTileSpec) -> None:
         for ins in body:
-            if isinstance(ins, Compute):
-                self.cycles[id(ins)] = compute_cycles(spec.kernels[ins.dtype], ins.m, ins.k, ins.n)
+            if isinstance(ins, (Compute, Vector)):
+                self.cycles[id(ins)] = kernel_call_cycles(spec, ins)
             elif isinstance(ins, Loop):
                 self._time_kernels(ins.body, spec)
 
@@ -74,6 +75,14 @@ class Core(Unit):
                     yield env.timeout(self.release_cycles)
                     stats.busy += self.release_cycles
                 self.locks[ins.lock].release(ins.value, "core")
+            elif isinstance(ins, Vector):
+                cycles = self.cycles[id(ins)]
+                if self.data is not None:
+                    run_vector(ins, self.data.buffers)
+                yield env.timeout(cycles)
+                stats.busy += cycles
+                stats.calls += 1
+                rec.interval(env.now - cycles, env.now, self.name, "busy")
             else:
                 assert isinstance(ins, Loop)
                 for _ in range(ins.count):

@@ -3,7 +3,9 @@
 The call reads ``a`` (``m x k``) and ``b`` (``k x n``) row-major in the operand type, and adds
 their product to the ``m x n`` accumulators in ``c`` (int32, wrapping; fp32 for bf16), or
 overwrites them when ``zero``. ``emit`` then packs the accumulators, converted to the output
-type, from the start of ``c``. The arithmetic rules are in :mod:`npusim.numerics`.
+type, from the start of ``c``, after the fused epilogue: ``bias`` adds the ``n`` accumulator-type
+values stored in ``b`` after its operands, ``relu`` clamps at zero. The arithmetic rules are in
+:mod:`npusim.numerics`.
 """
 from __future__ import annotations
 
@@ -37,5 +39,10 @@ def run_matmul(ins: Compute, a: Bytes, b: Bytes, c: Bytes) -> None:
             exact += acc
         acc[...] = exact.astype(np.int32)  # wraps, as a 32-bit accumulator does
     if ins.emit is not None:
+        if ins.bias:
+            start = k * n * IN_BYTES[t]
+            acc += b[start:start + n * ACC_BYTES].view(accumulate_dtype(t))  # int32 wraps, as the adder does
+        if ins.relu:
+            np.maximum(acc, 0, out=acc)
         out = narrow(acc, ins.emit, ins.shift).reshape(-1).view(np.uint8)
         c[:m * n * OUT_BYTES[ins.emit]] = out

@@ -7,16 +7,52 @@ from __future__ import annotations
 
 import math
 
-from ..config import DdrSpec, DmaSpec, KernelSpec, LockTimingSpec, StreamSwitchSpec
-from ..isa import Dim
+from ..config import ComputeTileSpec, DdrSpec, DmaSpec, DType, KernelSpec, LockTimingSpec, StreamSwitchSpec, VectorKind
+from ..isa import Compute, Dim, Vector
 from ..isa.instructions import WORD_BYTES
 
 
 def compute_cycles(kernel: KernelSpec, m: int, k: int, n: int) -> int:
-    """A matmul kernel call: ``ceil(m*k*n / (macs_per_cycle * efficiency)) + overhead_cycles``
-    (the quotient is rounded up after forgiving float error below 1e-9 of a cycle)."""
-    exact = m * k * n / (kernel.macs_per_cycle * kernel.efficiency)
+    """A matmul kernel call:
+    ``ceil(m*k*n / (macs_per_cycle * efficiency) + cycles_per_output * m*n) + overhead_cycles``
+    (rounded up after forgiving float error below 1e-9 of a cycle). The MAC term is the vector
+    unit's sustained rate; the output term is the C tile's load, accumulate and store on every call,
+    which is what makes published kernels with a large m*n against k slower per MAC."""
+    exact = m * k * n / (kernel.macs_per_cycle * kernel.efficiency) + kernel.cycles_per_output * m * n
     return math.ceil(exact - 1e-9) + kernel.overhead_cycles
+
+
+def vector_cycles(tile: ComputeTileSpec, kind: VectorKind, dtype: DType, elements: int) -> int:
+    """A vector-unit kernel call reading ``elements`` elements:
+    ``ceil(elements * cycles_per_element) + overhead_cycles`` from ``compute_tile.vector.<kind>.<dtype>``
+    (the quotient rounded up after forgiving float error below 1e-9 of a cycle)."""
+    spec = tile.vector[kind][dtype]
+    return math.ceil(elements * spec.cycles_per_element - 1e-9) + spec.overhead_cycles
+
+
+def epilogue_cycles(tile: ComputeTileSpec, dtype: DType, outputs: int, bias: bool, relu: bool) -> int:
+    """A matmul's fused epilogue on ``outputs`` accumulators: ``ceil(outputs * (cycles_per_element of
+    vector.bias if bias + of vector.relu if relu))``; no overhead, it runs inside the kernel call."""
+    per = 0.0
+    if bias:
+        per += tile.vector["bias"][dtype].cycles_per_element
+    if relu:
+        per += tile.vector["relu"][dtype].cycles_per_element
+    return math.ceil(outputs * per - 1e-9) if per else 0
+
+
+def kernel_call_cycles(tile: ComputeTileSpec, ins: Compute | Vector) -> int:
+    """Cycles of one core kernel call: a matmul (:func:`compute_cycles` plus any fused epilogue)
+    or a vector call (:func:`vector_cycles`, plus relu's cycles per element when fused)."""
+    if isinstance(ins, Compute):
+        cycles = compute_cycles(tile.kernels[ins.dtype], ins.m, ins.k, ins.n)
+        if ins.emit is not None and (ins.bias or ins.relu):
+            cycles += epilogue_cycles(tile, ins.dtype, ins.m * ins.n, ins.bias, ins.relu)
+        return cycles
+    cycles = vector_cycles(tile, ins.kind, ins.dtype, ins.elements)
+    if ins.relu and ins.kind != "relu":
+        cycles += epilogue_cycles(tile, ins.dtype, ins.elements, False, True)
+    return cycles
 
 
 def stream_bytes_per_cycle(stream: StreamSwitchSpec, src: DmaSpec, dsts: list[DmaSpec]) -> int:

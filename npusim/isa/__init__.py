@@ -3,7 +3,7 @@ from .errors import ProgramError
 from .instructions import (
     WORD_BYTES, Acquire, Buffer, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
     Instruction, LockDecl, LockOp, Loop, Program, Release, Route, RuntimeOp, Tensor, TileProgram,
-    Wait, pattern_bytes, pattern_extent_bytes,
+    Vector, Wait, pattern_bytes, pattern_extent_bytes,
 )
 from .routing import RoutePath
 from .trace_io import TRACE_VERSION, load_program, program_from_dict, program_to_dict, save_program
@@ -13,6 +13,6 @@ __all__ = [
     "TRACE_VERSION", "WORD_BYTES", "Acquire", "Buffer", "BufferDescriptor", "Compute", "Dim", "DmaChannelProgram",
     "DmaTask", "Endpoint", "Instruction", "Layout", "LockDecl", "LockOp", "Loop", "PlacedBuffer",
     "Program", "ProgramError", "Release", "Route", "RoutePath", "RuntimeOp", "Tensor",
-    "TileProgram", "Wait", "load_program", "program_from_dict", "program_to_dict", "save_program",
+    "TileProgram", "Vector", "Wait", "load_program", "program_from_dict", "program_to_dict", "save_program",
     "pattern_bytes", "pattern_extent_bytes", "verify",
 ]

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import ConfigDict, Field, Strict
 
-from ..config import DType
+from ..config import DType, VectorKind
 from ..numerics import OutType
 
 _STRICT = ConfigDict(extra="forbid")
@@ -63,6 +63,10 @@ class Compute:
     overwrites it when ``zero`` (the first call of a reduction). ``emit`` converts the
     accumulators to an output type in place, packed from the start of ``c`` (the last call of a
     reduction); integer outputs are shifted right by ``shift`` with rounding, then saturated.
+
+    A fused epilogue applies on ``emit``, to the accumulators before the conversion: ``bias`` adds
+    ``n`` 32-bit values (the accumulator type) stored in ``b`` right after its ``k x n`` operands
+    (the bias rides with each B tile); ``relu`` clamps at zero.
     """
 
     __pydantic_config__ = _STRICT
@@ -77,6 +81,52 @@ class Compute:
     zero: bool = False
     emit: OutType | None = None
     shift: Annotated[int, Field(ge=0, le=31), Strict()] = 0
+    bias: bool = False
+    relu: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Vector:
+    """A vector-unit kernel call on a block of ``shape`` elements of ``dtype`` (row-major, the
+    last dimension innermost) read from ``inputs[0]``; its time depends on the element count.
+
+    What it computes (functional mode), by ``kind``:
+
+    - unary ``relu``, ``sigmoid``, ``tanh``, ``gelu``: ``out = f(x)``;
+    - binary ``add``, ``sub``, ``mul``, ``div``: ``out = x op y`` with ``y`` the block of
+      ``inputs[1]`` (same shape; or, when ``broadcast``, one row of ``shape[-1]`` elements
+      broadcast over the rows), or the constant ``scalar`` when there is no second input;
+    - ``softmax``, ``layernorm``: per row (last dimension); layernorm reads ``gamma`` then
+      ``beta`` (``shape[-1]`` each) from ``inputs[1]``, ``scalar`` is its epsilon;
+    - ``max_pool``, ``avg_pool``: a block ``(rows, pixels, window columns, channels)`` reduced
+      over rows and window columns into ``pixels x channels`` 32-bit accumulators in ``out``
+      (started when ``zero``); ``emit`` converts them to ``dtype`` in place, packed from the
+      start (the average divides by ``divisor``).
+
+    ``relu`` clamps the result at zero (a fused activation). Integer results saturate.
+    """
+
+    __pydantic_config__ = _STRICT
+    op: Literal["vector"]
+    kind: VectorKind
+    dtype: DType
+    shape: tuple[Pos, ...]
+    inputs: tuple[str, ...] = ()
+    out: str | None = None
+    scalar: float | None = None
+    broadcast: bool = False
+    relu: bool = False
+    zero: bool = False
+    emit: bool = False
+    divisor: NonNeg = 0
+
+    @property
+    def elements(self) -> int:
+        """Elements the call reads from its first input."""
+        count = 1
+        for d in self.shape:
+            count *= d
+        return count
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +139,7 @@ class Loop:
     body: tuple["Instruction", ...]
 
 
-Instruction = Annotated[Union[Acquire, Release, Compute, Loop], Field(discriminator="op")]
+Instruction = Annotated[Union[Acquire, Release, Compute, Vector, Loop], Field(discriminator="op")]
 
 
 @dataclass(frozen=True, slots=True)

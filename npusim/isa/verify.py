@@ -14,7 +14,7 @@ from ..config import NPUConfig
 from .errors import ProgramError
 from .instructions import (
     WORD_BYTES, Acquire, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
-    Instruction, Loop, Program, Release, Tensor, Tile, TileProgram, Wait, pattern_bytes,
+    Instruction, Loop, Program, Release, Tensor, Tile, TileProgram, Vector, Wait, pattern_bytes,
 )
 from .routing import RoutePath, RoutePlacer
 
@@ -167,8 +167,22 @@ class _Verifier:
                     raise self.fail(where, (
                         f"compute in {ins.dtype}, but the config gives no kernel timing for it "
                         f"(compute_tile.kernels has: {have}); add compute_tile.kernels.{ins.dtype}"))
+                for step in ("bias", "relu") if ins.emit is not None else ():
+                    if getattr(ins, step):
+                        self.vector_timing(step, ins.dtype, where)
+            elif isinstance(ins, Vector):
+                self.vector_timing(ins.kind, ins.dtype, where)
+                if ins.relu:
+                    self.vector_timing("relu", ins.dtype, where)
             elif isinstance(ins, Loop):
                 self.instructions(tile, ins.body, f"{path}[{i}].body")
+
+    def vector_timing(self, kind: str, dtype: str, where: str) -> None:
+        table = self.c.compute_tile.vector
+        if dtype not in table.get(kind, {}):  # type: ignore[call-overload]
+            raise self.fail(where, (
+                f"vector {kind} in {dtype}, but the config gives no timing for it (compute_tile.vector.{kind} "
+                f"has: {', '.join(table.get(kind, {})) or 'none'}); add compute_tile.vector.{kind}.{dtype}"))  # type: ignore[call-overload]
 
     def lock_value(self, value: int, where: str) -> None:
         if value > self.c.locks.max_value:

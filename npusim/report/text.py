@@ -86,9 +86,11 @@ def format_workload(wr: WorkloadReport) -> str:
     for i, (r, n) in enumerate(zip(wr.layers, wr.counts)):
         low = r.lowering or {}
         t = low.get("tiles", {})
-        row = [str(i), r.program, str(low.get("layer", "")).split(" ", 1)[-1],
-               f"{t.get('m')}x{t.get('k')}x{t.get('n')}", str(n), f"{r.cycles:,}", f"{r.seconds * 1e6:,.1f}",
-               f"{r.achieved_tops:.2f}", str(low.get("bound", ""))]
+        shape = str(low.get("layer", ""))
+        tiles = "x".join(map(str, low["block"])) if "block" in low else f"{t.get('m')}x{t.get('k')}x{t.get('n')}"
+        row = [str(i), r.program, shape.split(" ", 1)[-1] if shape.startswith(("gemm", "conv2d")) else shape,
+               tiles, str(n), f"{r.cycles:,}", f"{r.seconds * 1e6:,.1f}",
+               f"{r.achieved_tops:.2f}" if r.ops else "-", str(low.get("bound", ""))]
         if functional:
             row.append("ok" if r.functional_ok else "FAIL")
         rows.append(row)
@@ -98,4 +100,13 @@ def format_workload(wr: WorkloadReport) -> str:
     if functional:
         out.append(f"check    functional: {'every layer matches numpy' if wr.functional_ok else 'MISMATCH'} "
                    f"(max abs error {wr.max_abs_error:g})")
-    return "\n".join(out)
+    return "\n".join(out + [""] + format_operators(wr))
+
+
+def format_operators(wr: WorkloadReport) -> list[str]:
+    """The per-operator-type summary: where the workload's time went."""
+    us_per_cycle = wr.seconds * 1e6 / wr.cycles if wr.cycles else 0.0
+    rows = [[o.operator, str(o.layers) if o.layers else "-", f"{o.cycles:,}", f"{o.cycles * us_per_cycle:,.1f}",
+             _pct(o.cycles, wr.cycles)] for o in wr.operators()]
+    return (["time by operator type (each layer: its busiest core computing; the rest of its run, data movement)"]
+            + _table(["operator", "layers", "cycles", "time us", "share"], rows))

@@ -34,7 +34,7 @@ def test_npu1_headline_figures() -> None:
     c = load_config(CONFIGS / "npu1.yaml")
     assert (c.columns, c.compute_rows, c.mem_tile_rows, c.rows) == (4, 4, 1, 6)
     assert c.clock_mhz == 1000
-    assert c.ddr.bandwidth_gb_per_s == 15.0
+    assert c.ddr.bandwidth_gb_per_s == 17.0
     assert c.compute_tile.data_mem_kib == 64 and c.mem_tile.size_kib == 512
     assert set(c.compute_tile.kernels) == {"int8", "int16", "bf16"}
 
@@ -43,7 +43,7 @@ def test_npu2_headline_figures() -> None:
     c = load_config(CONFIGS / "npu2.yaml")
     assert (c.columns, c.compute_rows, c.mem_tile_rows) == (8, 4, 1)
     assert c.clock_mhz == 1800
-    assert c.ddr.bandwidth_gb_per_s == 50.0
+    assert c.ddr.bandwidth_gb_per_s == 60.0
     assert c.compute_tile.kernels["int8"].macs_per_cycle == 512
 
 
@@ -58,7 +58,8 @@ def test_tiny_loads() -> None:
 #
 # The rule. A "figure" is a mapping entry whose value is a number (YAML int or float); strings
 # (name, description) are not figures. A figure is sourced when any of these holds:
-#   1. its own line has a comment with a tag [SPEC], [MEAS], [INF] or [3P];
+#   1. its own line has a comment with a tag [SPEC], [MEAS], [INF], [3P] or [CAL] (calibrated on
+#      published measurements, validation/cases.yaml);
 #   2. its parent key's line has a tagged comment, which then covers the whole block
 #      (`stream_ports:  # [SPEC] ... North 6, South 4, ...` sources north/south/east/west);
 #   3. it is `mm2s_channels` and the `s2mm_channels` line of the same DMA is tagged: the files cite
@@ -68,7 +69,7 @@ def test_tiny_loads() -> None:
 # Anything else is an unsourced figure. Rules 2-4 are deliberately narrow: a block whose first line
 # alone is tagged does not source its other lines.
 
-TAG = re.compile(r"#.*\[(SPEC|MEAS|INF|3P)\]")
+TAG = re.compile(r"#.*\[(SPEC|MEAS|INF|3P|CAL)\]")
 INT_FLOAT = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 KNOWN_UNTAGGED: set[tuple[str, str]] = {
@@ -156,7 +157,7 @@ SCHEMA_HINT = r"remove it or check its spelling against `npusim schema`"
     ("unknown_top_key.yaml", r"{path}:9: colums: unknown field; " + SCHEMA_HINT),
     ("unknown_nested_key.yaml", r"{path}:15: compute_tile\.dma\.bogus: unknown field; " + SCHEMA_HINT),
     ("missing_field.yaml",
-     r"{path}:22: mem_tile\.size_kib: required field is missing; add it \(see `npusim schema`\)"),
+     r"{path}:36: mem_tile\.size_kib: required field is missing; add it \(see `npusim schema`\)"),
     ("wrong_type.yaml",
      r"{path}:11: compute_tile\.data_mem_kib: Input should be a valid integer, got 'sixty-four'"),
     ("zero_columns.yaml", r"{path}:6: columns: Input should be greater than or equal to 1, got 0"),
@@ -166,8 +167,8 @@ SCHEMA_HINT = r"remove it or check its spelling against `npusim schema`"
      (r"{path}: expected a mapping of config fields at the top level, got a list; write one "
       r"`field: value` per line \(e\.g\. `columns: 4`\), see `npusim schema` for the fields")),
     ("bad_yaml.yaml",
-     (r"{path}:25: not valid YAML: expected ',' or '\]', but got ':' \(column 8\), while parsing a "
-      r"flow sequence \(line 24\); fix the YAML syntax there")),
+     (r"{path}:39: not valid YAML: expected ',' or '\]', but got ':' \(column 8\), while parsing a "
+      r"flow sequence \(line 38\); fix the YAML syntax there")),
 ])
 def test_bad_config_error_names_file_line_field_and_fix(name: str, pattern: str) -> None:
     path = BAD / name
@@ -202,7 +203,7 @@ def test_several_errors_are_all_reported_one_per_line(tmp_path: Path) -> None:
     p = re.escape(str(path))
     assert re.fullmatch(
         rf"{p}:6: columns: Input should be greater than or equal to 1, got -1\n"
-        rf"{p}:35: stream_switch\.hop_latency_cycles: required field is missing; add it \(see `npusim schema`\)",
+        rf"{p}:49: stream_switch\.hop_latency_cycles: required field is missing; add it \(see `npusim schema`\)",
         config_error(path))
 
 

@@ -593,7 +593,7 @@ def test_trace_not_an_object(tmp_path: Path) -> None:
      r"{p}: tiles\[1\]\.core\[0\]\.body\[0\]\.dtype: Input should be 'int8', 'int16' or 'bf16', got 'fp32'"),
     (lambda d: d["tiles"][1].update(core=[{"op": "jump"}]),
      (r"{p}: tiles\[1\]\.core\[0\]: Input tag 'jump' found using 'op' does not match any of the expected "
-      r"tags: 'acquire', 'release', 'compute', 'loop'")),
+      r"tags: 'acquire', 'release', 'compute', 'vector', 'loop'")),
     (lambda d: d["runtime"][0].update(bogus=1),
      r"{p}: runtime\[0\]\.bogus: unknown field; remove it or fix its spelling"),
     (lambda d: d["tiles"][0]["dma"][0]["bds"][0].pop("length_bytes"),

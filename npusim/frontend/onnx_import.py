@@ -1,0 +1,128 @@
+"""ONNX models to workloads: `npusim import-onnx` and `npusim run --onnx`.
+
+The graph is read with the ``onnx`` package, checked, shape-inferred (onnx's shape inference,
+strict), and its nodes turned into layers in graph order (:mod:`.onnx_ops`): float models compute
+in bf16, int8/int16 tensors in their type, or every layer in ``dtype`` when given (the nonlinear
+operators stay in bf16). Operators that only relabel a tensor (Reshape, Transpose, ...) are
+counted and left out. Any other operator is unsupported: the import lists them all, by name and
+count, in one error, unless ``skip_unsupported``, which imports the rest and says what it left out.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import onnx
+import yaml
+
+from ..config import DType
+from .layers import AnyLayer, Conv2d, Gemm
+from .onnx_graph import OnnxImportError, Unsupported, count_text, read_graph
+from .onnx_ops import CONVERTERS, LAYOUT_ONLY, SUPPORTED
+from .vector_layers import Elementwise
+from .workload import Workload
+
+
+@dataclass(frozen=True)
+class ImportedModel:
+    """A workload imported from an ONNX model, and what the import did to get it."""
+
+    workload: Workload
+    source: str
+    nodes: int
+    layout_only: Counter[str] = field(default_factory=Counter)
+    """Operators counted but not simulated (a compiler folds them into access patterns)."""
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Unsupported operators left out (``skip_unsupported``)."""
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> list[str]:
+        """What the import did, in lines for the terminal."""
+        layers = self.workload.layers
+        out = [f"imported {self.source}: {self.nodes} nodes -> {len(layers)} layers"]
+        fused = [f"{', '.join(fused_steps(ly))} into {ly.name}" for ly in layers if fused_steps(ly)]
+        if fused:
+            out.append("fused    " + "; ".join(fused))
+        if self.layout_only:
+            out.append(f"layout   not simulated (folded into access patterns): {count_text(self.layout_only)}")
+        if self.skipped:
+            out.append(f"skipped  unsupported, left out of the run: {count_text(self.skipped)}")
+        return out + [f"note     {n}" for n in self.notes]
+
+
+def fused_steps(layer: AnyLayer) -> tuple[str, ...]:
+    """What a lowering fuses into ``layer``: a matmul's epilogue (its own bias included), an
+    elementwise operator's relu."""
+    if isinstance(layer, (Gemm, Conv2d)):
+        return layer.epilogue
+    return ("relu",) if isinstance(layer, Elementwise) and layer.relu and layer.kind != "relu" else ()
+
+
+def import_onnx(source: str | Path | onnx.ModelProto, dtype: DType | None = None, skip_unsupported: bool = False,
+                name: str | None = None) -> ImportedModel:
+    """Turn an ONNX model (a file or a ``ModelProto``) into a :class:`Workload`.
+
+    Raises :class:`OnnxImportError` for a malformed file, or for unsupported operators (all
+    listed) unless ``skip_unsupported``.
+    """
+    g = read_graph(source)
+    layers: list[AnyLayer] = []
+    consumed: set[int] = set()
+    layout: Counter[str] = Counter()
+    unsupported: Counter[str] = Counter()
+    for i, node in enumerate(g.nodes):
+        if i in consumed:
+            continue
+        if node.op_type in LAYOUT_ONLY:
+            layout[node.op_type] += 1
+            continue
+        convert = CONVERTERS.get(node.op_type)
+        try:
+            if convert is None:
+                raise Unsupported(node.op_type)
+            done = convert(g, i, node, dtype)
+        except Unsupported as exc:
+            unsupported[exc.label] += 1
+            continue
+        layers.append(done.layer)
+        consumed.update(done.consumed)
+    if unsupported and not skip_unsupported:
+        n = sum(unsupported.values())
+        raise OnnxImportError(
+            f"{g.source}: {n} operator{'s' if n > 1 else ''} of the graph cannot be simulated: "
+            f"{count_text(unsupported)} (supported: {', '.join(SUPPORTED)}; layout only: {', '.join(LAYOUT_ONLY)}); "
+            "run with --skip-unsupported to simulate the rest without them")
+    if not layers:
+        raise OnnxImportError(f"{g.source}: no layer is left to simulate (skipped: {count_text(unsupported)})")
+    notes = []
+    if any(ly.dtype == "bf16" for ly in layers) and dtype not in (None, "bf16"):
+        notes.append(f"the nonlinear operators stay in bf16 (--dtype {dtype} gives them no scale)")
+    if dtype is None and any(g.types.get(n.input[0]) in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE)
+                             for n in g.nodes if n.input):
+        notes.append("float tensors compute in bf16 (the NPU's float type); --dtype int8 for a quantised run")
+    workload = Workload(name=name or g.name, description=f"imported from {g.source} by npusim import-onnx",
+                        layers=layers)
+    return ImportedModel(workload, g.source, len(g.nodes), layout, unsupported if unsupported else Counter(),
+                         tuple(notes))
+
+
+def layer_dict(layer: AnyLayer) -> dict[str, Any]:
+    """A layer as a workload file writes it: name and op first, defaults left out."""
+    body = layer.model_dump(mode="json", exclude_defaults=True)
+    head = {"name": layer.name, "op": layer.op}
+    return head | {k: v for k, v in body.items() if k not in head}
+
+
+def save_workload(workload: Workload, path: str | Path, header: tuple[str, ...] = ()) -> None:
+    """Write ``workload`` as a YAML workload file (one flow mapping per layer), with ``header``
+    as comment lines."""
+    lines = [f"# {h}" for h in header]
+    lines += [f"name: {yaml.safe_dump(workload.name, default_style=None).splitlines()[0]}",
+              f"description: {yaml.safe_dump(workload.description, width=10**6).splitlines()[0]}", "layers:"]
+    for layer in workload.layers:
+        flow = yaml.safe_dump(layer_dict(layer), default_flow_style=True, sort_keys=False, width=10**6).strip()
+        lines.append(f"  - {flow}")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(lines) + "\n")

@@ -1,0 +1,67 @@
+"""Functional mode's vector kernels: what a ``vector`` call does to the numbers.
+
+The call reads its block (``shape``, row-major) from ``inputs[0]`` and writes ``out``; see
+:class:`npusim.isa.Vector` for each kind, and :mod:`npusim.vector_math` for the arithmetic.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..isa import Vector
+from ..numerics import ACC_BYTES, IN_BYTES, Array, accumulate_dtype, storage_dtype
+from .. import vector_math as vm
+from .data import Bytes
+
+
+def _view(mem: Bytes, dtype: str, count: int, nbytes: int) -> Array:
+    return mem[:count * nbytes].view(storage_dtype(dtype))
+
+
+def _write(mem: Bytes, values: Array) -> None:
+    raw = np.ascontiguousarray(values).reshape(-1).view(np.uint8)
+    mem[:len(raw)] = raw
+
+
+def run_vector(ins: Vector, buffers: Mapping[str, Bytes]) -> None:
+    """Execute one vector call on the tile's buffers (in place on ``out``)."""
+    t, ib, n = ins.dtype, IN_BYTES[ins.dtype], ins.elements
+    x = _view(buffers[ins.inputs[0]], t, n, ib).reshape(ins.shape)
+    out = buffers[ins.out]  # type: ignore[index]
+    if ins.kind in vm.POOLS:
+        _pool(ins, x, out)
+        return
+    if ins.kind in vm.UNARY:
+        r = vm.unary(ins.kind, x, t)
+    elif ins.kind in vm.BINARY:
+        if len(ins.inputs) > 1:
+            rows = 1 if ins.broadcast else n // ins.shape[-1]
+            y: Array | float = _view(buffers[ins.inputs[1]], t, rows * ins.shape[-1], ib).reshape(
+                (1 if ins.broadcast else -1, ins.shape[-1]))
+            r = vm.binary(ins.kind, x.reshape(-1, ins.shape[-1]), y, t)
+        else:
+            r = vm.binary(ins.kind, x, ins.scalar or 0.0, t)
+    elif ins.kind == "softmax":
+        r = vm.softmax(x, t)
+    elif ins.kind == "layernorm":
+        length = ins.shape[-1]
+        gb = _view(buffers[ins.inputs[1]], t, 2 * length, ib)
+        r = vm.layernorm(x, gb[:length], gb[length:], ins.scalar or 0.0, t)
+    else:
+        raise ValueError(f"vector kind {ins.kind!r} has no functional kernel")
+    if ins.relu:
+        r = vm.relu(r, t)
+    _write(out, r)
+
+
+def _pool(ins: Vector, x: Array, out: Bytes) -> None:
+    pixels, channels = ins.shape[1], ins.shape[3]
+    acc = out[:pixels * channels * ACC_BYTES].view(accumulate_dtype(ins.dtype)).reshape(pixels, channels)
+    part = vm.pool_partial(ins.kind, x, ins.dtype)
+    acc[...] = part if ins.zero else vm.pool_combine(ins.kind, acc, part)
+    if ins.emit:
+        r = vm.pool_emit(ins.kind, acc, ins.dtype, ins.divisor)
+        if ins.relu:
+            r = vm.relu(r, ins.dtype)
+        _write(out, r)

@@ -1,0 +1,107 @@
+"""The arithmetic of the vector operators, on numpy, shared by functional mode's vector kernels
+(``hw/vector_kernels.py``) and the frontend's numpy reference.
+
+Arrays hold elements in storage form (:func:`npusim.numerics.storage_dtype`: bf16 as ``uint16``
+bit patterns). Integer results are computed exactly and saturated to the type (AIE-ML stores with
+saturation on); bf16 operators compute in float32 and round the result to bf16 (nearest, ties to
+even). GELU is the tanh form. Pooling accumulates in 32 bits (int32, or fp32 for bf16), as the
+matmul does.
+
+The functional check runs each operator once per block on the array and once on the whole tensor
+in the reference, with these same functions: what it proves is the data movement (tiling, access
+patterns, broadcasting, padding), not the formulas.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .numerics import Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, storage_dtype
+
+UNARY = ("relu", "sigmoid", "tanh", "gelu")
+BINARY = ("add", "sub", "mul", "div")
+POOLS = ("max_pool", "avg_pool")
+NONLINEAR = ("sigmoid", "tanh", "gelu", "div", "softmax", "layernorm")
+"""Operators defined in bf16 only: an integer type carries no scale to define them with."""
+
+
+def _num(x: Array, dtype: str) -> Array:
+    """Elements as numbers: float32 for bf16, int64 for integers."""
+    return bf16_to_f32(x.view(np.uint16)) if dtype == "bf16" else x.astype(np.int64)
+
+
+def _store(v: Array, dtype: str) -> Array:
+    """Numbers back to storage form: bf16 rounded, integers saturated."""
+    if dtype == "bf16":
+        return f32_to_bf16(v.astype(np.float32))
+    info = np.iinfo(storage_dtype(dtype))
+    return np.clip(v, info.min, info.max).astype(storage_dtype(dtype))
+
+
+def relu(x: Array, dtype: str) -> Array:
+    """max(x, 0) in storage form (a bf16 -0 stays a zero)."""
+    return _store(np.maximum(_num(x, dtype), 0), dtype)
+
+
+def unary(kind: str, x: Array, dtype: str) -> Array:
+    """``relu``, ``sigmoid``, ``tanh`` or ``gelu`` of ``x``."""
+    if kind == "relu":
+        return relu(x, dtype)
+    v = _num(x, dtype).astype(np.float32)
+    with np.errstate(over="ignore"):
+        if kind == "sigmoid":
+            r = np.float32(1) / (np.float32(1) + np.exp(-v))
+        elif kind == "tanh":
+            r = np.tanh(v)
+        else:  # gelu, tanh form
+            c = np.float32(np.sqrt(2 / np.pi))
+            r = np.float32(0.5) * v * (np.float32(1) + np.tanh(c * (v + np.float32(0.044715) * v * v * v)))
+    return _store(r, dtype)
+
+
+def binary(kind: str, x: Array, y: Array | float, dtype: str) -> Array:
+    """``x op y`` (``y`` broadcast the numpy way, or a constant)."""
+    a = _num(x, dtype)
+    b = _num(y, dtype) if isinstance(y, np.ndarray) else (np.float32(y) if dtype == "bf16" else np.int64(round(y)))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[kind](a, b)
+    return _store(r, dtype)
+
+
+def softmax(x: Array, dtype: str) -> Array:
+    """Softmax over the last axis (max subtracted first), bf16."""
+    v = _num(x, dtype).astype(np.float32)
+    e = np.exp(v - v.max(axis=-1, keepdims=True))
+    return _store(e / e.sum(axis=-1, keepdims=True, dtype=np.float32), dtype)
+
+
+def layernorm(x: Array, gamma: Array, beta: Array, epsilon: float, dtype: str) -> Array:
+    """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over the last axis, bf16."""
+    v = _num(x, dtype).astype(np.float32)
+    mean = v.mean(axis=-1, keepdims=True, dtype=np.float32)
+    var = ((v - mean) ** 2).mean(axis=-1, keepdims=True, dtype=np.float32)
+    norm = (v - mean) / np.sqrt(var + np.float32(epsilon))
+    return _store(norm * _num(gamma, dtype) + _num(beta, dtype), dtype)
+
+
+def pool_partial(kind: str, block: Array, dtype: str) -> Array:
+    """One block ``(rows, pixels, window columns, channels)`` reduced over rows and window
+    columns: ``pixels x channels`` accumulators (max or sum)."""
+    v = _num(block, dtype)
+    r: Array = v.max(axis=(0, 2)) if kind == "max_pool" else v.sum(axis=(0, 2))
+    return r.astype(accumulate_dtype(dtype))
+
+
+def pool_combine(kind: str, acc: Array, part: Array) -> Array:
+    """Accumulators after one more block."""
+    out: Array = np.maximum(acc, part) if kind == "max_pool" else acc + part
+    return out
+
+
+def pool_emit(kind: str, acc: Array, dtype: str, divisor: int) -> Array:
+    """Accumulators to the element type: the maximum as it is, the average divided by
+    ``divisor`` (integers: rounded half up)."""
+    if kind == "max_pool":
+        return _store(acc.astype(np.float32) if dtype == "bf16" else acc.astype(np.int64), dtype)
+    if dtype == "bf16":
+        return _store(acc.astype(np.float32) / np.float32(divisor), dtype)
+    return _store((acc.astype(np.int64) + divisor // 2) // divisor, dtype)
