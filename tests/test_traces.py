@@ -10,7 +10,7 @@ through the array event by event; the names used throughout:
     s_shim, s_mem, s_tile   dma.startup_cycles of the shim, memory and compute tile DMAs
     ddr_lat    ceil(ddr.latency_ns * clock_mhz / 1000)
     rate       a route's bytes per cycle (all routes here: min of the stream and the DMAs)
-    kernel()   ceil(m*k*n / (macs_per_cycle * efficiency)) + overhead_cycles
+    kernel()   ceil(m*k*n / (macs_per_cycle * efficiency) + cycles_per_output * m*n) + overhead_cycles
 
 Recurring facts of the model used in the derivations:
 
@@ -83,7 +83,8 @@ def figures(cfg: npusim.NPUConfig) -> SimpleNamespace:
 def kernel(cfg: npusim.NPUConfig, m: int, k: int, n: int, dtype: str = "int8") -> int:
     """Cycles of one kernel call, written out from the README compute rule."""
     spec = cfg.compute_tile.kernels[dtype]
-    return math.ceil(m * k * n / (spec.macs_per_cycle * spec.efficiency)) + spec.overhead_cycles
+    exact = m * k * n / (spec.macs_per_cycle * spec.efficiency) + spec.cycles_per_output * m * n
+    return math.ceil(exact - 1e-9) + spec.overhead_cycles
 
 
 def ddr_read_into_memtile(f: SimpleNamespace, nbytes: int) -> int:

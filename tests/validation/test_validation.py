@@ -1,0 +1,130 @@
+"""The validation table (validation/cases.yaml) and its script (validation/run.py).
+
+Two cases are pinned to the cycle: a timing change that moves them must be deliberate, and then
+validation/README.md and these figures are updated together (re-run `validation/run.py`).
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from npusim.config import ConfigError  # noqa: E402
+from validation.run import main, run_cases  # noqa: E402
+from validation.table import load_table  # noqa: E402
+
+TABLE = ROOT / "validation" / "cases.yaml"
+KERNEL = "xdna-k-i8-64x232x64"   # one int8 kernel call on npu1: the calibrated compute rule
+STREAM = "xdna-dma-2kib"         # one 2 KiB DMA into a core on npu1: DMA start-up and stream width
+
+
+def test_table_loads_and_every_case_has_a_source() -> None:
+    table = load_table(TABLE)
+    assert len(table.cases) >= 20
+    for case in table.cases:
+        src = case.source
+        assert src.citation.strip() and src.url.startswith("https://") and src.where.strip(), case.id
+    devices = {c.device for c in table.cases}
+    assert devices == {"npu1", "npu2"}
+    assert {c.workload.kind for c in table.cases} == {"kernel", "stream", "gemm"}
+
+
+def test_pinned_kernel_case_cycles() -> None:
+    # 64*232*64 = 950,272 MACs / 256 = 3,712 + 0.092 * 64*64 = 376.8 -> 4,089 cycles (published: 233.0
+    # MACs/cycle = 4,078 cycles)
+    (result,) = run_cases(load_table(TABLE), [KERNEL])
+    assert 64 * 232 * 64 / result.simulated == 4089
+    assert result.error_pct == pytest.approx(100 * (950272 / 4089 - 233.0) / 233.0)
+
+
+def test_pinned_stream_case_cycles() -> None:
+    # 2048 B at 4 B/cycle = 512 cycles of data + the compute tile DMA's start-up (9) - 1 = 520 busy
+    (result,) = run_cases(load_table(TABLE), [STREAM])
+    assert result.simulated == 520
+    assert result.within
+
+
+def test_script_prints_errors_in_percent_and_writes_the_plot(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    plot = tmp_path / "v.png"
+    assert main(["--only", KERNEL, STREAM, "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    header, rule, *rows = out.splitlines()
+    assert header.split() == ["#", "case", "device", "types", "metric", "published", "simulated", "error", "%",
+                              "fit", "status", "lock", "wait", "%"]
+    assert re.search(rf"^ *1  {KERNEL} +npu1 +int8->int8 +MACs/cycle +233 +232\.4 +-0\.3 +cal +ok$", out, re.M)
+    assert re.search(rf"^ *2  {STREAM} +npu1 .* cycles +512 +520 +\+1\.6 +ok$", out, re.M)
+    assert "2 cases: 2 within +-15%, 0 outside with an explanation, 0 outside without one" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_markdown_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--only", STREAM, "--markdown", "--plot", str(tmp_path / "v.png")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| # | case | device | types | metric | published | simulated | error % | fit | status | "
+                          "lock wait % |\n")
+    assert f"| 1 | {STREAM} | npu1 | int16->int16 | cycles | 512 | 520 | +1.6 |  | ok |  |" in out
+
+
+def _bad_table(tmp_path: Path, old: str, new: str) -> Path:
+    text = TABLE.read_text()
+    assert old in text
+    path = tmp_path / "cases.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def _line(path: Path, needle: str) -> int:
+    return next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if needle in ln)
+
+
+def test_bad_entry_names_file_line_case_and_field(tmp_path: Path) -> None:
+    path = _bad_table(tmp_path, "workload: {kind: kernel, m: 64, k: 232, n: 64}", "workload: {kind: kernel, m: 0, k: 232, n: 64}")
+    with pytest.raises(ConfigError) as err:
+        load_table(path)
+    line = _line(path, "m: 0,")
+    assert str(err.value) == (f"{path}:{line}: cases[0].workload.m (case '{KERNEL}'): Input should be greater "
+                              "than or equal to 1, got 0")
+
+
+def test_missing_source_and_unknown_field_are_named(tmp_path: Path) -> None:
+    path = _bad_table(tmp_path, "    metric: cycles\n    published: 512\n",
+                      "    metric: cycles\n    publishd: 512\n")
+    with pytest.raises(ConfigError) as err:
+        load_table(path)
+    msg = str(err.value)
+    assert f"cases[15].published (case '{STREAM}'): Field required" in msg
+    assert f"{path}:{_line(path, 'publishd')}: cases[15].publishd (case '{STREAM}'): Extra inputs are not " \
+           "permitted, got 512" in msg
+
+
+def test_overrides_need_a_reason(tmp_path: Path) -> None:
+    path = tmp_path / "cases.yaml"
+    path.write_text(
+        "tolerance_pct: 15\n"
+        "cases:\n"
+        "  - id: one\n"
+        "    title: a kernel\n"
+        "    source: {citation: someone, url: https://example.org, where: Table 1}\n"
+        "    tag: MEAS\n"
+        "    device: npu1\n"
+        "    clock_mhz: 1000\n"
+        "    dtype: int8\n"
+        "    workload: {kind: kernel, m: 8, k: 8, n: 8}\n"
+        "    metric: cycles\n"
+        "    published: 10\n"
+        "    overrides: [ddr.bandwidth_gb_per_s=100]\n")
+    with pytest.raises(ConfigError) as err:
+        load_table(path)
+    assert str(err.value) == (f"{path}:3: cases[0] (case 'one'): overrides need an override_reason "
+                              "saying why they do not bias the timing")
+
+
+def test_unknown_case_id_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--only", "no-such-case"]) == 2
+    assert capsys.readouterr().err == "error: no case with id no-such-case in the table\n"

@@ -1,0 +1,229 @@
+"""Simulate every published case of the validation table and compare with the published figure.
+
+    .venv/bin/python validation/run.py [--table validation/cases.yaml] [--plot validation/validation.png]
+                                       [--only ID ...] [--markdown]
+
+Each case runs on the shipped config of its device (``configs/<device>.yaml``) at the clock of
+its publication, with the case's own ``overrides``. Prints, per case, the published and the
+simulated figure and the error in percent ((simulated - published) / published), marks the cases
+outside the table's tolerance, prints the explanation the table gives for each of them, and writes
+a log-log plot of simulated against published. Exit code 0 when every case is within the
+tolerance or explained, 1 otherwise (2 for a bad table).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `validation` and `npusim` importable
+    sys.path.insert(0, str(ROOT))
+
+from npusim import Gemm, NPUConfig, RunOptions, load_config, run_layer, simulate  # noqa: E402
+from npusim.config import ConfigError  # noqa: E402
+from npusim.isa import program_from_dict  # noqa: E402
+from validation.table import Case, GemmWorkload, KernelWorkload, StreamWorkload, Table, load_table  # noqa: E402
+
+TABLE = ROOT / "validation" / "cases.yaml"
+PLOT = ROOT / "validation" / "validation.png"
+UNITS = {"macs_per_cycle": "MACs/cycle", "cycles": "cycles", "tops": "TOPS"}
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A case and what npusim made of it."""
+
+    case: Case
+    simulated: float
+    tolerance_pct: float
+    wait_pct: float | None = None
+    """Whole-array cases: the cores' mean share of the run spent waiting on a lock (for data a DMA
+    or another core has not delivered yet): it comes out of the simulation, no term sets it."""
+
+    @property
+    def error_pct(self) -> float:
+        return 100.0 * (self.simulated - self.case.published) / self.case.published
+
+    @property
+    def within(self) -> bool:
+        return abs(self.error_pct) <= self.tolerance_pct
+
+    @property
+    def status(self) -> str:
+        if self.within:
+            return "ok"
+        return "explained" if self.case.explanation else "MISSED"
+
+
+def case_config(case: Case) -> NPUConfig:
+    """The shipped config of the case's device, at the publication's clock, with its overrides."""
+    path = ROOT / "configs" / f"{case.device}.yaml"
+    return load_config(path, [f"clock_mhz={case.clock_mhz}", *case.overrides])
+
+
+def _compute_row(config: NPUConfig) -> int:
+    return config.mem_tile_rows + 1
+
+
+def simulate_kernel(config: NPUConfig, case: Case, w: KernelWorkload) -> int:
+    """Cycles of one kernel call on one core, its operands already in L1."""
+    compute = {"op": "compute", "m": w.m, "k": w.k, "n": w.n, "dtype": case.dtype}
+    program = program_from_dict({"name": case.id, "tiles": [
+        {"tile": [0, _compute_row(config)], "core": [compute]}]}, case.id)
+    report = simulate(config, program)
+    return report.cycles
+
+
+def simulate_stream(config: NPUConfig, case: Case, w: StreamWorkload) -> int:
+    """Cycles the receiving channel of a compute tile is busy with one transfer from its memory tile."""
+    row = _compute_row(config)
+    program = program_from_dict({"name": case.id, "tiles": [
+        {"tile": [0, 1], "buffers": [{"name": "src", "size_bytes": w.bytes}],
+         "dma": [{"channel": "mm2s0", "bds": [{"buffer": "src", "length_bytes": w.bytes, "next": "end"}]}]},
+        {"tile": [0, row], "buffers": [{"name": "dst", "size_bytes": w.bytes}],
+         "dma": [{"channel": "s2mm0", "bds": [{"buffer": "dst", "length_bytes": w.bytes, "next": "end"}]}]},
+    ], "routes": [{"name": "feed", "source": {"tile": [0, 1], "channel": "mm2s0"},
+                   "destinations": [{"tile": [0, row], "channel": "s2mm0"}]}]}, case.id)
+    report = simulate(config, program)
+    tile = next(t for t in report.tiles if (t.col, t.row) == (0, row))
+    return next(c.busy for c in tile.channels if c.channel == "s2mm0")
+
+
+def simulate_gemm(config: NPUConfig, case: Case, w: GemmWorkload) -> tuple[float, float]:
+    """Achieved TOPS of a whole-array GEMM (ops of the unpadded layer over simulated time), and the
+    cores' mean share of cycles stalled on a lock."""
+    layer = Gemm(name=case.id, m=w.m, k=w.k, n=w.n, dtype=case.dtype, out_dtype=case.out_dtype)
+    report = run_layer(config, layer, RunOptions(), tiles=w.tiles)
+    cores = [t.core for t in report.tiles if t.core is not None]
+    waits = [(c.lock_stall + c.dma_stall) / report.cycles for c in cores]
+    return report.achieved_tops, 100.0 * sum(waits) / len(waits)
+
+
+def simulate_case(case: Case, tolerance_pct: float) -> Result:
+    """The case's metric as npusim simulates it."""
+    config = case_config(case)
+    w = case.workload
+    if isinstance(w, GemmWorkload):
+        if case.metric != "tops":
+            raise ValueError(f"case '{case.id}': a gemm workload is measured in tops, not {case.metric}")
+        tops, wait = simulate_gemm(config, case, w)
+        return Result(case, tops, tolerance_pct, wait)
+    cycles = simulate_kernel(config, case, w) if isinstance(w, KernelWorkload) else simulate_stream(config, case, w)
+    if case.metric == "cycles":
+        return Result(case, float(cycles), tolerance_pct)
+    if case.metric == "macs_per_cycle" and isinstance(w, KernelWorkload):
+        return Result(case, w.m * w.k * w.n / cycles, tolerance_pct)
+    raise ValueError(f"case '{case.id}': a {w.kind} workload is measured in cycles or macs_per_cycle, "
+                     f"not {case.metric}")
+
+
+def run_cases(table: Table, only: Sequence[str] = ()) -> list[Result]:
+    """Simulate the cases (all, or those whose id is in ``only``)."""
+    unknown = sorted(set(only) - {c.id for c in table.cases})
+    if unknown:
+        raise ValueError(f"no case with id {', '.join(unknown)} in the table")
+    return [simulate_case(c, table.tolerance_pct) for c in table.cases if not only or c.id in only]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.4g}"
+
+
+def _rows(results: Sequence[Result]) -> list[list[str]]:
+    return [[str(i), r.case.id, r.case.device, f"{r.case.dtype}->{r.case.out_dtype or r.case.dtype}",
+             UNITS[r.case.metric], _fmt(r.case.published), _fmt(r.simulated), f"{r.error_pct:+.1f}",
+             "cal" if r.case.calibrates else "", r.status,
+             "" if r.wait_pct is None else f"{r.wait_pct:.0f}"] for i, r in enumerate(results, 1)]
+
+
+HEADER = ["#", "case", "device", "types", "metric", "published", "simulated", "error %", "fit", "status", "lock wait %"]
+
+
+def format_text(results: Sequence[Result]) -> str:
+    """The comparison as an aligned text table, the explanations of the misses, and a summary."""
+    rows = [HEADER] + _rows(results)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    right = {0, 5, 6, 7, 10}
+    lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for r in results:
+        if not r.within:
+            lines.append(f"\n{r.case.id} ({r.error_pct:+.1f}%): {r.case.explanation or 'NO EXPLANATION IN THE TABLE'}")
+    return "\n".join(lines) + "\n\n" + summary(results)
+
+
+def format_markdown(results: Sequence[Result]) -> str:
+    """The comparison as a Markdown table (for the README)."""
+    out = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    out += ["| " + " | ".join(row) + " |" for row in _rows(results)]
+    return "\n".join(out)
+
+
+def summary(results: Sequence[Result]) -> str:
+    within = sum(r.within for r in results)
+    explained = sum(r.status == "explained" for r in results)
+    missed = sum(r.status == "MISSED" for r in results)
+    tol = results[0].tolerance_pct if results else 0.0
+    return (f"{len(results)} cases: {within} within +-{tol:g}%, {explained} outside with an explanation, "
+            f"{missed} outside without one")
+
+
+def write_plot(results: Sequence[Result], path: Path) -> None:
+    """Log-log scatter of simulated against published, with y = x and the tolerance band."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tol = results[0].tolerance_pct / 100 if results else 0.15
+    fig, ax = plt.subplots(figsize=(9, 8))
+    lo = min(min(r.case.published, r.simulated) for r in results) / 2
+    hi = max(max(r.case.published, r.simulated) for r in results) * 2
+    xs = [lo, hi]
+    ax.plot(xs, xs, color="black", linewidth=1, label="simulated = published")
+    ax.fill_between(xs, [x * (1 - tol) for x in xs], [x * (1 + tol) for x in xs], color="tab:green",
+                    alpha=0.15, label=f"within ±{tol * 100:g}%")
+    for metric, marker in (("macs_per_cycle", "o"), ("cycles", "s"), ("tops", "^")):
+        pts = [(i, r) for i, r in enumerate(results, 1) if r.case.metric == metric]
+        if not pts:
+            continue
+        colors = ["tab:blue" if r.within else "tab:red" for _, r in pts]
+        ax.scatter([r.case.published for _, r in pts], [r.simulated for _, r in pts], c=colors, marker=marker,
+                   zorder=3)
+        ax.scatter([], [], color="gray", marker=marker, label=UNITS[metric])  # legend entry, colour-neutral
+        for n, (i, r) in enumerate(pts):  # the row number of the printed table, alternately left and right
+            ax.annotate(str(i), (r.case.published, r.simulated), fontsize=7, textcoords="offset points",
+                        xytext=(6, -3) if n % 2 == 0 else (-14, -3))
+    ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), xlabel="published",
+           ylabel="simulated by npusim", title="npusim against published XDNA / XDNA2 measurements\n"
+           "(numbers: rows of validation/run.py's table; red: outside the band)")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(True, which="both", linewidth=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130, bbox_inches="tight")
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Simulate the published cases and compare (validation/README.md).")
+    ap.add_argument("--table", type=Path, default=TABLE, help="the table of cases (default: %(default)s)")
+    ap.add_argument("--plot", type=Path, default=PLOT, help="where to write the plot (default: %(default)s)")
+    ap.add_argument("--only", nargs="+", default=(), metavar="ID", help="simulate these cases only")
+    ap.add_argument("--markdown", action="store_true", help="print a Markdown table instead of text")
+    args = ap.parse_args(argv)
+    try:
+        results = run_cases(load_table(args.table), args.only)
+    except (ConfigError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_markdown(results) + "\n\n" + summary(results) if args.markdown else format_text(results))
+    write_plot(results, args.plot)
+    print(f"plot: {args.plot}")
+    return 1 if any(r.status == "MISSED" for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
