@@ -15,6 +15,7 @@ import simpy
 from ..config import NPUConfig
 from ..hw.data import Bytes
 from ..hw.errors import Livelock
+from ..hw.lock import PairLock
 from ..hw.unit import ArrayClock
 from ..isa import Program, verify
 from ..stats.recorder import Recorder
@@ -62,6 +63,9 @@ def run_machine(machine: Machine, options: RunOptions, source: str = "<program>"
     except Livelock:
         raise deadlock_error(machine.units, watch.since or 0, source,
                              "only never-ending BD chains kept running; every other unit is blocked") from None
+    for lock in machine.locks.values():
+        if isinstance(lock, PairLock):
+            lock.settle()
     machine.rec.cycles = watch.last_finish if watch.unfinished == 0 else env.now
     machine.rec.events = _events(env)
     return machine.rec

@@ -13,7 +13,7 @@ waits for, and it checks the progress watch so that a livelock ends the run inst
 """
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import Any
 
 import simpy
@@ -23,7 +23,7 @@ from ..isa import DmaChannelProgram
 from ..stats.recorder import ChannelStats, Recorder
 from .data import DataPlane, gather, scatter
 from .errors import Livelock
-from .lock import Lock
+from .lock import Lock, PairLock
 from .stream_switch import StreamRoute
 from .timing import dma_startup_cycles
 from .unit import ArrayClock, ProgressWatch, Unit
@@ -46,20 +46,12 @@ def chain_order(ch: DmaChannelProgram) -> tuple[list[int | None], bool]:
     return nxt, i is not None
 
 
-def post_release(env: ArrayClock, lock: Lock, value: int, delay: int, by: str) -> None:
-    """Add ``value`` to ``lock`` after ``delay`` cycles, without holding up the caller."""
-    if delay == 0:
-        lock.release(value, by)
-    else:
-        env.timeout(delay).callbacks.append(lambda _: lock.release(value, by))
-
-
 class TileDmaChannel(Unit):
     __slots__ = ("program", "nxt", "locks", "route", "idx", "startup", "release_cycles",
                  "latency", "stats", "rec", "stall_limit", "data")
 
     def __init__(self, env: ArrayClock, name: str, program: DmaChannelProgram,
-                 spec: DmaSpec, lock_timing: LockTimingSpec, locks: dict[str, Lock],
+                 spec: DmaSpec, lock_timing: LockTimingSpec, locks: Mapping[str, Lock | PairLock],
                  route: StreamRoute, idx: int, rec: Recorder, stats: ChannelStats,
                  watch: ProgressWatch, stall_limit: int, data: DataPlane | None = None) -> None:
         nxt, loops = chain_order(program)
@@ -99,15 +91,17 @@ class TileDmaChannel(Unit):
         bd = self.program.bds[i]
         t0 = env.now
         if bd.acquire is not None:
-            ev = self.locks[bd.acquire.lock].acquire(bd.acquire.value, self)
-            if ev is not None:
-                yield ev
-                stats.lock_stall += env.now - t0
-        yield env.timeout(self.startup[bd.acquire is not None])
-        t1 = env.now
+            got = self.locks[bd.acquire.lock].request(bd.acquire.value, self, t0)
+            if not isinstance(got, int):
+                yield got
+                got = env.now
+            stats.lock_stall += got - t0
+            t1 = got + self.startup[1]
+        else:
+            t1 = t0 + self.startup[0]
         if self.data is not None and self.idx == 0:
             self.route.data.push(gather(self.data.buffers[bd.buffer], bd.offset_bytes, bd.length_bytes, bd.dims))
-        yield self.route.offer(self.idx, bd.length_bytes, self)
+        yield self.route.offer(self.idx, bd.length_bytes, self, ready=t1)
         if self.data is not None and self.idx:
             scatter(self.data.buffers[bd.buffer], bd.offset_bytes, bd.dims,
                     self.route.data.pull(self.idx, bd.length_bytes))
@@ -117,6 +111,5 @@ class TileDmaChannel(Unit):
         stats.active += done - t1
         self.rec.interval(t1, done, self.name, "busy")
         if bd.release is not None:
-            post_release(env, self.locks[bd.release.lock], bd.release.value,
-                         self.latency + self.release_cycles, "dma")
+            self.locks[bd.release.lock].post(bd.release.value, done + self.release_cycles, "dma")
         return done

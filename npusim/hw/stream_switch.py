@@ -53,37 +53,45 @@ class StreamRoute:
         self.seg_ddr = 0  # DDR bytes the current segment costs
         self.data = RouteData(n)  # the words in flight, used in functional mode only
 
-    def offer(self, idx: int, nbytes: int, unit: Unit, ddr_scale: float = 0.0) -> simpy.Event:
-        """Participant ``idx`` is ready to move ``nbytes``; the event fires (in source time) when
-        they have moved. A shim end gives the DDR bytes its transfer costs per byte moved."""
+    def offer(self, idx: int, nbytes: int, unit: Unit, ddr_scale: float = 0.0, ready: int = -1) -> simpy.Event:
+        """Participant ``idx`` is ready to move ``nbytes`` from cycle ``ready`` (now, or later when
+        it is still starting up); the event fires (in source time) when they have moved. A shim
+        end gives the DDR bytes its transfer costs per byte moved."""
         ev = simpy.Event(self.env)
         self.scale[idx] = ddr_scale
         self.left[idx] = nbytes
         self.events[idx] = ev
         self.units[idx] = unit
-        self.since[idx] = self.env.now
+        self.since[idx] = ready = max(ready, self.env.now)
         self.missing -= 1
         if self.missing == 0:
             self._start()
         else:
-            unit.block(self)
+            unit.block(self, ready)
         return ev
 
     def _start(self) -> None:
-        now = self.env.now
+        """Every participant has offered: the segment starts when the last of them is ready."""
+        self.seg_start = start = max(self.since)
         self.seg = seg = min(self.left)
-        self.seg_start = now
         for i, unit in enumerate(self.units):
-            self.chan[i].stream_stall += now - self.since[i]
+            self.chan[i].stream_stall += start - self.since[i]
             if unit is not None and unit.waiting is self:
                 unit.unblock()
+        delay = start - self.env.now
         if self.ddr is not None:
-            scale = sum(self.scale)
-            self.seg_ddr = round(seg * scale)
-            ev = self.ddr.transfer(self.seg_ddr, self.rate * scale)
+            if delay:
+                self.env.timeout(delay).callbacks.append(self._ddr_start)
+            else:
+                self._ddr_start(None)
         else:
-            ev = self.env.timeout(transfer_cycles(seg, self.rate))
-        ev.callbacks.append(self._end)
+            self.env.timeout(delay + transfer_cycles(seg, self.rate)).callbacks.append(self._end)
+
+    def _ddr_start(self, _: simpy.Event | None) -> None:
+        assert self.ddr is not None
+        scale = sum(self.scale)
+        self.seg_ddr = round(self.seg * scale)
+        self.ddr.transfer(self.seg_ddr, self.rate * scale).callbacks.append(self._end)
 
     def _end(self, _: simpy.Event) -> None:
         now = self.env.now

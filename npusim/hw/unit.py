@@ -21,7 +21,7 @@ class ArrayClock(simpy.Environment):
 
 
 class ProgressWatch:
-    __slots__ = ("env", "unfinished", "blocked", "since", "done", "last_finish")
+    __slots__ = ("env", "unfinished", "blocked", "since", "done", "last_finish", "latest")
 
     def __init__(self, env: ArrayClock) -> None:
         self.env = env
@@ -30,12 +30,20 @@ class ProgressWatch:
         self.since: int | None = None
         self.done = simpy.Event(env)
         self.last_finish = 0
+        self.latest = 0  # the latest cycle from which any unit has been blocked
 
     def _all_blocked(self) -> None:
-        self.since = self.env.now if self.blocked == self.unfinished and self.unfinished else None
+        # a unit blocks from a later cycle than now only when it waits ahead of the array's clock;
+        # it stays blocked at least until then, so the latest such cycle is when all were blocked
+        if self.blocked == self.unfinished and self.unfinished:
+            self.since = max(self.env.now, self.latest)
+        else:
+            self.since = None
 
-    def block(self) -> None:
+    def block(self, at: int) -> None:
         self.blocked += 1
+        if at > self.latest:
+            self.latest = at
         self._all_blocked()
 
     def unblock(self) -> None:
@@ -70,10 +78,11 @@ class Unit:
         if required:
             watch.unfinished += 1
 
-    def block(self, on: Any) -> None:
+    def block(self, on: Any, at: int | None = None) -> None:
+        """Wait on ``on`` from cycle ``at`` (now, unless the unit runs ahead of the clock)."""
         self.waiting = on
         if self.required:
-            self.watch.block()
+            self.watch.block(self.env.now if at is None else at)
 
     def unblock(self) -> None:
         self.waiting = None
