@@ -32,19 +32,22 @@ from .timing import compute_cycles
 from .unit import ArrayClock, ProgressWatch, Unit
 
 
+# A core's program, compiled once into tuples so that the hot loop does no attribute look-ups or
+# isinstance tests: (COMPUTE, cycles, macs, instruction), (ACQUIRE | RELEASE, lock, value),
+# (LOOP, count, body).
+COMPUTE, ACQUIRE, RELEASE, LOOP = range(4)
+Op = tuple[Any, ...]
+
+
 class Core(Unit):
-    __slots__ = ("program", "locks", "cycles", "acquire_cycles", "release_cycles", "stats", "rec", "data",
-                 "ahead")
+    __slots__ = ("code", "acquire_cycles", "release_cycles", "stats", "rec", "data", "ahead")
 
     def __init__(self, env: ArrayClock, name: str, program: tuple[Instruction, ...],
                  spec: ComputeTileSpec, lock_timing: LockTimingSpec, locks: Mapping[str, Lock | PairLock],
                  rec: Recorder, stats: CoreStats, watch: ProgressWatch,
                  data: DataPlane | None = None) -> None:
         super().__init__(env, name, watch, required=True)
-        self.program = program
-        self.locks = locks
-        self.cycles: dict[int, int] = {}  # id(Compute) -> cycles: no dataclass hashing per call
-        self._time_kernels(program, spec)
+        self.code = compile_program(program, spec, locks)
         self.acquire_cycles = lock_timing.acquire_cycles
         self.release_cycles = lock_timing.release_cycles
         self.stats = stats
@@ -53,69 +56,96 @@ class Core(Unit):
         self.ahead = 0  # cycles this core's own clock runs ahead of the array's (see module doc)
         env.process(self.run())
 
-    def _time_kernels(self, body: tuple[Instruction, ...], spec: ComputeTileSpec) -> None:
-        for ins in body:
-            if isinstance(ins, Compute):
-                self.cycles[id(ins)] = compute_cycles(spec.kernels[ins.dtype], ins.m, ins.k, ins.n)
-            elif isinstance(ins, Loop):
-                self._time_kernels(ins.body, spec)
-
     def run(self) -> Generator[simpy.Event, Any, None]:
-        yield from self.execute(self.program)
+        yield from self.execute(self.code)
         if self.ahead:
             yield self.env.timeout(self.ahead)
             self.ahead = 0
         self.stats.finish = self.env.now
         self.finish()
 
-    def execute(self, body: tuple[Instruction, ...]) -> Generator[simpy.Event, Any, None]:
-        stats, rec = self.stats, self.rec
-        for ins in body:
-            if isinstance(ins, Compute):
-                cycles = self.cycles[id(ins)]
+    def execute(self, body: tuple[Op, ...]) -> Generator[simpy.Event, Any, None]:
+        stats = self.stats
+        for op in body:
+            kind = op[0]
+            if kind == COMPUTE:
+                _, cycles, macs, ins = op
                 if self.data is not None:
                     buf = self.data.buffers
-                    run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c])  # type: ignore[index]
-                start = self.env.now + self.ahead
+                    run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c])
+                start = self.env._now + self.ahead
                 self.ahead += cycles
                 stats.busy += cycles
                 stats.calls += 1
-                stats.macs += ins.m * ins.k * ins.n
-                rec.interval(start, start + cycles, self.name, "busy")
-            elif isinstance(ins, Acquire):
-                yield from self.acquire(self.locks[ins.lock], ins.value)
-            elif isinstance(ins, Release):
+                stats.macs += macs
+                self.rec.interval(start, start + cycles, self.name, "busy")
+            elif kind == ACQUIRE:
+                lock = op[1]
+                if lock.answers_ahead:
+                    # the common case, inline: the releases posted so far decide the grant
+                    at = self.env._now + self.ahead
+                    got = lock.request(op[2], self, at)
+                    if got.__class__ is int:
+                        if got > at:
+                            self.stalled(at, got, lock.granted_by)
+                        self.ahead = got - self.env._now + self.acquire_cycles
+                        stats.busy += self.acquire_cycles
+                        continue
+                    yield from self.wait(got, at)
+                else:
+                    yield from self.acquire(lock, op[2])
+            elif kind == RELEASE:
                 self.ahead += self.release_cycles
                 stats.busy += self.release_cycles
-                self.locks[ins.lock].post(ins.value, self.env.now + self.ahead, "core")
+                op[1].post(op[2], self.env._now + self.ahead, "core")
             else:
-                assert isinstance(ins, Loop)
-                for _ in range(ins.count):
-                    yield from self.execute(ins.body)
+                body = op[2]
+                for _ in range(op[1]):
+                    yield from self.execute(body)
 
-    def acquire(self, lock: Lock | PairLock, value: int) -> Generator[simpy.Event, Any, None]:
-        """Acquire at the core's clock (a Lock first lets the array's clock catch up); a wait is
-        a stall on data movement or on another core, by who released what was granted."""
-        env = self.env
-        if self.ahead and not lock.answers_ahead:
-            yield env.timeout(self.ahead)
-            self.ahead = 0
-        at = env.now + self.ahead
-        got = lock.request(value, self, at)
-        if isinstance(got, int):
-            by = lock.granted_by
-        else:
-            by = yield got
-            got = env.now
-        if got > at:
-            self.stalled(at, got, by)
-        self.ahead = got - env.now + self.acquire_cycles
+    def wait(self, ev: simpy.Event, at: int) -> Generator[simpy.Event, Any, None]:
+        """Wait for a grant requested at the core's clock ``at``; the core resumes at it."""
+        by = yield ev
+        self.stalled(at, self.env.now, by)
+        self.ahead = self.acquire_cycles
         self.stats.busy += self.acquire_cycles
 
+    def acquire(self, lock: Lock | PairLock, value: int) -> Generator[simpy.Event, Any, None]:
+        """Acquire a shared lock: the array's clock first catches up with the core's."""
+        env = self.env
+        if self.ahead:
+            yield env.timeout(self.ahead)
+            self.ahead = 0
+        got = lock.request(value, self, env.now)
+        if isinstance(got, int):
+            self.ahead = self.acquire_cycles
+            self.stats.busy += self.acquire_cycles
+        else:
+            yield from self.wait(got, env.now)
+
     def stalled(self, start: int, end: int, by: str) -> None:
+        """A wait from ``start`` to ``end``: on data movement if a DMA released the grant, else
+        on another core."""
         if by == "dma":
             self.stats.dma_stall += end - start
             self.rec.interval(start, end, self.name, "dma_stall")
         else:
             self.stats.lock_stall += end - start
             self.rec.interval(start, end, self.name, "lock_stall")
+
+
+def compile_program(body: tuple[Instruction, ...], spec: ComputeTileSpec,
+                    locks: Mapping[str, Lock | PairLock]) -> tuple[Op, ...]:
+    """The core's instructions as tuples, kernel cycles computed and locks looked up once."""
+    code: list[Op] = []
+    for ins in body:
+        if isinstance(ins, Compute):
+            code.append((COMPUTE, compute_cycles(spec.kernels[ins.dtype], ins.m, ins.k, ins.n),
+                         ins.m * ins.k * ins.n, ins))
+        elif isinstance(ins, Acquire):
+            code.append((ACQUIRE, locks[ins.lock], ins.value))
+        elif isinstance(ins, Release):
+            code.append((RELEASE, locks[ins.lock], ins.value))
+        else:
+            code.append((LOOP, ins.count, compile_program(ins.body, spec, locks)))
+    return tuple(code)

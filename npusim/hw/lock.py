@@ -115,8 +115,8 @@ class PairLock:
     """A lock with one acquiring and one releasing unit (module doc): future releases are kept as
     (cycle, value, releaser) in cycle order, and a grant is found by adding them up."""
 
-    __slots__ = ("env", "name", "value", "max_value", "future", "waiter", "granted_by", "acquires",
-                 "releases")
+    __slots__ = ("env", "name", "value", "max_value", "future", "posted", "waiter", "granted_by",
+                 "acquires", "releases")
     answers_ahead = True
 
     def __init__(self, env: ArrayClock, name: str, init: int, max_value: int) -> None:
@@ -125,6 +125,7 @@ class PairLock:
         self.value = init
         self.max_value = max_value
         self.future: deque[tuple[int, int, str]] = deque()
+        self.posted = 0  # the sum of the future releases' values
         self.waiter: tuple[int, int, simpy.Event, Any] | None = None
         self.granted_by = ""  # who released what the last grant took
         self.acquires = 0
@@ -135,6 +136,7 @@ class PairLock:
         future = self.future
         while future and future[0][0] <= until:
             cycle, n, by = future.popleft()
+            self.posted -= n
             if self.value + n > self.max_value:
                 raise _overflow(self.name, self.value, n, self.max_value, cycle)
             self.value += n
@@ -170,12 +172,13 @@ class PairLock:
         """Release ``n`` at cycle ``at`` (now or later); wake a waiter it satisfies at its grant."""
         self.releases += 1
         self.future.append((at, n, by))
+        self.posted += n
         if self.waiter is None:
-            if at == self.env.now:
+            if at == self.env._now:
                 self._count(at)
             return
         want, since, ev, unit = self.waiter
-        if self.value + sum(m for _, m, _ in self.future) < want:
+        if self.value + self.posted < want:
             return
         self._count(at)
         self.value -= want

@@ -14,6 +14,8 @@ next BD can already accept the words that follow, as the switch FIFOs allow).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import simpy
 
 from ..stats.recorder import ChannelStats, DdrStats, RouteStats
@@ -25,7 +27,7 @@ from .unit import ArrayClock, Unit
 
 class StreamRoute:
     __slots__ = ("env", "name", "rate", "latency", "labels", "ddr", "ddr_reads", "ddr_writes",
-                 "left", "events", "units", "since", "chan", "missing", "seg", "seg_start",
+                 "left", "done", "units", "since", "chan", "missing", "seg", "seg_start",
                  "stats", "ddr_stats", "scale", "seg_ddr", "data")
 
     def __init__(self, env: ArrayClock, name: str, rate: int, latency: list[int],
@@ -43,7 +45,7 @@ class StreamRoute:
         self.ddr_reads, self.ddr_writes = ddr_reads, ddr_writes
         n = len(labels)
         self.left = [0] * n
-        self.events: list[simpy.Event | None] = [None] * n
+        self.done: list[Callable[[], object] | None] = [None] * n
         self.units: list[Unit | None] = [None] * n
         self.since = [0] * n
         self.scale = [0.0] * n  # DDR bytes per byte moved, for the shim ends
@@ -53,16 +55,21 @@ class StreamRoute:
         self.seg_ddr = 0  # DDR bytes the current segment costs
         self.data = RouteData(n)  # the words in flight, used in functional mode only
 
-    def offer(self, idx: int, nbytes: int, unit: Unit, ddr_scale: float = 0.0, ready: int = -1) -> simpy.Event:
+    def offer(self, idx: int, nbytes: int, unit: Unit, ddr_scale: float = 0.0, ready: int = -1,
+              done: Callable[[], object] | None = None) -> simpy.Event | None:
         """Participant ``idx`` is ready to move ``nbytes`` from cycle ``ready`` (now, or later when
-        it is still starting up); the event fires (in source time) when they have moved. A shim
-        end gives the DDR bytes its transfer costs per byte moved."""
-        ev = simpy.Event(self.env)
+        it is still starting up). When they have moved (in source time), ``done()`` is called, or,
+        without ``done``, the returned event fires. A shim end gives the DDR bytes its transfer
+        costs per byte moved."""
+        ev = None
+        if done is None:
+            ev = simpy.Event(self.env)
+            done = ev.succeed
         self.scale[idx] = ddr_scale
         self.left[idx] = nbytes
-        self.events[idx] = ev
+        self.done[idx] = done
         self.units[idx] = unit
-        self.since[idx] = ready = max(ready, self.env.now)
+        self.since[idx] = ready = max(ready, self.env._now)
         self.missing -= 1
         if self.missing == 0:
             self._start()
@@ -103,21 +110,22 @@ class StreamRoute:
             self.ddr_stats.bytes_written += seg * self.ddr_writes
             self.ddr_stats.bytes_accessed += self.seg_ddr
         left = self.left
+        finished = []
         for i in range(len(left)):
             left[i] -= seg
             if left[i] == 0:
                 self.missing += 1
-                ev = self.events[i]
-                self.events[i] = None
-                assert ev is not None
-                ev.succeed()
+                finished.append(self.done[i])
+                self.done[i] = None
             else:
                 self.since[i] = now
         # at least the smallest offer is now used up, so the route waits for a new offer; those
-        # with bytes left wait again (re-offers come from the channels' processes, later)
+        # with bytes left wait again. Then the finished participants go on (and may offer again).
         for i, unit in enumerate(self.units):
             if left[i] and unit is not None:
                 unit.block(self)
+        for done in finished:
+            done()  # type: ignore[misc]  # set with the offer
 
     def describe_wait(self, unit: Unit) -> str:
         idx = self.units.index(unit)
