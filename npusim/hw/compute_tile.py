@@ -78,7 +78,8 @@ class Core(Unit):
                 stats.busy += cycles
                 stats.calls += 1
                 stats.macs += macs
-                self.rec.interval(start, start + cycles, self.name, "busy")
+                if self.rec.intervals is not None:
+                    self.rec.interval(start, start + cycles, self.name, "busy")
             elif kind == ACQUIRE:
                 lock = op[1]
                 if lock.answers_ahead:

@@ -150,7 +150,8 @@ class PairLock:
         """Acquire ``n`` at cycle ``at`` (now or, for a running-ahead core, later): the grant
         cycle if the releases posted so far meet it (``granted_by`` names the releaser), else an
         event that fires at the grant with the releaser as its value."""
-        self._count(at)
+        if self.future and self.future[0][0] <= at:
+            self._count(at)
         if self.value < n:
             total = self.value
             for cycle, m, _ in self.future:

@@ -79,13 +79,15 @@ class StreamRoute:
 
     def _start(self) -> None:
         """Every participant has offered: the segment starts when the last of them is ready."""
-        self.seg_start = start = max(self.since)
+        since = self.since
+        self.seg_start = start = max(since)
         self.seg = seg = min(self.left)
         for i, unit in enumerate(self.units):
-            self.chan[i].stream_stall += start - self.since[i]
+            if start != since[i]:
+                self.chan[i].stream_stall += start - since[i]
             if unit is not None and unit.waiting is self:
                 unit.unblock()
-        delay = start - self.env.now
+        delay = start - self.env._now
         if self.ddr is not None:
             if delay:
                 self.env.timeout(delay).callbacks.append(self._ddr_start)
@@ -98,9 +100,9 @@ class StreamRoute:
         assert self.ddr is not None
         scale = sum(self.scale)
         self.seg_ddr = round(self.seg * scale)
-        self.ddr.transfer(self.seg_ddr, self.rate * scale).callbacks.append(self._end)
+        self.ddr.transfer(self.seg_ddr, self.rate * scale, self._end)
 
-    def _end(self, _: simpy.Event) -> None:
+    def _end(self, _: simpy.Event | None = None) -> None:
         now = self.env.now
         seg = self.seg
         self.stats.busy += now - self.seg_start

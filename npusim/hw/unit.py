@@ -13,11 +13,15 @@ import simpy
 
 
 class ArrayClock(simpy.Environment):
-    """The SimPy environment of an array: time is an integer count of array clock cycles."""
+    """The SimPy environment of an array: time is an integer count of array clock cycles.
+
+    The hot paths read ``_now`` directly (the attribute behind ``now``, without a property call)."""
+
+    _now: int  # every delay the units schedule is an int
 
     @property
     def now(self) -> int:
-        return self._now  # type: ignore[return-value]  # every delay the units schedule is an int
+        return self._now
 
 
 class ProgressWatch:
@@ -44,7 +48,10 @@ class ProgressWatch:
         self.blocked += 1
         if at > self.latest:
             self.latest = at
-        self._all_blocked()
+        if self.blocked == self.unfinished:
+            self._all_blocked()
+        else:
+            self.since = None
 
     def unblock(self) -> None:
         self.blocked -= 1
@@ -82,12 +89,14 @@ class Unit:
         """Wait on ``on`` from cycle ``at`` (now, unless the unit runs ahead of the clock)."""
         self.waiting = on
         if self.required:
-            self.watch.block(self.env.now if at is None else at)
+            self.watch.block(self.env._now if at is None else at)
 
     def unblock(self) -> None:
         self.waiting = None
         if self.required:
-            self.watch.unblock()
+            watch = self.watch  # inline ProgressWatch.unblock: this is on every hot path
+            watch.blocked -= 1
+            watch.since = None
 
     def finish(self) -> None:
         self.finished = True
