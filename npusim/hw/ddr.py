@@ -85,8 +85,8 @@ class Ddr:
             if self.last + step > t + _EPS:
                 break
             self.last += step
-            done = []
-            kept = []
+            done: list[_Flow] = []
+            kept: list[_Flow] = []
             for f in self.flows:
                 f.left -= f.rate * step
                 (done if f.left <= _EPS * f.cap else kept).append(f)
