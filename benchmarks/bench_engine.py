@@ -85,7 +85,8 @@ def _layers(config_name: str, layers: list[Gemm | Conv2d], intervals: bool = Fal
     cycles = events = work = 0
     t = time.perf_counter()
     for layer in layers:
-        rec = run_program(config, lower(config, layer, None).program, options)
+        low = lower(config, layer, None)
+        rec = run_program(config, low.program, options, layout=low.layout)
         cycles += rec.cycles * layer.count
         events += rec.events
         work += _work(rec)

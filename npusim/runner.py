@@ -46,11 +46,12 @@ def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = No
     result: tuple[bool, float] | None = None
     if options.functional:
         operands = random_operands(layer, options.seed)
-        rec, tensors = run_functional(config, low.program, pack(low.plan, operands, low.a_bytes), options, source)
+        rec, tensors = run_functional(config, low.program, pack(low.plan, operands, low.a_bytes), options, source,
+                                      low.layout)
         ok, err, _ = compare(layer, operands, unpack(low.plan, tensors))
         result = (ok, err)
     else:
-        rec = run_program(config, low.program, options, source)
+        rec = run_program(config, low.program, options, source, low.layout)
     return make_report(rec, config, layer.name, ops=ops(layer), dtype=layer.dtype, functional=result,
                        lowering=lowering_summary(low))
 

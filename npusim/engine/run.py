@@ -17,7 +17,7 @@ from ..hw.data import Bytes
 from ..hw.errors import Livelock
 from ..hw.lock import PairLock
 from ..hw.unit import ArrayClock
-from ..isa import Program, verify
+from ..isa import Layout, Program, verify
 from ..stats.recorder import Recorder
 from .build import Machine, build
 from .deadlock import DeadlockError, MaxCyclesError, deadlock_error
@@ -72,22 +72,23 @@ def run_machine(machine: Machine, options: RunOptions, source: str = "<program>"
 
 
 def run_program(config: NPUConfig, program: Program, options: RunOptions | None = None,
-                source: str = "<program>") -> Recorder:
-    """Verify ``program`` against ``config``, simulate it and return the recorder."""
+                source: str = "<program>", layout: Layout | None = None) -> Recorder:
+    """Verify ``program`` against ``config`` (unless its ``layout`` from a verification is
+    given), simulate it and return the recorder."""
     options = options or RunOptions()
-    layout = verify(program, config, source)
+    layout = layout or verify(program, config, source)
     machine = build(config, program, layout, options)
     return run_machine(machine, options, source)
 
 
 def run_functional(config: NPUConfig, program: Program, tensors: Mapping[str, Bytes],
-                   options: RunOptions | None = None,
-                   source: str = "<program>") -> tuple[Recorder, dict[str, Bytes]]:
+                   options: RunOptions | None = None, source: str = "<program>",
+                   layout: Layout | None = None) -> tuple[Recorder, dict[str, Bytes]]:
     """Simulate ``program`` with data: DDR tensors start as ``tensors`` (bytes by name; others
     zeroed), DMAs move the bytes and kernels compute. Returns the recorder (the same cycles as
     a timing-only run) and every DDR tensor's final bytes."""
     options = options or RunOptions()
-    layout = verify(program, config, source)
+    layout = layout or verify(program, config, source)
     machine = build(config, program, layout, options, tensors, source)
     rec = run_machine(machine, options, source)
     assert machine.data is not None

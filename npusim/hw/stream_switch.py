@@ -87,20 +87,12 @@ class StreamRoute:
                 self.chan[i].stream_stall += start - since[i]
             if unit is not None and unit.waiting is self:
                 unit.unblock()
-        delay = start - self.env._now
         if self.ddr is not None:
-            if delay:
-                self.env.timeout(delay).callbacks.append(self._ddr_start)
-            else:
-                self._ddr_start(None)
+            scale = sum(self.scale)
+            self.seg_ddr = round(seg * scale)
+            self.ddr.transfer(self.seg_ddr, self.rate * scale, self._end, start)
         else:
-            self.env.timeout(delay + transfer_cycles(seg, self.rate)).callbacks.append(self._end)
-
-    def _ddr_start(self, _: simpy.Event | None) -> None:
-        assert self.ddr is not None
-        scale = sum(self.scale)
-        self.seg_ddr = round(self.seg * scale)
-        self.ddr.transfer(self.seg_ddr, self.rate * scale, self._end)
+            self.env.timeout(start - self.env._now + transfer_cycles(seg, self.rate)).callbacks.append(self._end)
 
     def _end(self, _: simpy.Event | None = None) -> None:
         now = self.env.now
