@@ -95,7 +95,7 @@ class Ddr:
                     break
                 finished += self._complete(step)
             elif arrival <= t:
-                self._admit(arrival)
+                self._admit(self.arrivals[0][0])
             else:
                 break
         if self.flows:
