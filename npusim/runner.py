@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -59,7 +60,11 @@ def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = No
 def run_layer(config: NPUConfig, layer: Gemm | Conv2d, options: RunOptions | None = None,
               tiles: tuple[int, int, int] | None = None) -> Report:
     """Lower ``layer`` onto ``config`` (tile sizes chosen, or ``tiles``) and simulate it."""
-    return run_lowered(config, lower(config, layer, tiles), options)
+    t = time.perf_counter()
+    low = lower(config, layer, tiles)
+    lowering = time.perf_counter() - t
+    report = run_lowered(config, low, options)
+    return replace(report, wall_seconds=report.wall_seconds + lowering)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,8 @@ class WorkloadReport:
             "ops": self.ops, "achieved_tops": self.achieved_tops, "peak_tops": self.peak_tops,
             "functional_ok": self.functional_ok, "max_abs_error": self.max_abs_error,
             "engine_events": sum(r.engine_events for r in self.layers),
+            "hardware_events": sum(r.hardware_events for r in self.layers),
+            "wall_seconds": sum(r.wall_seconds for r in self.layers),
             "layers": [dict(r.to_dict(), count=n) for r, n in zip(self.layers, self.counts)],
         }
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,9 @@ def test_conv2d_run_text_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0] == "program  conv2d_5x9x9_8_3x3"
     assert any(ln.startswith("ops      18,000 -> ") for ln in lines)  # 2 x 5x5 pixels x 8 x 5 x 3 x 3
     assert any(ln.startswith("lowering conv2d 1x5x9x9 -> 8, 3x3/2 pad 1 int8->int8: tiles m=") for ln in lines)
-    assert lines[-1].startswith("check    functional: output matches numpy (max abs error 0)")
+    assert lines[-2].startswith("check    functional: output matches numpy (max abs error 0)")
+    assert re.fullmatch(r"run      \d+\.\d\d s wall, [\d,]+ hardware events \([\d,]+ engine events\), [\d,]+ cycles/s",
+                        lines[-1])
 
 
 def test_workload_json_has_layers_and_totals(capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,8 +69,9 @@ def test_workload_text_table(capsys: pytest.CaptureFixture[str]) -> None:
     lines = out.splitlines()
     assert code == 0 and lines[0] == "workload small_gemms on tiny (test array)"
     assert lines[2].split() == ["#", "layer", "shape", "tiles", "count", "cycles", "time", "us", "TOPS", "bound"]
-    assert lines[4].split()[:2] == ["0", "gemm_64"] and len(lines) == 4 + 6 + 2
-    assert lines[-1].startswith("total    ") and "over 6 layer runs" in lines[-1]
+    assert lines[4].split()[:2] == ["0", "gemm_64"] and len(lines) == 4 + 6 + 3
+    assert lines[-2].startswith("total    ") and "over 6 layer runs" in lines[-2]
+    assert lines[-1].startswith("run      ")
 
 
 @pytest.mark.parametrize("args, message", [

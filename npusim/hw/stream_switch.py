@@ -99,6 +99,7 @@ class StreamRoute:
         seg = self.seg
         self.stats.busy += now - self.seg_start
         self.stats.bytes += seg
+        self.stats.segments += 1
         if self.ddr_stats is not None:
             self.ddr_stats.bytes_read += seg * self.ddr_reads
             self.ddr_stats.bytes_written += seg * self.ddr_writes
