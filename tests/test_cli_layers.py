@@ -60,7 +60,8 @@ def test_workload_json_has_layers_and_totals(capsys: pytest.CaptureFixture[str])
     assert data["cycles"] == sum(ly["cycles"] * ly["count"] for ly in data["layers"])
     assert data["ops"] == sum(ly["ops"] for ly in data["layers"])
     assert data["functional_ok"] is True and all(ly["functional_ok"] for ly in data["layers"])
-    assert {"achieved_tops", "peak_tops", "max_abs_error", "engine_events"} <= set(data)
+    assert {"achieved_tops", "peak_tops", "max_abs_error", "engine_events", "hardware_events",
+            "wall_seconds"} <= set(data)
     assert data["layers"][0]["lowering"]["tiles"].keys() == {"m", "k", "n"}
 
 
