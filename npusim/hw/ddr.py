@@ -77,7 +77,13 @@ class Ddr:
         return ev
 
     def _share(self) -> None:
-        for f, rate in zip(self.flows, fair_rates(self.bytes_per_cycle, [f.cap for f in self.flows])):
+        flows = self.flows
+        fair = self.bytes_per_cycle / len(flows)
+        if all(f.cap >= fair for f in flows):  # fair_rates' usual case, without building lists
+            for f in flows:
+                f.rate = fair
+            return
+        for f, rate in zip(flows, fair_rates(self.bytes_per_cycle, [f.cap for f in flows])):
             f.rate = rate
 
     def _serve_until(self, t: float) -> list[Callable[[], object]]:
