@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -62,11 +63,11 @@ def run_vector_lowered(config: NPUConfig, low: VectorLowered, options: RunOption
     if options.functional:
         operands = random_vector_operands(layer, options.seed)
         packed = pack_vector(low.plan, operands, tensor_bytes(low.plan))
-        rec, tensors = run_functional(config, low.program, packed, options, source)
+        rec, tensors = run_functional(config, low.program, packed, options, source, low.layout)
         ok, err, _ = compare_vector(layer, operands, unpack_vector(low.plan, tensors))
         result = (ok, err)
     else:
-        rec = run_program(config, low.program, options, source)
+        rec = run_program(config, low.program, options, source, low.layout)
     return make_report(rec, config, layer.name, ops=0, dtype=layer.dtype, functional=result,
                        lowering=vector_summary(low))
 
@@ -80,11 +81,12 @@ def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = No
     result: tuple[bool, float] | None = None
     if options.functional:
         operands = random_operands(layer, options.seed)
-        rec, tensors = run_functional(config, low.program, pack(low.plan, operands, low.a_bytes), options, source)
+        rec, tensors = run_functional(config, low.program, pack(low.plan, operands, low.a_bytes), options, source,
+                                      low.layout)
         ok, err, _ = compare(layer, operands, unpack(low.plan, tensors))
         result = (ok, err)
     else:
-        rec = run_program(config, low.program, options, source)
+        rec = run_program(config, low.program, options, source, low.layout)
     return make_report(rec, config, layer.name, ops=ops(layer), dtype=layer.dtype, functional=result,
                        lowering=lowering_summary(low))
 
@@ -92,9 +94,16 @@ def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = No
 def run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = None,
               tiles: tuple[int, int, int] | None = None) -> Report:
     """Lower ``layer`` onto ``config`` (a matmul's tile sizes chosen, or ``tiles``) and simulate it."""
+    t = time.perf_counter()
     if isinstance(layer, (Gemm, Conv2d)):
-        return run_lowered(config, lower(config, layer, tiles), options)
-    return run_vector_lowered(config, lower_vector(config, layer), options)
+        low = lower(config, layer, tiles)
+        lowering = time.perf_counter() - t
+        report = run_lowered(config, low, options)
+    else:
+        vlow = lower_vector(config, layer)
+        lowering = time.perf_counter() - t
+        report = run_vector_lowered(config, vlow, options)
+    return replace(report, wall_seconds=report.wall_seconds + lowering)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +204,8 @@ class WorkloadReport:
             "ops": self.ops, "achieved_tops": self.achieved_tops, "peak_tops": self.peak_tops,
             "functional_ok": self.functional_ok, "max_abs_error": self.max_abs_error,
             "engine_events": sum(r.engine_events for r in self.layers),
+            "hardware_events": sum(r.hardware_events for r in self.layers),
+            "wall_seconds": sum(r.wall_seconds for r in self.layers),
             "operators": [o.to_dict() for o in self.operators()],
             "layers": [dict(r.to_dict(), count=n, operator=kind) for r, n, kind in
                        zip(self.layers, self.counts, self.kinds)],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,9 @@ def test_conv2d_run_text_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0] == "program  conv2d_5x9x9_8_3x3"
     assert any(ln.startswith("ops      18,000 -> ") for ln in lines)  # 2 x 5x5 pixels x 8 x 5 x 3 x 3
     assert any(ln.startswith("lowering conv2d 1x5x9x9 -> 8, 3x3/2 pad 1 int8->int8: tiles m=") for ln in lines)
-    assert lines[-1].startswith("check    functional: output matches numpy (max abs error 0)")
+    assert lines[-2].startswith("check    functional: output matches numpy (max abs error 0)")
+    assert re.fullmatch(r"run      \d+\.\d\d s wall, [\d,]+ hardware events \([\d,]+ engine events\), [\d,]+ cycles/s",
+                        lines[-1])
 
 
 def test_workload_json_has_layers_and_totals(capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,7 +60,8 @@ def test_workload_json_has_layers_and_totals(capsys: pytest.CaptureFixture[str])
     assert data["cycles"] == sum(ly["cycles"] * ly["count"] for ly in data["layers"])
     assert data["ops"] == sum(ly["ops"] for ly in data["layers"])
     assert data["functional_ok"] is True and all(ly["functional_ok"] for ly in data["layers"])
-    assert {"achieved_tops", "peak_tops", "max_abs_error", "engine_events"} <= set(data)
+    assert {"achieved_tops", "peak_tops", "max_abs_error", "engine_events", "hardware_events",
+            "wall_seconds"} <= set(data)
     assert data["layers"][0]["lowering"]["tiles"].keys() == {"m", "k", "n"}
 
 
@@ -66,9 +70,10 @@ def test_workload_text_table(capsys: pytest.CaptureFixture[str]) -> None:
     lines = out.splitlines()
     assert code == 0 and lines[0] == "workload small_gemms on tiny (test array)"
     assert lines[2].split() == ["#", "layer", "shape", "tiles", "count", "cycles", "time", "us", "TOPS", "bound"]
-    assert lines[4].split()[:2] == ["0", "gemm_64"] and len(lines) == 4 + 6 + 2 + 6
+    assert lines[4].split()[:2] == ["0", "gemm_64"] and len(lines) == 4 + 6 + 3 + 6
     assert lines[11].startswith("total    ") and "over 6 layer runs" in lines[11]
-    assert lines[13].startswith("time by operator type") and lines[16].split()[0] == "matmul"  # the summary
+    assert lines[12].startswith("run      ")
+    assert lines[14].startswith("time by operator type") and lines[17].split()[0] == "matmul"  # the summary
     assert lines[-1].split()[:3] == ["data", "movement", "-"] and lines[-1].endswith("%")
 
 

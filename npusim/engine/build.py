@@ -14,11 +14,11 @@ from ..hw.compute_tile import Core
 from ..hw.data import Bytes, DataPlane
 from ..hw.ddr import Ddr
 from ..hw.dma import TileDmaChannel
-from ..hw.lock import Lock
+from ..hw.lock import Lock, PairLock
 from ..hw.shim_tile import ShimChannel
 from ..hw.stream_switch import StreamRoute
 from ..hw.unit import ArrayClock, ProgressWatch, Unit
-from ..isa import Compute, Endpoint, Instruction, Layout, Loop, Program, ProgramError, Vector
+from ..isa import Acquire, Compute, Endpoint, Instruction, Layout, Loop, Program, ProgramError, Release, Vector
 from ..stats.recorder import Recorder
 from .options import RunOptions
 
@@ -36,6 +36,7 @@ class Machine:
 
     env: ArrayClock
     units: list[Unit]
+    locks: dict[str, Lock | PairLock]
     watch: ProgressWatch
     rec: Recorder
     data: DataPlane | None = None
@@ -54,6 +55,32 @@ def _check_operands(body: tuple[Instruction, ...], where: str) -> None:
                 "give it inputs and out (or run timing-only)")
         if isinstance(ins, Loop):
             _check_operands(ins.body, f"{where}[{i}].body")
+
+
+def _lock_ops(body: tuple[Instruction, ...], kind: type[Acquire] | type[Release]) -> set[str]:
+    names: set[str] = set()
+    for ins in body:
+        if isinstance(ins, kind):
+            names.add(ins.lock)
+        elif isinstance(ins, Loop):
+            names |= _lock_ops(ins.body, kind)
+    return names
+
+
+def pair_locks(program: Program) -> set[str]:
+    """Locks that at most one unit (a core or a DMA channel) acquires and at most one releases."""
+    acquirers: dict[str, int] = {}
+    releasers: dict[str, int] = {}
+    for tp in program.tiles:
+        for kind, count in ((Acquire, acquirers), (Release, releasers)):
+            units = [_lock_ops(tp.core, kind)]
+            for ch in tp.dma:
+                ops = [bd.acquire if kind is Acquire else bd.release for bd in ch.bds]
+                units.append({op.lock for op in ops if op is not None})
+            for names in units:
+                for name in names:
+                    count[name] = count.get(name, 0) + 1
+    return {n for n in acquirers.keys() | releasers.keys() if acquirers.get(n, 0) <= 1 and releasers.get(n, 0) <= 1}
 
 
 def _routes(env: ArrayClock, config: NPUConfig, program: Program, layout: Layout,
@@ -89,7 +116,9 @@ def build(config: NPUConfig, program: Program, layout: Layout, options: RunOptio
     rec = Recorder(intervals=[] if options.record_intervals else None)
     watch = ProgressWatch(env)
     ddr = Ddr(env, timing.ddr_bytes_per_cycle(config.ddr, config.clock_mhz), rec.ddr)
-    locks = {name: Lock(env, name, init, config.locks.max_value) for name, (_, init) in layout.locks.items()}
+    pairs = pair_locks(program)
+    locks = {name: (PairLock if name in pairs else Lock)(env, name, init, config.locks.max_value)
+             for name, (_, init) in layout.locks.items()}
     routes = _routes(env, config, program, layout, ddr, rec)
     units: list[Unit] = []
     for tp in program.tiles:
@@ -113,4 +142,4 @@ def build(config: NPUConfig, program: Program, layout: Layout, options: RunOptio
     units.extend(shims.values())
     if program.runtime:
         units.append(CommandProcessor(env, program.runtime, shims, watch))
-    return Machine(env, units, watch, rec, data)
+    return Machine(env, units, locks, watch, rec, data)

@@ -8,6 +8,7 @@ with a :class:`MaxCyclesError`.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Mapping
 
 import simpy
@@ -15,8 +16,9 @@ import simpy
 from ..config import NPUConfig
 from ..hw.data import Bytes
 from ..hw.errors import Livelock
+from ..hw.lock import PairLock
 from ..hw.unit import ArrayClock
-from ..isa import Program, verify
+from ..isa import Layout, Program, verify
 from ..stats.recorder import Recorder
 from .build import Machine, build
 from .deadlock import DeadlockError, MaxCyclesError, deadlock_error
@@ -62,30 +64,43 @@ def run_machine(machine: Machine, options: RunOptions, source: str = "<program>"
     except Livelock:
         raise deadlock_error(machine.units, watch.since or 0, source,
                              "only never-ending BD chains kept running; every other unit is blocked") from None
-    machine.rec.cycles = watch.last_finish if watch.unfinished == 0 else env.now
-    machine.rec.events = _events(env)
-    return machine.rec
+    for lock in machine.locks.values():
+        if isinstance(lock, PairLock):
+            lock.settle()
+    rec = machine.rec
+    rec.cycles = watch.last_finish if watch.unfinished == 0 else env.now
+    rec.events = _events(env)
+    rec.hardware_events = (sum(c.calls for c in rec.cores.values()) + sum(c.bds for c in rec.channels.values())
+                           + sum(r.segments for r in rec.routes.values())
+                           + sum(lock.acquires + lock.releases for lock in machine.locks.values()))
+    return rec
 
 
 def run_program(config: NPUConfig, program: Program, options: RunOptions | None = None,
-                source: str = "<program>") -> Recorder:
-    """Verify ``program`` against ``config``, simulate it and return the recorder."""
+                source: str = "<program>", layout: Layout | None = None) -> Recorder:
+    """Verify ``program`` against ``config`` (unless its ``layout`` from a verification is
+    given), simulate it and return the recorder."""
+    t = time.perf_counter()
     options = options or RunOptions()
-    layout = verify(program, config, source)
+    layout = layout or verify(program, config, source)
     machine = build(config, program, layout, options)
-    return run_machine(machine, options, source)
+    rec = run_machine(machine, options, source)
+    rec.wall_seconds = time.perf_counter() - t
+    return rec
 
 
 def run_functional(config: NPUConfig, program: Program, tensors: Mapping[str, Bytes],
-                   options: RunOptions | None = None,
-                   source: str = "<program>") -> tuple[Recorder, dict[str, Bytes]]:
+                   options: RunOptions | None = None, source: str = "<program>",
+                   layout: Layout | None = None) -> tuple[Recorder, dict[str, Bytes]]:
     """Simulate ``program`` with data: DDR tensors start as ``tensors`` (bytes by name; others
     zeroed), DMAs move the bytes and kernels compute. Returns the recorder (the same cycles as
     a timing-only run) and every DDR tensor's final bytes."""
+    t = time.perf_counter()
     options = options or RunOptions()
-    layout = verify(program, config, source)
+    layout = layout or verify(program, config, source)
     machine = build(config, program, layout, options, tensors, source)
     rec = run_machine(machine, options, source)
+    rec.wall_seconds = time.perf_counter() - t
     assert machine.data is not None
     return rec, machine.data.tensors
 

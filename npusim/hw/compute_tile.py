@@ -1,14 +1,24 @@
 """The core of a compute tile: runs its instruction stream.
 
-``compute`` and ``vector`` take the cycles of their rules (one timeout, however long the call);
+``compute`` takes the cycles of the compute rule (one timeout, however long the call);
 ``acquire`` waits for its lock (a stall on data movement if a DMA's release granted it, a lock
 stall if a core's did) and then takes ``locks.acquire_cycles``; ``release`` takes
 ``locks.release_cycles`` and then adds to the lock. Loops are run, never unrolled. In functional
-mode they also compute on their buffers (hw/kernels.py, hw/vector_kernels.py), taking the same cycles.
+mode ``compute`` and ``vector`` also compute on their buffers (hw/kernels.py, hw/vector_kernels.py),
+taking the same cycles.
+
+Run-ahead: a core keeps its own clock, ``ahead`` cycles in front of the array's, and yields to
+the engine only when it must meet another unit at an exact cycle. Compute and lock-operation
+cycles just advance its clock; a release is posted for the core's clock; an acquire of a
+producer-consumer lock (hw/lock.py ``PairLock``) is answered at the core's clock, with its grant
+cycle when the releases posted so far decide it, and the core yields only when they do not.
+Other locks first let the array's clock catch up. So a kernel call costs no engine event unless
+the core must wait for a release not yet posted, and every cycle count is that of a core that
+yields at every instruction.
 """
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import Any
 
 import simpy
@@ -18,88 +28,138 @@ from ..isa import Acquire, Compute, Instruction, Loop, Release, Vector
 from ..stats.recorder import CoreStats, Recorder
 from .data import DataPlane
 from .kernels import run_matmul
-from .lock import Lock
+from .lock import Lock, PairLock
 from .timing import kernel_call_cycles
-from .vector_kernels import run_vector
 from .unit import ArrayClock, ProgressWatch, Unit
+from .vector_kernels import run_vector
+
+
+# A core's program, compiled once into tuples so that the hot loop does no attribute look-ups or
+# isinstance tests: (COMPUTE, cycles, macs, instruction), (VECTOR, cycles, 0, instruction),
+# (ACQUIRE | RELEASE, lock, value), (LOOP, count, body).
+COMPUTE, VECTOR, ACQUIRE, RELEASE, LOOP = range(5)
+Op = tuple[Any, ...]
 
 
 class Core(Unit):
-    __slots__ = ("program", "locks", "cycles", "acquire_cycles", "release_cycles", "stats", "rec", "data")
+    __slots__ = ("code", "acquire_cycles", "release_cycles", "stats", "rec", "data", "ahead")
 
     def __init__(self, env: ArrayClock, name: str, program: tuple[Instruction, ...],
-                 spec: ComputeTileSpec, lock_timing: LockTimingSpec, locks: dict[str, Lock],
+                 spec: ComputeTileSpec, lock_timing: LockTimingSpec, locks: Mapping[str, Lock | PairLock],
                  rec: Recorder, stats: CoreStats, watch: ProgressWatch,
                  data: DataPlane | None = None) -> None:
         super().__init__(env, name, watch, required=True)
-        self.program = program
-        self.locks = locks
-        self.cycles: dict[int, int] = {}  # id(Compute) -> cycles: no dataclass hashing per call
-        self._time_kernels(program, spec)
+        self.code = compile_program(program, spec, locks)
         self.acquire_cycles = lock_timing.acquire_cycles
         self.release_cycles = lock_timing.release_cycles
         self.stats = stats
         self.rec = rec
         self.data = data  # functional mode: kernels compute on the buffers
+        self.ahead = 0  # cycles this core's own clock runs ahead of the array's (see module doc)
         env.process(self.run())
 
-    def _time_kernels(self, body: tuple[Instruction, ...], spec: ComputeTileSpec) -> None:
-        for ins in body:
-            if isinstance(ins, (Compute, Vector)):
-                self.cycles[id(ins)] = kernel_call_cycles(spec, ins)
-            elif isinstance(ins, Loop):
-                self._time_kernels(ins.body, spec)
-
     def run(self) -> Generator[simpy.Event, Any, None]:
-        yield from self.execute(self.program)
+        yield from self.execute(self.code)
+        if self.ahead:
+            yield self.env.timeout(self.ahead)
+            self.ahead = 0
         self.stats.finish = self.env.now
         self.finish()
 
-    def execute(self, body: tuple[Instruction, ...]) -> Generator[simpy.Event, Any, None]:
-        env, stats, rec = self.env, self.stats, self.rec
-        for ins in body:
-            if isinstance(ins, Compute):
-                cycles = self.cycles[id(ins)]
+    def execute(self, body: tuple[Op, ...]) -> Generator[simpy.Event, Any, None]:
+        stats = self.stats
+        for op in body:
+            kind = op[0]
+            if kind == COMPUTE:
+                _, cycles, macs, ins = op
                 if self.data is not None:
                     buf = self.data.buffers
-                    run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c])  # type: ignore[index]
-                yield env.timeout(cycles)
+                    run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c])
+                start = self.env._now + self.ahead
+                self.ahead += cycles
                 stats.busy += cycles
                 stats.calls += 1
-                stats.macs += ins.m * ins.k * ins.n
-                rec.interval(env.now - cycles, env.now, self.name, "busy")
-            elif isinstance(ins, Acquire):
-                yield from self.acquire(ins)
-            elif isinstance(ins, Release):
-                if self.release_cycles:
-                    yield env.timeout(self.release_cycles)
-                    stats.busy += self.release_cycles
-                self.locks[ins.lock].release(ins.value, "core")
-            elif isinstance(ins, Vector):
-                cycles = self.cycles[id(ins)]
+                stats.macs += macs
+                if self.rec.intervals is not None:
+                    self.rec.interval(start, start + cycles, self.name, "busy")
+            elif kind == ACQUIRE:
+                lock = op[1]
+                if lock.answers_ahead:
+                    # the common case, inline: the releases posted so far decide the grant
+                    at = self.env._now + self.ahead
+                    got = lock.request(op[2], self, at)
+                    if got.__class__ is int:
+                        if got > at:
+                            self.stalled(at, got, lock.granted_by)
+                        self.ahead = got - self.env._now + self.acquire_cycles
+                        stats.busy += self.acquire_cycles
+                        continue
+                    yield from self.wait(got, at)
+                else:
+                    yield from self.acquire(lock, op[2])
+            elif kind == RELEASE:
+                self.ahead += self.release_cycles
+                stats.busy += self.release_cycles
+                op[1].post(op[2], self.env._now + self.ahead, "core")
+            elif kind == VECTOR:
+                _, cycles, _, ins = op
                 if self.data is not None:
                     run_vector(ins, self.data.buffers)
-                yield env.timeout(cycles)
+                start = self.env._now + self.ahead
+                self.ahead += cycles
                 stats.busy += cycles
                 stats.calls += 1
-                rec.interval(env.now - cycles, env.now, self.name, "busy")
+                if self.rec.intervals is not None:
+                    self.rec.interval(start, start + cycles, self.name, "busy")
             else:
-                assert isinstance(ins, Loop)
-                for _ in range(ins.count):
-                    yield from self.execute(ins.body)
+                body = op[2]
+                for _ in range(op[1]):
+                    yield from self.execute(body)
 
-    def acquire(self, ins: Acquire) -> Generator[simpy.Event, Any, None]:
-        env, stats = self.env, self.stats
-        t0 = env.now
-        ev = self.locks[ins.lock].acquire(ins.value, self)
-        if ev is not None:
-            by = yield ev
-            if by == "dma":
-                stats.dma_stall += env.now - t0
-                self.rec.interval(t0, env.now, self.name, "dma_stall")
-            else:
-                stats.lock_stall += env.now - t0
-                self.rec.interval(t0, env.now, self.name, "lock_stall")
-        if self.acquire_cycles:
-            yield env.timeout(self.acquire_cycles)
-            stats.busy += self.acquire_cycles
+    def wait(self, ev: simpy.Event, at: int) -> Generator[simpy.Event, Any, None]:
+        """Wait for a grant requested at the core's clock ``at``; the core resumes at it."""
+        by = yield ev
+        self.stalled(at, self.env.now, by)
+        self.ahead = self.acquire_cycles
+        self.stats.busy += self.acquire_cycles
+
+    def acquire(self, lock: Lock | PairLock, value: int) -> Generator[simpy.Event, Any, None]:
+        """Acquire a shared lock: the array's clock first catches up with the core's."""
+        env = self.env
+        if self.ahead:
+            yield env.timeout(self.ahead)
+            self.ahead = 0
+        got = lock.request(value, self, env.now)
+        if isinstance(got, int):
+            self.ahead = self.acquire_cycles
+            self.stats.busy += self.acquire_cycles
+        else:
+            yield from self.wait(got, env.now)
+
+    def stalled(self, start: int, end: int, by: str) -> None:
+        """A wait from ``start`` to ``end``: on data movement if a DMA released the grant, else
+        on another core."""
+        if by == "dma":
+            self.stats.dma_stall += end - start
+            self.rec.interval(start, end, self.name, "dma_stall")
+        else:
+            self.stats.lock_stall += end - start
+            self.rec.interval(start, end, self.name, "lock_stall")
+
+
+def compile_program(body: tuple[Instruction, ...], spec: ComputeTileSpec,
+                    locks: Mapping[str, Lock | PairLock]) -> tuple[Op, ...]:
+    """The core's instructions as tuples, kernel cycles computed and locks looked up once."""
+    code: list[Op] = []
+    for ins in body:
+        if isinstance(ins, Compute):
+            code.append((COMPUTE, kernel_call_cycles(spec, ins), ins.m * ins.k * ins.n, ins))
+        elif isinstance(ins, Vector):
+            code.append((VECTOR, kernel_call_cycles(spec, ins), 0, ins))
+        elif isinstance(ins, Acquire):
+            code.append((ACQUIRE, locks[ins.lock], ins.value))
+        elif isinstance(ins, Release):
+            code.append((RELEASE, locks[ins.lock], ins.value))
+        else:
+            code.append((LOOP, ins.count, compile_program(ins.body, spec, locks)))
+    return tuple(code)

@@ -10,6 +10,8 @@ share from that instant. The access latency is charged by the shim channel, not 
 from __future__ import annotations
 
 import math
+from bisect import insort
+from collections.abc import Callable
 
 import simpy
 
@@ -20,78 +22,155 @@ _EPS = 1e-6
 
 
 class _Flow:
-    __slots__ = ("left", "cap", "rate", "event")
+    __slots__ = ("left", "cap", "rate", "done")
 
-    def __init__(self, left: float, cap: float, event: simpy.Event) -> None:
-        self.left, self.cap, self.rate, self.event = left, cap, 0.0, event
+    def __init__(self, left: float, cap: float, done: Callable[[], object]) -> None:
+        self.left, self.cap, self.rate, self.done = left, cap, 0.0, done
+
+
+def fair_rates(bandwidth: float, caps: list[float]) -> list[float]:
+    """Max-min fair rates: no flow above its cap; what capped flows leave goes to the rest."""
+    fair = bandwidth / len(caps)
+    if min(caps) >= fair:  # the usual case: nobody is capped below a fair share
+        return [fair] * len(caps)
+    rates = [0.0] * len(caps)
+    left = bandwidth
+    for i, k in enumerate(sorted(range(len(caps)), key=caps.__getitem__)):
+        rates[k] = min(caps[k], left / (len(caps) - i))
+        left -= rates[k]
+    return rates
 
 
 class Ddr:
-    __slots__ = ("env", "bytes_per_cycle", "flows", "last", "generation", "stats", "busy_since")
+    __slots__ = ("env", "bytes_per_cycle", "flows", "arrivals", "order", "last", "generation", "wake_at",
+                 "stats", "busy_since")
 
     def __init__(self, env: ArrayClock, bytes_per_cycle: float, stats: DdrStats) -> None:
         self.env = env
         self.bytes_per_cycle = bytes_per_cycle
         self.flows: list[_Flow] = []
+        self.arrivals: list[tuple[int, int, _Flow]] = []  # (start, order, flow), sorted: flows to come
         self.last = 0.0  # exact (fractional) time up to which the flows have been served
+        self.order = 0
         self.generation = 0
+        self.wake_at = -1  # the cycle of the wake-up that counts (-1: none)
         self.stats = stats
         self.busy_since = 0
 
-    def transfer(self, nbytes: int, cap: float) -> simpy.Event:
-        """Return an event that fires when ``nbytes`` have been served at most ``cap`` B/cycle."""
-        now = self.env.now
-        self._serve_until(now)
-        if not self.flows:
-            self.busy_since = now
-            self.last = float(now)
-        ev = simpy.Event(self.env)
-        self.flows.append(_Flow(float(nbytes), float(cap), ev))
-        self._share()
+    def transfer(self, nbytes: int, cap: float, done: Callable[[], object] | None = None,
+                 start: int | None = None) -> simpy.Event | None:
+        """Serve ``nbytes`` at most ``cap`` B/cycle from cycle ``start`` (now, or later); then
+        call ``done()``, or, without it, fire the returned event. A flow that starts later is
+        served from then on, without an event of its own."""
+        ev = None
+        if done is None:
+            ev = simpy.Event(self.env)
+            done = ev.succeed
+        now = self.env._now
+        start = now if start is None else start
+        self.order += 1  # flows that start at the same cycle are admitted in the order they came
+        insort(self.arrivals, (start, self.order, _Flow(float(nbytes), float(cap), done)))
+        finished = self._serve_until(now)
         self._reschedule()
+        for fin in finished:
+            fin()
         return ev
 
     def _share(self) -> None:
-        """Max-min fair rates: no flow above its cap; what capped flows leave goes to the rest."""
-        left = self.bytes_per_cycle
-        flows = sorted(self.flows, key=lambda f: f.cap)
-        for i, f in enumerate(flows):
-            f.rate = min(f.cap, left / (len(flows) - i))
-            left -= f.rate
+        flows = self.flows
+        fair = self.bytes_per_cycle / len(flows)
+        if all(f.cap >= fair for f in flows):  # fair_rates' usual case, without building lists
+            for f in flows:
+                f.rate = fair
+            return
+        for f, rate in zip(flows, fair_rates(self.bytes_per_cycle, [f.cap for f in flows])):
+            f.rate = rate
 
-    def _serve_until(self, t: float) -> None:
-        """Serve the flows as a fluid up to time ``t``, completing (at the current cycle) every
-        flow whose exact completion time is at or before ``t`` and re-sharing after each."""
-        while self.flows:
-            step = min(f.left / f.rate for f in self.flows)
-            if self.last + step > t + _EPS:
-                break
-            self.last += step
-            for f in self.flows:
-                f.left -= f.rate * step
-            done = [f for f in self.flows if f.left <= _EPS * f.cap]
-            self.flows = [f for f in self.flows if f.left > _EPS * f.cap]
-            for f in done:
-                f.event.succeed()
-            if self.flows:
-                self._share()
+    def _serve_until(self, t: float) -> list[Callable[[], object]]:
+        """Serve the flows as a fluid up to time ``t``: completing (at the current cycle) every
+        flow whose exact completion time is at or before ``t``, admitting every flow that starts
+        by ``t``, in time order (a completion first when both fall at the same time), and
+        re-sharing after each. Returns the completed flows' ``done`` callbacks, for the caller
+        to call once the DDR's state is whole again (a callback may start a new transfer)."""
+        finished: list[Callable[[], object]] = []
+        while True:
+            arrival = self.arrivals[0][0] if self.arrivals else math.inf
+            step = min(f.left / f.rate for f in self.flows) if self.flows else math.inf
+            if self.last + step <= arrival + _EPS:
+                if self.last + step > t + _EPS:
+                    break
+                finished += self._complete(step)
+            elif arrival <= t:
+                self._admit(self.arrivals[0][0])
             else:
-                self.stats.busy += math.ceil(self.last - _EPS) - self.busy_since
+                break
         if self.flows:
+            dt = t - self.last
             for f in self.flows:
-                f.left -= f.rate * (t - self.last)
+                f.left -= f.rate * dt
             self.last = t
+        return finished
+
+    def _complete(self, step: float) -> list[Callable[[], object]]:
+        """Serve ``step`` cycles, at whose end at least one flow completes; their callbacks."""
+        self.last += step
+        done: list[_Flow] = []
+        kept: list[_Flow] = []
+        for f in self.flows:
+            f.left -= f.rate * step
+            (done if f.left <= _EPS * f.cap else kept).append(f)
+        self.flows = kept
+        if kept:
+            self._share()
+        else:
+            self.stats.busy += math.ceil(self.last - _EPS) - self.busy_since
+        return [f.done for f in done]
+
+    def _admit(self, at: int) -> None:
+        """Serve the flows up to cycle ``at``, when the next flow starts; add it."""
+        if self.flows:
+            dt = at - self.last
+            for f in self.flows:
+                f.left -= f.rate * dt
+        else:
+            self.busy_since = at
+        self.last = float(at)
+        self.flows.append(heappop_first(self.arrivals))
+        self._share()
+
+    def _next_completion(self) -> float:
+        """A lower bound of the time the next flow completes: a running flow at its current rate
+        (flows still to start can only slow it), a flow to come as if served alone from its
+        start. (A wake-up at the bound that finds nothing done schedules the next one.)"""
+        bound = self.last + min(f.left / f.rate for f in self.flows) if self.flows else math.inf
+        bw = self.bytes_per_cycle
+        for start, _, f in self.arrivals:
+            if start >= bound:
+                break
+            bound = min(bound, start + f.left / min(f.cap, bw))
+        return bound
 
     def _reschedule(self) -> None:
+        """Make sure a wake-up is due by the cycle the next flow completes (an earlier one that
+        is no longer right is ignored when it fires)."""
+        if not self.flows and not self.arrivals:
+            return
+        at = max(self.env._now, math.ceil(self._next_completion() - _EPS))
+        if at == self.wake_at:
+            return
         self.generation += 1
-        soonest = self.last + min(f.left / f.rate for f in self.flows)
-        wake = self.env.timeout(max(0, math.ceil(soonest - _EPS) - self.env.now))
-        wake.callbacks.append(self._make_wake(self.generation))
+        self.wake_at = at
+        self.env.timeout(at - self.env._now, self.generation).callbacks.append(self._wake)
 
-    def _make_wake(self, generation: int):  # type: ignore[no-untyped-def]
-        def wake(_: simpy.Event) -> None:
-            if generation == self.generation:
-                self._serve_until(self.env.now)
-                if self.flows:
-                    self._reschedule()
-        return wake
+    def _wake(self, ev: simpy.Event) -> None:
+        if ev.value == self.generation:
+            self.wake_at = -1
+            finished = self._serve_until(self.env._now)
+            self._reschedule()
+            for fin in finished:
+                fin()
+
+
+def heappop_first(arrivals: list[tuple[int, int, _Flow]]) -> _Flow:
+    """Take the earliest flow to come off the sorted list."""
+    return arrivals.pop(0)[2]

@@ -13,17 +13,17 @@ waits for, and it checks the progress watch so that a livelock ends the run inst
 """
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import simpy
 
 from ..config import DmaSpec, LockTimingSpec
-from ..isa import DmaChannelProgram
+from ..isa import BufferDescriptor, DmaChannelProgram
 from ..stats.recorder import ChannelStats, Recorder
 from .data import DataPlane, gather, scatter
 from .errors import Livelock
-from .lock import Lock
+from .lock import Lock, PairLock
 from .stream_switch import StreamRoute
 from .timing import dma_startup_cycles
 from .unit import ArrayClock, ProgressWatch, Unit
@@ -46,27 +46,35 @@ def chain_order(ch: DmaChannelProgram) -> tuple[list[int | None], bool]:
     return nxt, i is not None
 
 
-def post_release(env: ArrayClock, lock: Lock, value: int, delay: int, by: str) -> None:
-    """Add ``value`` to ``lock`` after ``delay`` cycles, without holding up the caller."""
-    if delay == 0:
-        lock.release(value, by)
-    else:
-        env.timeout(delay).callbacks.append(lambda _: lock.release(value, by))
+Step = tuple[BufferDescriptor, Any, int, Any, int]
+"""A BD as the channel walks it: (BD, acquired lock, value, released lock, value)."""
 
 
 class TileDmaChannel(Unit):
-    __slots__ = ("program", "nxt", "locks", "route", "idx", "startup", "release_cycles",
-                 "latency", "stats", "rec", "stall_limit", "data")
+    __slots__ = ("program", "steps", "loop_from", "route", "idx", "startup", "release_cycles",
+                 "latency", "stats", "rec", "stall_limit", "data", "runs", "left", "bd", "t0", "ready",
+                 "last_done")
 
     def __init__(self, env: ArrayClock, name: str, program: DmaChannelProgram,
-                 spec: DmaSpec, lock_timing: LockTimingSpec, locks: dict[str, Lock],
+                 spec: DmaSpec, lock_timing: LockTimingSpec, locks: Mapping[str, Lock | PairLock],
                  route: StreamRoute, idx: int, rec: Recorder, stats: ChannelStats,
                  watch: ProgressWatch, stall_limit: int, data: DataPlane | None = None) -> None:
         nxt, loops = chain_order(program)
         super().__init__(env, name, watch, required=not loops)
         self.program = program
-        self.nxt = nxt
-        self.locks = locks
+        # the chain from its start, each BD once, as (BD, acquired lock, value, released lock,
+        # value): no look-ups per BD. A looping chain goes on from ``loop_from`` forever.
+        self.steps: list[Step] = []
+        order: list[int] = []
+        i: int | None = program.start
+        while i is not None and i not in order:
+            order.append(i)
+            bd = program.bds[i]
+            acq, rel = bd.acquire, bd.release
+            self.steps.append((bd, locks[acq.lock] if acq else None, acq.value if acq else 0,
+                               locks[rel.lock] if rel else None, rel.value if rel else 0))
+            i = nxt[i]
+        self.loop_from = order.index(i) if i is not None else len(order)
         self.route = route
         self.idx = idx
         self.startup = (dma_startup_cycles(spec, lock_timing, False),
@@ -77,46 +85,89 @@ class TileDmaChannel(Unit):
         self.rec = rec
         self.stall_limit = stall_limit
         self.data = data  # functional mode: the buffers' bytes move with the BDs
-        env.process(self.run())
+        self.runs: Iterator[list[Step]] = iter(())
+        self.left: Iterator[Step] = iter(())
+        self.bd: Step = self.steps[0]
+        self.t0 = self.ready = self.last_done = 0
+        env.timeout(0).callbacks.append(self.begin)
 
-    def run(self) -> Generator[simpy.Event, Any, None]:
-        repeats = self.program.repeat if self.required else 1
-        last_done = 0
-        for _ in range(repeats):
-            i: int | None = self.program.start
-            while i is not None:
-                last_done = yield from self.step(i)
-                i = self.nxt[i]
-        if last_done > self.env.now:
-            yield self.env.timeout(last_done - self.env.now)
-        self.stats.finish = self.env.now
-        self.finish()
+    def begin(self, _: simpy.Event | None = None) -> None:
+        """Start the chain (called at cycle 0)."""
+        self.runs = self.walk()
+        self.left = iter(())
+        self.next_bd()
 
-    def step(self, i: int) -> Generator[simpy.Event, Any, int]:
-        env, stats = self.env, self.stats
+    def next_bd(self) -> None:
+        """Start the next BD: acquire its lock, or wait for it, then offer its bytes."""
+        step = next(self.left, None)
+        if step is None:
+            run = next(self.runs, None)
+            if run is None:
+                self.end()
+                return
+            self.left = iter(run)
+            step = next(self.left)
         if not self.required and self.watch.stuck_cycles() > self.stall_limit:
             raise Livelock(self.name)
-        bd = self.program.bds[i]
-        t0 = env.now
-        if bd.acquire is not None:
-            ev = self.locks[bd.acquire.lock].acquire(bd.acquire.value, self)
-            if ev is not None:
-                yield ev
-                stats.lock_stall += env.now - t0
-        yield env.timeout(self.startup[bd.acquire is not None])
-        t1 = env.now
+        self.bd = step
+        self.t0 = t0 = self.env._now
+        acq = step[1]
+        if acq is None:
+            self.offer(t0 + self.startup[0])
+            return
+        got = acq.request(step[2], self, t0)
+        if got.__class__ is int:
+            self.stats.lock_stall += got - t0
+            self.offer(got + self.startup[1])
+        else:
+            got.callbacks.append(self.granted)
+
+    def granted(self, _: simpy.Event) -> None:
+        now = self.env._now
+        self.stats.lock_stall += now - self.t0
+        self.offer(now + self.startup[1])
+
+    def offer(self, ready: int) -> None:
+        """Offer the BD's bytes to the route from cycle ``ready`` (its start-up done)."""
+        bd = self.bd[0]
+        self.ready = ready
         if self.data is not None and self.idx == 0:
             self.route.data.push(gather(self.data.buffers[bd.buffer], bd.offset_bytes, bd.length_bytes, bd.dims))
-        yield self.route.offer(self.idx, bd.length_bytes, self)
+        self.route.offer(self.idx, bd.length_bytes, self, ready=ready, done=self.moved)
+
+    def moved(self) -> None:
+        """The BD's bytes have left the source: count them, post the release, start the next."""
+        bd, _, _, rel, rel_value = self.bd
         if self.data is not None and self.idx:
             scatter(self.data.buffers[bd.buffer], bd.offset_bytes, bd.dims,
                     self.route.data.pull(self.idx, bd.length_bytes))
-        done = env.now + self.latency
+        stats = self.stats
+        self.last_done = done = self.env._now + self.latency
         stats.bytes += bd.length_bytes
         stats.bds += 1
-        stats.active += done - t1
-        self.rec.interval(t1, done, self.name, "busy")
-        if bd.release is not None:
-            post_release(env, self.locks[bd.release.lock], bd.release.value,
-                         self.latency + self.release_cycles, "dma")
-        return done
+        stats.active += done - self.ready
+        if self.rec.intervals is not None:
+            self.rec.interval(self.ready, done, self.name, "busy")
+        if rel is not None:
+            rel.post(rel_value, done + self.release_cycles, "dma")
+        self.next_bd()
+
+    def end(self) -> None:
+        """The chain is done once its last bytes have landed."""
+        wait = self.last_done - self.env._now
+        if wait > 0:
+            self.env.timeout(wait).callbacks.append(lambda _: self.end())
+            return
+        self.stats.finish = self.env.now
+        self.finish()
+
+    def walk(self) -> Iterator[list[Step]]:
+        """The chain's BDs in runs: the whole chain ``repeat`` times, or, for a looping chain,
+        the whole chain and then its loop for ever."""
+        if self.required:
+            for _ in range(self.program.repeat):
+                yield self.steps
+        else:
+            yield self.steps
+            while True:
+                yield self.steps[self.loop_from:]

@@ -98,13 +98,14 @@ class ShimChannel(Unit):
 
     def serve(self, task: ShimTask) -> Generator[simpy.Event, Any, None]:
         env, stats = self.env, self.stats
-        yield env.timeout(self.startup)
-        t1 = env.now
+        t1 = env.now + self.startup
         op = task.op
         scale = ddr_access_bytes(self.ddr, op.length_bytes, op.dims) / op.length_bytes
         if self.data is not None and self.idx == 0:
             self.route.data.push(gather(self.data.tensors[op.tensor], op.offset_bytes, op.length_bytes, op.dims))
-        yield self.route.offer(self.idx, op.length_bytes, self, scale)
+        moved = self.route.offer(self.idx, op.length_bytes, self, scale, ready=t1)
+        assert moved is not None
+        yield moved
         if self.data is not None and self.idx:
             scatter(self.data.tensors[op.tensor], op.offset_bytes, op.dims,
                     self.route.data.pull(self.idx, op.length_bytes))

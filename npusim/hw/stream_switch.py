@@ -14,6 +14,8 @@ next BD can already accept the words that follow, as the switch FIFOs allow).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import simpy
 
 from ..stats.recorder import ChannelStats, DdrStats, RouteStats
@@ -25,7 +27,7 @@ from .unit import ArrayClock, Unit
 
 class StreamRoute:
     __slots__ = ("env", "name", "rate", "latency", "labels", "ddr", "ddr_reads", "ddr_writes",
-                 "left", "events", "units", "since", "chan", "missing", "seg", "seg_start",
+                 "left", "done", "units", "since", "chan", "missing", "seg", "seg_start",
                  "stats", "ddr_stats", "scale", "seg_ddr", "data")
 
     def __init__(self, env: ArrayClock, name: str, rate: int, latency: list[int],
@@ -43,7 +45,7 @@ class StreamRoute:
         self.ddr_reads, self.ddr_writes = ddr_reads, ddr_writes
         n = len(labels)
         self.left = [0] * n
-        self.events: list[simpy.Event | None] = [None] * n
+        self.done: list[Callable[[], object] | None] = [None] * n
         self.units: list[Unit | None] = [None] * n
         self.since = [0] * n
         self.scale = [0.0] * n  # DDR bytes per byte moved, for the shim ends
@@ -53,63 +55,72 @@ class StreamRoute:
         self.seg_ddr = 0  # DDR bytes the current segment costs
         self.data = RouteData(n)  # the words in flight, used in functional mode only
 
-    def offer(self, idx: int, nbytes: int, unit: Unit, ddr_scale: float = 0.0) -> simpy.Event:
-        """Participant ``idx`` is ready to move ``nbytes``; the event fires (in source time) when
-        they have moved. A shim end gives the DDR bytes its transfer costs per byte moved."""
-        ev = simpy.Event(self.env)
+    def offer(self, idx: int, nbytes: int, unit: Unit, ddr_scale: float = 0.0, ready: int = -1,
+              done: Callable[[], object] | None = None) -> simpy.Event | None:
+        """Participant ``idx`` is ready to move ``nbytes`` from cycle ``ready`` (now, or later when
+        it is still starting up). When they have moved (in source time), ``done()`` is called, or,
+        without ``done``, the returned event fires. A shim end gives the DDR bytes its transfer
+        costs per byte moved."""
+        ev = None
+        if done is None:
+            ev = simpy.Event(self.env)
+            done = ev.succeed
         self.scale[idx] = ddr_scale
         self.left[idx] = nbytes
-        self.events[idx] = ev
+        self.done[idx] = done
         self.units[idx] = unit
-        self.since[idx] = self.env.now
+        self.since[idx] = ready = max(ready, self.env._now)
         self.missing -= 1
         if self.missing == 0:
             self._start()
         else:
-            unit.block(self)
+            unit.block(self, ready)
         return ev
 
     def _start(self) -> None:
-        now = self.env.now
+        """Every participant has offered: the segment starts when the last of them is ready."""
+        since = self.since
+        self.seg_start = start = max(since)
         self.seg = seg = min(self.left)
-        self.seg_start = now
         for i, unit in enumerate(self.units):
-            self.chan[i].stream_stall += now - self.since[i]
+            if start != since[i]:
+                self.chan[i].stream_stall += start - since[i]
             if unit is not None and unit.waiting is self:
                 unit.unblock()
         if self.ddr is not None:
             scale = sum(self.scale)
             self.seg_ddr = round(seg * scale)
-            ev = self.ddr.transfer(self.seg_ddr, self.rate * scale)
+            self.ddr.transfer(self.seg_ddr, self.rate * scale, self._end, start)
         else:
-            ev = self.env.timeout(transfer_cycles(seg, self.rate))
-        ev.callbacks.append(self._end)
+            self.env.timeout(start - self.env._now + transfer_cycles(seg, self.rate)).callbacks.append(self._end)
 
-    def _end(self, _: simpy.Event) -> None:
+    def _end(self, _: simpy.Event | None = None) -> None:
         now = self.env.now
         seg = self.seg
         self.stats.busy += now - self.seg_start
         self.stats.bytes += seg
+        self.stats.segments += 1
         if self.ddr_stats is not None:
             self.ddr_stats.bytes_read += seg * self.ddr_reads
             self.ddr_stats.bytes_written += seg * self.ddr_writes
             self.ddr_stats.bytes_accessed += self.seg_ddr
         left = self.left
+        finished = []
         for i in range(len(left)):
             left[i] -= seg
             if left[i] == 0:
                 self.missing += 1
-                ev = self.events[i]
-                self.events[i] = None
-                assert ev is not None
-                ev.succeed()
+                finished.append(self.done[i])
+                self.done[i] = None
             else:
                 self.since[i] = now
         # at least the smallest offer is now used up, so the route waits for a new offer; those
-        # with bytes left wait again (re-offers come from the channels' processes, later)
+        # with bytes left wait again. Then the finished participants go on (and may offer again).
         for i, unit in enumerate(self.units):
             if left[i] and unit is not None:
                 unit.block(self)
+        for done in finished:
+            done()  # type: ignore[misc]  # set with the offer
 
     def describe_wait(self, unit: Unit) -> str:
         idx = self.units.index(unit)

@@ -13,15 +13,19 @@ import simpy
 
 
 class ArrayClock(simpy.Environment):
-    """The SimPy environment of an array: time is an integer count of array clock cycles."""
+    """The SimPy environment of an array: time is an integer count of array clock cycles.
+
+    The hot paths read ``_now`` directly (the attribute behind ``now``, without a property call)."""
+
+    _now: int  # every delay the units schedule is an int
 
     @property
     def now(self) -> int:
-        return self._now  # type: ignore[return-value]  # every delay the units schedule is an int
+        return self._now
 
 
 class ProgressWatch:
-    __slots__ = ("env", "unfinished", "blocked", "since", "done", "last_finish")
+    __slots__ = ("env", "unfinished", "blocked", "since", "done", "last_finish", "latest")
 
     def __init__(self, env: ArrayClock) -> None:
         self.env = env
@@ -30,13 +34,24 @@ class ProgressWatch:
         self.since: int | None = None
         self.done = simpy.Event(env)
         self.last_finish = 0
+        self.latest = 0  # the latest cycle from which any unit has been blocked
 
     def _all_blocked(self) -> None:
-        self.since = self.env.now if self.blocked == self.unfinished and self.unfinished else None
+        # a unit blocks from a later cycle than now only when it waits ahead of the array's clock;
+        # it stays blocked at least until then, so the latest such cycle is when all were blocked
+        if self.blocked == self.unfinished and self.unfinished:
+            self.since = max(self.env.now, self.latest)
+        else:
+            self.since = None
 
-    def block(self) -> None:
+    def block(self, at: int) -> None:
         self.blocked += 1
-        self._all_blocked()
+        if at > self.latest:
+            self.latest = at
+        if self.blocked == self.unfinished:
+            self._all_blocked()
+        else:
+            self.since = None
 
     def unblock(self) -> None:
         self.blocked -= 1
@@ -70,15 +85,18 @@ class Unit:
         if required:
             watch.unfinished += 1
 
-    def block(self, on: Any) -> None:
+    def block(self, on: Any, at: int | None = None) -> None:
+        """Wait on ``on`` from cycle ``at`` (now, unless the unit runs ahead of the clock)."""
         self.waiting = on
         if self.required:
-            self.watch.block()
+            self.watch.block(self.env._now if at is None else at)
 
     def unblock(self) -> None:
         self.waiting = None
         if self.required:
-            self.watch.unblock()
+            watch = self.watch  # inline ProgressWatch.unblock: this is on every hot path
+            watch.blocked -= 1
+            watch.since = None
 
     def finish(self) -> None:
         self.finished = True

@@ -57,7 +57,13 @@ def format_report(report: Report) -> str:
                f"cycles, average {d.bandwidth_gb_per_s:.2f} GB/s of {d.peak_gb_per_s:.2f} GB/s")
     if report.ops or report.lowering is not None:
         out += format_layer_lines(report)
+    out.append(_speed(report.wall_seconds, report.cycles, report.engine_events, report.hardware_events))
     return "\n".join(out)
+
+
+def _speed(wall: float, cycles: int, engine_events: int, hardware_events: int) -> str:
+    return (f"run      {wall:.2f} s wall, {hardware_events:,} hardware events ({engine_events:,} engine events), "
+            f"{cycles / wall if wall else 0:,.0f} cycles/s")
 
 
 def format_layer_lines(report: Report) -> list[str]:
@@ -100,6 +106,8 @@ def format_workload(wr: WorkloadReport) -> str:
     if functional:
         out.append(f"check    functional: {'every layer matches numpy' if wr.functional_ok else 'MISMATCH'} "
                    f"(max abs error {wr.max_abs_error:g})")
+    out.append(_speed(sum(r.wall_seconds for r in wr.layers), sum(r.cycles for r in wr.layers),
+                      sum(r.engine_events for r in wr.layers), sum(r.hardware_events for r in wr.layers)))
     return "\n".join(out + [""] + format_operators(wr))
 
 

@@ -25,10 +25,10 @@ class ChannelStats:
 
 
 class RouteStats:
-    __slots__ = ("bytes", "busy", "switches")
+    __slots__ = ("bytes", "busy", "segments", "switches")
 
     def __init__(self, switches: tuple[int, ...]) -> None:
-        self.bytes = self.busy = 0
+        self.bytes = self.busy = self.segments = 0
         self.switches = switches
 
 
@@ -50,6 +50,12 @@ class Recorder:
     intervals: list[tuple[int, int, str, str]] | None = None
     cycles: int = 0
     events: int = 0
+    """Events the SimPy engine scheduled and processed."""
+    hardware_events: int = 0
+    """What was simulated, counted the same way whatever the engine merges: kernel calls, lock
+    acquires and releases, BDs and shim tasks moved, and route segments."""
+    wall_seconds: float = 0.0
+    """Wall-clock time of the run (verify, build and simulate)."""
 
     def core(self, tile: Tile) -> CoreStats:
         return self.cores.setdefault(tile, CoreStats())

@@ -93,6 +93,11 @@ class Report:
     """Functional mode: the largest absolute difference from numpy's output."""
     lowering: dict[str, Any] | None = None
     """For a lowered layer: the layer, its tiling and the bounds the lowering expected."""
+    hardware_events: int = 0
+    """Kernel calls, lock acquires and releases, BDs and shim tasks, route segments simulated
+    (``engine_events`` counts what the engine scheduled; it merges many of these)."""
+    wall_seconds: float = 0.0
+    """Wall-clock seconds the run took (lowering, verification, build and simulation)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with stable keys (see README, "Reports")."""
@@ -138,4 +143,5 @@ def make_report(rec: Recorder, config: NPUConfig, program_name: str, *, ops: int
     ok, err = functional if functional is not None else (None, None)
     return Report(config.name, program_name, config.clock_mhz, rec.cycles, seconds,
                   tuple(_tile_report(t, config, rec, rec.cycles) for t in tiles), routes, ddr, rec.events,
-                  ops, ops / seconds / 1e12 if seconds else 0.0, peak_tops(config, dtype), ok, err, lowering)
+                  ops, ops / seconds / 1e12 if seconds else 0.0, peak_tops(config, dtype), ok, err, lowering,
+                  rec.hardware_events, rec.wall_seconds)

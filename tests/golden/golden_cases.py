@@ -1,7 +1,7 @@
 """Golden runs: every counter of a fixed set of programs, to prove that engine speed-ups change
 nothing but the wall time.
 
-Each case is a shipped trace or a lowered layer on a shipped config. What is pinned: total cycles,
+Each case is a shipped trace, a lowered layer or a lowered vector operator on a shipped config. What is pinned: total cycles,
 every core, channel, route and DDR counter, a digest of the recorded intervals, and for functional
 cases a digest of every DDR tensor's final bytes. Engine events are not pinned (removing events is
 the point of a speed-up).
@@ -23,6 +23,9 @@ from npusim import Conv2d, Gemm, load_config
 from npusim.engine import RunOptions, run_functional, run_program
 from npusim.frontend.data import pack, random_operands
 from npusim.frontend.lower import lower
+from npusim.frontend.vector_data import pack_vector, random_vector_operands
+from npusim.frontend.vector_layers import Elementwise, LayerNorm, Pool, Softmax, VectorLayer
+from npusim.frontend.vector_program import lower_vector, tensor_bytes
 from npusim.isa import load_program
 from npusim.stats.recorder import Recorder
 
@@ -46,6 +49,18 @@ LAYERS: dict[str, tuple[str, Gemm | Conv2d, bool]] = {
         "npu1", Conv2d(batch=1, in_channels=8, height=12, width=12, out_channels=16, kernel_h=3, kernel_w=3,
                        stride=1, padding=1, dtype="int8", out_dtype="int32"), True),
     "npu2 gemm 128x64x96 bf16 functional": ("npu2", Gemm(m=128, k=64, n=96, dtype="bf16"), True),
+    "npu1 conv 16->32 3x3 +bias +relu int8 functional": (
+        "npu1", Conv2d(batch=1, in_channels=16, height=14, width=14, out_channels=32, kernel_h=3, kernel_w=3,
+                       stride=1, padding=1, dtype="int8", out_dtype="int8", shift=6, bias=True, relu=True), True),
+}
+VECTORS: dict[str, tuple[str, VectorLayer, bool]] = {
+    "npu1 add 64x256 int8 functional": ("npu1", Elementwise(kind="add", shape=(64, 256), broadcast="row", dtype="int8"), True),
+    "npu2 gelu 128x768 bf16": ("npu2", Elementwise(kind="gelu", shape=(128, 768), dtype="bf16"), False),
+    "npu1 max pool 3x3 s2 int8 functional": (
+        "npu1", Pool(kind="max", channels=16, height=28, width=28, kernel_h=3, kernel_w=3, stride=2, padding=1,
+                     dtype="int8"), True),
+    "npu2 softmax 512x512 bf16": ("npu2", Softmax(rows=512, length=512, dtype="bf16"), False),
+    "npu1 layernorm 128x768 bf16 functional": ("npu1", LayerNorm(rows=128, length=768, dtype="bf16"), True),
 }
 
 
@@ -85,8 +100,21 @@ def measure_layer(name: str) -> dict[str, Any]:
     return dict(counters(rec), tensors={n: _digest(b.tobytes()) for n, b in sorted(out.items())})
 
 
+def measure_vector(name: str) -> dict[str, Any]:
+    cfg, layer, functional = VECTORS[name]
+    config = load_config(ROOT / f"configs/{cfg}.yaml")
+    low = lower_vector(config, layer)
+    options = RunOptions(record_intervals=True)
+    if not functional:
+        return counters(run_program(config, low.program, options))
+    tensors = pack_vector(low.plan, random_vector_operands(layer, 0), tensor_bytes(low.plan))
+    rec, out = run_functional(config, low.program, tensors, options)
+    return dict(counters(rec), tensors={n: _digest(b.tobytes()) for n, b in sorted(out.items())})
+
+
 def measure_all() -> dict[str, Any]:
-    return {**{f"trace {n}": measure_trace(n) for n in TRACES}, **{n: measure_layer(n) for n in LAYERS}}
+    return {**{f"trace {n}": measure_trace(n) for n in TRACES}, **{n: measure_layer(n) for n in LAYERS},
+            **{n: measure_vector(n) for n in VECTORS}}
 
 
 def main() -> None:

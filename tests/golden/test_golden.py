@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from golden_cases import GOLDEN, LAYERS, TRACES, measure_layer, measure_trace
+from golden_cases import GOLDEN, LAYERS, TRACES, VECTORS, measure_layer, measure_trace, measure_vector
 
 EXPECTED: dict[str, Any] = json.loads(GOLDEN.read_text())
 
@@ -32,5 +32,10 @@ def test_layer_counters_are_golden(name: str) -> None:
     assert _diff(measure_layer(name), EXPECTED[name]) == []
 
 
+@pytest.mark.parametrize("name", sorted(VECTORS))
+def test_vector_operator_counters_are_golden(name: str) -> None:
+    assert _diff(measure_vector(name), EXPECTED[name]) == []
+
+
 def test_golden_file_covers_every_case() -> None:
-    assert set(EXPECTED) == {f"trace {n}" for n in TRACES} | set(LAYERS)
+    assert set(EXPECTED) == {f"trace {n}" for n in TRACES} | set(LAYERS) | set(VECTORS)

@@ -6,6 +6,8 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import simpy
 
 from npusim.hw.ddr import Ddr
@@ -127,3 +129,38 @@ def test_sharing_is_work_conserving_between_cycles() -> None:
     # -> B ends at 2/3 + 4/3 = 2. A is reported at ceil(2/3) = 1.
     done, _ = run_flows(3.0, [(0, 1, 3), (0, 5, 3)])
     assert done == [1, 2]
+
+
+def run_flows_announced(bandwidth: float, flows: list[tuple[int, int, float]]) -> tuple[list[int], DdrStats]:
+    """The same flows, each registered at cycle 0 with its start cycle (``transfer(start=...)``),
+    the way a route announces a segment whose participants are still starting up."""
+    env = simpy.Environment()
+    stats = DdrStats()
+    ddr = Ddr(env, bandwidth, stats)
+    done = [-1] * len(flows)
+    for i, (start, nbytes, cap) in enumerate(flows):
+        def finished(i: int = i) -> None:
+            done[i] = int(env.now)
+        ddr.transfer(nbytes, cap, finished, start)
+    env.run()
+    assert ddr.flows == [] and ddr.arrivals == []
+    return done, stats
+
+
+def test_a_short_flow_announced_later_completes_first() -> None:
+    # A: 1000 B from 0; B: 40 B from 10; caps 8, bandwidth 8. B completes at 10 + 40/4 = 20,
+    # before A, whose lone-rate completion (125) would be too late a wake-up for B.
+    assert run_flows_announced(8.0, [(0, 1000, 8), (10, 40, 8)])[0] == [130, 20]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 300), st.integers(1, 2000), st.sampled_from([1.0, 2.0, 4.0, 100.0])),
+                min_size=1, max_size=8),
+       st.sampled_from([8.0, 9.0, 50.0 * 1e3 / 1800]))
+def test_flows_announced_ahead_complete_as_flows_started_on_time(
+        flows: list[tuple[int, int, float]], bandwidth: float) -> None:
+    # the DDR serves a flow registered ahead of its start exactly as one registered at its start
+    on_time, stats = run_flows(bandwidth, flows)
+    ahead, stats_ahead = run_flows_announced(bandwidth, flows)
+    assert ahead == on_time
+    assert stats_ahead.busy == stats.busy

@@ -10,10 +10,12 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import simpy
 
 from npusim.hw.errors import SimulationError
-from npusim.hw.lock import Lock
+from npusim.hw.lock import Lock, PairLock
 from npusim.hw.unit import ProgressWatch, Unit
 
 MAX = 63  # locks.max_value of npu1 / tiny
@@ -168,3 +170,121 @@ def test_new_request_the_value_allows_is_not_held_behind_a_bigger_waiter() -> No
     # Had B arrived first it would have been granted; arriving second, _grant would skip A too.
     assert lock.acquire(1, b) is None
     assert lock.value == 0
+
+
+# -- PairLock: one acquirer, one releaser; future releases kept as numbers ----------------------
+
+def pair(init: int = 0) -> tuple[simpy.Environment, ProgressWatch, PairLock]:
+    env = simpy.Environment()
+    return env, ProgressWatch(env), PairLock(env, "P", init, MAX)  # type: ignore[arg-type]
+
+
+def test_pair_lock_grants_at_the_cycle_of_a_posted_release() -> None:
+    env, watch, lock = pair()
+    dma = Unit(env, "dma", watch, True)
+    lock.post(1, 40, "core")  # posted at 0 for cycle 40
+    assert lock.request(1, dma, 10) == 40 and lock.granted_by == "core"
+    assert lock.value == 0 and watch.blocked == 0  # decided without waiting or an event
+
+
+def test_pair_lock_request_ahead_of_the_clock_sees_releases_up_to_its_cycle() -> None:
+    env, watch, lock = pair()
+    core = Unit(env, "core", watch, True)
+    lock.post(1, 30, "dma")
+    assert lock.request(1, core, 50) == 50  # a core running ahead at 50: the release at 30 is in
+
+
+def test_pair_lock_waiter_wakes_at_the_later_of_release_and_request() -> None:
+    env, watch, lock = pair()
+    core = Unit(env, "core", watch, True)
+    ev = lock.request(1, core, 25)  # requested for cycle 25 (ahead), nothing posted yet
+    assert isinstance(ev, simpy.Event) and core.waiting is lock and watch.since == 25
+    env.process(releaser_post(env, lock, post_at=5, at=12, n=1, by="dma"))
+    env.run()
+    assert (env.now, ev.value) == (25, "dma")  # released at 12, but asked for at 25
+    assert core.waiting is None and lock.value == 0
+
+
+def test_pair_lock_overflow_is_found_when_the_lock_settles() -> None:
+    env, _, lock = pair(init=63)
+    lock.post(1, 7, "core")
+    with pytest.raises(SimulationError, match=re.escape("lock 'P' overflows: 63 + 1 > 63 (locks.max_value) "
+                                                        "at cycle 7")):
+        lock.settle()
+
+
+def releaser_post(env: simpy.Environment, lock: PairLock, post_at: int, at: int, n: int,
+                  by: str) -> Generator[simpy.Event, Any, None]:
+    yield env.timeout(post_at)
+    lock.post(n, at, by)
+
+
+@settings(max_examples=200, deadline=None)
+@given(init=st.integers(0, 2),
+       releases=st.lists(st.tuples(st.integers(0, 20), st.integers(1, 2), st.integers(0, 30)), max_size=12),
+       acquires=st.lists(st.tuples(st.integers(0, 15), st.integers(1, 2), st.booleans()), max_size=12))
+def test_pair_lock_grants_as_a_lock_driven_cycle_by_cycle(
+        init: int, releases: list[tuple[int, int, int]], acquires: list[tuple[int, int, bool]]) -> None:
+    """One releaser (each release ``gap`` cycles after the last, posted up to ``lead`` cycles
+    early) and one acquirer (each request ``gap`` cycles after its last grant, made either at its
+    cycle or ahead of the clock, as a running-ahead core does): same grants, cycles and releasers."""
+    cycles, t = [], 0
+    for gap, _, _ in releases:
+        t += gap
+        cycles.append(t)
+
+    def reference() -> list[tuple[int, Any]]:
+        env, watch, lock = make(init)
+        unit = Unit(env, "a", watch, True)
+        log: list[tuple[int, Any]] = []
+
+        def rel() -> Generator[simpy.Event, Any, None]:
+            for k, (c, (_, n, _)) in enumerate(zip(cycles, releases)):
+                yield env.timeout(c - env.now)
+                lock.release(n, "core" if k % 2 else "dma")
+
+        def acq() -> Generator[simpy.Event, Any, None]:
+            for gap, n, _ in acquires:
+                yield env.timeout(gap)
+                asked = env.now
+                ev = lock.acquire(n, unit)
+                by = None if ev is None else (yield ev)
+                log.append((int(env.now), by if env.now > asked else None))  # (a 0-cycle wait is none)
+        env.process(rel())
+        env.process(acq())
+        env.run()
+        return log
+
+    def paired() -> list[tuple[int, Any]]:
+        env, watch, lock = pair(init)
+        unit = Unit(env, "a", watch, True)
+        log: list[tuple[int, Any]] = []
+
+        def rel() -> Generator[simpy.Event, Any, None]:
+            posted = 0
+            for k, (c, (_, n, lead)) in enumerate(zip(cycles, releases)):
+                posted = max(posted, c - lead)  # posts in order, each no later than its cycle
+                yield env.timeout(posted - env.now)
+                lock.post(n, c, "core" if k % 2 else "dma")
+
+        def acq() -> Generator[simpy.Event, Any, None]:
+            clock = 0  # the acquirer's own clock, ahead of env.now when it runs ahead
+            for gap, n, ahead in acquires:
+                clock += gap
+                if not ahead:
+                    yield env.timeout(clock - env.now)
+                got = lock.request(n, unit, clock)
+                if isinstance(got, int):
+                    log.append((got, lock.granted_by if got > clock else None))
+                    clock = got
+                else:
+                    by = yield got
+                    waited = int(env.now) > clock
+                    clock = int(env.now)
+                    log.append((clock, by if waited else None))
+        env.process(rel())
+        env.process(acq())
+        env.run()
+        return log
+
+    assert paired() == reference()
