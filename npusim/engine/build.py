@@ -37,6 +37,8 @@ class Machine:
     env: ArrayClock
     units: list[Unit]
     locks: dict[str, Lock | PairLock]
+    lock_tiles: dict[str, tuple[int, int]]
+    """The tile each lock lives in."""
     watch: ProgressWatch
     rec: Recorder
     data: DataPlane | None = None
@@ -142,4 +144,4 @@ def build(config: NPUConfig, program: Program, layout: Layout, options: RunOptio
     units.extend(shims.values())
     if program.runtime:
         units.append(CommandProcessor(env, program.runtime, shims, watch))
-    return Machine(env, units, locks, watch, rec, data)
+    return Machine(env, units, locks, {n: t for n, (t, _) in layout.locks.items()}, watch, rec, data)

@@ -70,9 +70,11 @@ def run_machine(machine: Machine, options: RunOptions, source: str = "<program>"
     rec = machine.rec
     rec.cycles = watch.last_finish if watch.unfinished == 0 else env.now
     rec.events = _events(env)
+    for name, lock in machine.locks.items():
+        tile = machine.lock_tiles[name]
+        rec.lock_operations[tile] = rec.lock_operations.get(tile, 0) + lock.acquires + lock.releases
     rec.hardware_events = (sum(c.calls for c in rec.cores.values()) + sum(c.bds for c in rec.channels.values())
-                           + sum(r.segments for r in rec.routes.values())
-                           + sum(lock.acquires + lock.releases for lock in machine.locks.values()))
+                           + sum(r.segments for r in rec.routes.values()) + sum(rec.lock_operations.values()))
     return rec
 
 

@@ -27,16 +27,16 @@ from ..config import ComputeTileSpec, LockTimingSpec
 from ..isa import Acquire, Compute, Instruction, Loop, Release, Vector
 from ..stats.recorder import CoreStats, Recorder
 from .data import DataPlane
-from .kernels import run_matmul
+from .kernels import matmul_memory_bytes, run_matmul
 from .lock import Lock, PairLock
 from .timing import kernel_call_cycles
 from .unit import ArrayClock, ProgressWatch, Unit
-from .vector_kernels import run_vector
+from .vector_kernels import run_vector, vector_memory_bytes
 
 
 # A core's program, compiled once into tuples so that the hot loop does no attribute look-ups or
-# isinstance tests: (COMPUTE, cycles, macs, instruction), (VECTOR, cycles, 0, instruction),
-# (ACQUIRE | RELEASE, lock, value), (LOOP, count, body).
+# isinstance tests: (COMPUTE | VECTOR, cycles, MACs or elements, instruction, read bytes, written
+# bytes), (ACQUIRE | RELEASE, lock, value), (LOOP, count, body).
 COMPUTE, VECTOR, ACQUIRE, RELEASE, LOOP = range(5)
 Op = tuple[Any, ...]
 
@@ -71,7 +71,7 @@ class Core(Unit):
         for op in body:
             kind = op[0]
             if kind == COMPUTE:
-                _, cycles, macs, ins = op
+                _, cycles, macs, ins, read, written = op
                 if self.data is not None:
                     buf = self.data.buffers
                     run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c])
@@ -80,6 +80,9 @@ class Core(Unit):
                 stats.busy += cycles
                 stats.calls += 1
                 stats.macs += macs
+                stats.macs_by_dtype[ins.dtype] = stats.macs_by_dtype.get(ins.dtype, 0) + macs
+                stats.read_bytes += read
+                stats.write_bytes += written
                 if self.rec.intervals is not None:
                     self.rec.interval(start, start + cycles, self.name, "busy")
             elif kind == ACQUIRE:
@@ -102,13 +105,17 @@ class Core(Unit):
                 stats.busy += self.release_cycles
                 op[1].post(op[2], self.env._now + self.ahead, "core")
             elif kind == VECTOR:
-                _, cycles, _, ins = op
+                _, cycles, elements, ins, read, written = op
                 if self.data is not None:
                     run_vector(ins, self.data.buffers)
                 start = self.env._now + self.ahead
                 self.ahead += cycles
                 stats.busy += cycles
                 stats.calls += 1
+                by_dtype = stats.vector_elements_by_dtype
+                by_dtype[ins.dtype] = by_dtype.get(ins.dtype, 0) + elements
+                stats.read_bytes += read
+                stats.write_bytes += written
                 if self.rec.intervals is not None:
                     self.rec.interval(start, start + cycles, self.name, "busy")
             else:
@@ -153,9 +160,10 @@ def compile_program(body: tuple[Instruction, ...], spec: ComputeTileSpec,
     code: list[Op] = []
     for ins in body:
         if isinstance(ins, Compute):
-            code.append((COMPUTE, kernel_call_cycles(spec, ins), ins.m * ins.k * ins.n, ins))
+            code.append((COMPUTE, kernel_call_cycles(spec, ins), ins.m * ins.k * ins.n, ins,
+                         *matmul_memory_bytes(ins)))
         elif isinstance(ins, Vector):
-            code.append((VECTOR, kernel_call_cycles(spec, ins), 0, ins))
+            code.append((VECTOR, kernel_call_cycles(spec, ins), ins.elements, ins, *vector_memory_bytes(ins)))
         elif isinstance(ins, Acquire):
             code.append((ACQUIRE, locks[ins.lock], ins.value))
         elif isinstance(ins, Release):

@@ -46,3 +46,16 @@ def run_matmul(ins: Compute, a: Bytes, b: Bytes, c: Bytes) -> None:
             np.maximum(acc, 0, out=acc)
         out = narrow(acc, ins.emit, ins.shift).reshape(-1).view(np.uint8)
         c[:m * n * OUT_BYTES[ins.emit]] = out
+
+
+def matmul_memory_bytes(ins: Compute) -> tuple[int, int]:
+    """Data-memory bytes one call reads and writes: ``A`` and ``B`` (and the bias row after
+    ``B`` when it emits with a bias), the accumulators (read unless ``zero``, always written),
+    and the emitted results."""
+    m, k, n, t = ins.m, ins.k, ins.n, ins.dtype
+    read = (m * k + k * n) * IN_BYTES[t] + (0 if ins.zero else m * n * ACC_BYTES)
+    written = m * n * ACC_BYTES
+    if ins.emit is not None:
+        read += n * ACC_BYTES if ins.bias else 0
+        written += m * n * OUT_BYTES[ins.emit]
+    return read, written

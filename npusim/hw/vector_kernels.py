@@ -65,3 +65,18 @@ def _pool(ins: Vector, x: Array, out: Bytes) -> None:
         if ins.relu:
             r = vm.relu(r, ins.dtype)
         _write(out, r)
+
+
+def vector_memory_bytes(ins: Vector) -> tuple[int, int]:
+    """Data-memory bytes one call reads and writes: its block, its second operand (a block, a
+    broadcast row, or layernorm's gamma and beta), a pool's accumulators, and its results."""
+    ib, n = IN_BYTES[ins.dtype], ins.elements
+    if ins.kind in vm.POOLS:
+        acc = ins.shape[1] * ins.shape[3] * ACC_BYTES
+        return n * ib + (0 if ins.zero else acc), acc + (ins.shape[1] * ins.shape[3] * ib if ins.emit else 0)
+    second = 0
+    if ins.kind == "layernorm":
+        second = 2 * ins.shape[-1] * ib
+    elif len(ins.inputs) > 1:
+        second = ins.shape[-1] * ib if ins.broadcast else n * ib
+    return n * ib + second, n * ib

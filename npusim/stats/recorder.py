@@ -11,10 +11,18 @@ Tile = tuple[int, int]
 
 
 class CoreStats:
-    __slots__ = ("busy", "lock_stall", "dma_stall", "calls", "macs", "finish")
+    """A core's cycles and work. ``macs_by_dtype`` and ``vector_elements_by_dtype`` count what its
+    kernel calls did per operand type; ``read_bytes`` and ``write_bytes`` what they read from and
+    wrote to data memory (operands, accumulators, results)."""
+
+    __slots__ = ("busy", "lock_stall", "dma_stall", "calls", "macs", "finish", "macs_by_dtype",
+                 "vector_elements_by_dtype", "read_bytes", "write_bytes")
 
     def __init__(self) -> None:
         self.busy = self.lock_stall = self.dma_stall = self.calls = self.macs = self.finish = 0
+        self.read_bytes = self.write_bytes = 0
+        self.macs_by_dtype: dict[str, int] = {}
+        self.vector_elements_by_dtype: dict[str, int] = {}
 
 
 class ChannelStats:
@@ -56,6 +64,8 @@ class Recorder:
     acquires and releases, BDs and shim tasks moved, and route segments."""
     wall_seconds: float = 0.0
     """Wall-clock time of the run (verify, build and simulate)."""
+    lock_operations: dict[Tile, int] = field(default_factory=dict)
+    """Lock acquires plus releases, by the tile the lock lives in."""
 
     def core(self, tile: Tile) -> CoreStats:
         return self.cores.setdefault(tile, CoreStats())

@@ -74,6 +74,7 @@ def counters(rec: Recorder) -> dict[str, Any]:
         return {k: getattr(obj, k) for k in type(obj).__slots__ if k != "switches"}
     return {
         "cycles": rec.cycles,
+        "lock_operations": {f"{t}": n for t, n in sorted(rec.lock_operations.items())},
         "cores": {f"{t}": slots(c) for t, c in sorted(rec.cores.items())},
         "channels": {f"{t} {ch}": slots(c) for (t, ch), c in sorted(rec.channels.items())},
         "routes": {n: slots(r) for n, r in sorted(rec.routes.items())},

@@ -20,6 +20,7 @@ from npusim import (
     load_config,
     simulate,
 )
+from npusim.engine import run_program
 from npusim.isa import program_from_dict
 from npusim.stats.report import ChannelReport, CoreReport, TileReport
 
@@ -268,3 +269,28 @@ def test_runs_of_whole_accesses_waste_nothing() -> None:
     r = run(strided_read([{"size": 16, "stride": 1}, {"size": 16, "stride": 32}]))
     assert r.cycles == 105 + 256 + 4
     assert r.ddr.bytes_accessed == 1024
+
+
+# -- (e) what the power model counts --------------------------------------------------------------
+
+def test_kernel_calls_count_their_memory_bytes_and_macs_per_type() -> None:
+    config = load_config(TINY)
+    body = [{"op": "loop", "count": 3, "body": [
+        {"op": "compute", "m": 16, "k": 32, "n": 8, "dtype": "int8", "zero": True},
+        {"op": "compute", "m": 16, "k": 32, "n": 8, "dtype": "int8", "emit": "int8"}]}]
+    rec = run_program(config, program_from_dict(core_only(*body)))
+    core = rec.cores[(0, 2)]
+    operands = 16 * 32 + 32 * 8  # int8 A and B, read by every call
+    acc = 16 * 8 * 4  # int32 accumulators: written by both calls, read by the second
+    assert core.read_bytes == 3 * (2 * operands + acc)
+    assert core.write_bytes == 3 * (2 * acc + 16 * 8)  # + the emitted int8 results
+    assert core.macs_by_dtype == {"int8": 6 * 16 * 32 * 8} and core.vector_elements_by_dtype == {}
+
+
+def test_lock_operations_are_counted_by_the_tile_the_lock_lives_in() -> None:
+    config = load_config(TINY)
+    program = {"name": "locks", "tiles": [{"tile": [0, 2], "locks": [{"name": "L", "init": 1}], "core": [
+        {"op": "loop", "count": 5, "body": [{"op": "acquire", "lock": "L"}, compute(),
+                                            {"op": "release", "lock": "L"}]}]}]}
+    rec = run_program(config, program_from_dict(program))
+    assert rec.lock_operations == {(0, 2): 10}
