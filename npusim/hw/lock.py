@@ -133,14 +133,16 @@ class PairLock:
 
     def _count(self, until: int) -> None:
         """Add the posted releases up to cycle ``until`` to the value, in order."""
-        future = self.future
-        while future and future[0][0] <= until:
-            cycle, n, by = future.popleft()
-            self.posted -= n
-            if self.value + n > self.max_value:
-                raise _overflow(self.name, self.value, n, self.max_value, cycle)
-            self.value += n
-            self.granted_by = by
+        while self.future and self.future[0][0] <= until:
+            self._count_first()
+
+    def _count_first(self) -> None:
+        cycle, n, by = self.future.popleft()
+        self.posted -= n
+        if self.value + n > self.max_value:
+            raise _overflow(self.name, self.value, n, self.max_value, cycle)
+        self.value += n
+        self.granted_by = by
 
     def settle(self) -> None:
         """Count every posted release (at the end of a run, so that no overflow goes unseen)."""
@@ -153,13 +155,12 @@ class PairLock:
         if self.future and self.future[0][0] <= at:
             self._count(at)
         if self.value < n:
-            total = self.value
-            for cycle, m, _ in self.future:
-                total += m
-                if total >= n:
-                    self._count(cycle)
-                    at = cycle
-                    break
+            if self.value + self.posted >= n:
+                # count the posted releases one by one up to the one that meets the request: its
+                # cycle is the grant's and its releaser the one named (later ones wait their turn)
+                while self.value < n:
+                    at = self.future[0][0]
+                    self._count_first()
             else:
                 ev = simpy.Event(self.env)
                 self.waiter = (n, at, ev, unit)

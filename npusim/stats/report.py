@@ -4,7 +4,7 @@ Frozen and plain: views (text, JSON, plots) read it and never touch SimPy.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..config import NPUConfig
@@ -98,10 +98,16 @@ class Report:
     (``engine_events`` counts what the engine scheduled; it merges many of these)."""
     wall_seconds: float = 0.0
     """Wall-clock seconds the run took (lowering, verification, build and simulation)."""
+    intervals: tuple[tuple[int, int, str, str], ...] | None = field(default=None, repr=False, compare=False)
+    """When the run recorded them (``RunOptions.record_intervals``): every (start cycle, end cycle,
+    unit, state) of the cores (``busy``, ``lock_stall``, ``dma_stall``) and DMA channels
+    (``busy``), for timelines. Not part of ``to_dict``."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with stable keys (see README, "Reports")."""
-        return asdict(self)
+        """JSON-ready dict with stable keys (see README, "Reports"); without the intervals."""
+        out = asdict(replace(self, intervals=None))
+        del out["intervals"]
+        return out
 
 
 def _tile_report(tile: Tile, config: NPUConfig, rec: Recorder, cycles: int) -> TileReport:
@@ -144,4 +150,5 @@ def make_report(rec: Recorder, config: NPUConfig, program_name: str, *, ops: int
     return Report(config.name, program_name, config.clock_mhz, rec.cycles, seconds,
                   tuple(_tile_report(t, config, rec, rec.cycles) for t in tiles), routes, ddr, rec.events,
                   ops, ops / seconds / 1e12 if seconds else 0.0, peak_tops(config, dtype), ok, err, lowering,
-                  rec.hardware_events, rec.wall_seconds)
+                  rec.hardware_events, rec.wall_seconds,
+                  tuple(rec.intervals) if rec.intervals is not None else None)
