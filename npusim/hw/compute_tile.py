@@ -34,15 +34,16 @@ from .unit import ArrayClock, ProgressWatch, Unit
 from .vector_kernels import run_vector, vector_memory_bytes
 
 
-# A core's program, compiled once into tuples so that the hot loop does no attribute look-ups or
-# isinstance tests: (COMPUTE | VECTOR, cycles, MACs or elements, instruction, read bytes, written
-# bytes), (ACQUIRE | RELEASE, lock, value), (LOOP, count, body).
-COMPUTE, VECTOR, ACQUIRE, RELEASE, LOOP = range(5)
+# A core's program, compiled once into a flat list of tuples run by one loop, so that the hot path
+# does no attribute look-ups, isinstance tests or nested generators: (KERNEL, cycles, instruction),
+# (ACQUIRE | RELEASE, lock, value), (LOOP, count), (END,) closing the innermost loop. What kernel
+# calls do is counted per instruction and added to the core's stats when it finishes.
+KERNEL, ACQUIRE, RELEASE, LOOP, END = range(5)
 Op = tuple[Any, ...]
 
 
 class Core(Unit):
-    __slots__ = ("code", "acquire_cycles", "release_cycles", "stats", "rec", "data", "ahead")
+    __slots__ = ("code", "calls", "acquire_cycles", "release_cycles", "stats", "rec", "data", "ahead")
 
     def __init__(self, env: ArrayClock, name: str, program: tuple[Instruction, ...],
                  spec: ComputeTileSpec, lock_timing: LockTimingSpec, locks: Mapping[str, Lock | PairLock],
@@ -50,6 +51,7 @@ class Core(Unit):
                  data: DataPlane | None = None) -> None:
         super().__init__(env, name, watch, required=True)
         self.code = compile_program(program, spec, locks)
+        self.calls = [0] * len(self.code)  # kernel calls made, per instruction
         self.acquire_cycles = lock_timing.acquire_cycles
         self.release_cycles = lock_timing.release_cycles
         self.stats = stats
@@ -59,76 +61,88 @@ class Core(Unit):
         env.process(self.run())
 
     def run(self) -> Generator[simpy.Event, Any, None]:
-        yield from self.execute(self.code)
+        yield from self.execute()
         if self.ahead:
             yield self.env.timeout(self.ahead)
             self.ahead = 0
+        self.count_calls()
         self.stats.finish = self.env.now
         self.finish()
 
-    def execute(self, body: tuple[Op, ...]) -> Generator[simpy.Event, Any, None]:
-        stats = self.stats
-        for op in body:
+    def execute(self) -> Generator[simpy.Event, Any, None]:
+        code, calls, stats, env = self.code, self.calls, self.stats, self.env
+        loops: list[list[int]] = []  # [pc of the LOOP, iterations left] of the open loops
+        pc, end = 0, len(code)
+        while pc < end:
+            op = code[pc]
             kind = op[0]
-            if kind == COMPUTE:
-                _, cycles, macs, ins, read, written = op
+            if kind == KERNEL:
+                cycles = op[1]
                 if self.data is not None:
-                    buf = self.data.buffers
-                    run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c])
-                start = self.env._now + self.ahead
-                self.ahead += cycles
-                stats.busy += cycles
-                stats.calls += 1
-                stats.macs += macs
-                stats.macs_by_dtype[ins.dtype] = stats.macs_by_dtype.get(ins.dtype, 0) + macs
-                stats.read_bytes += read
-                stats.write_bytes += written
+                    self.compute(op[2])
                 if self.rec.intervals is not None:
+                    start = env._now + self.ahead
                     self.rec.interval(start, start + cycles, self.name, "busy")
+                self.ahead += cycles
+                calls[pc] += 1
             elif kind == ACQUIRE:
                 lock = op[1]
                 if lock.answers_ahead:
                     # the common case, inline: the releases posted so far decide the grant
-                    at = self.env._now + self.ahead
+                    at = env._now + self.ahead
                     got = lock.request(op[2], self, at)
                     if got.__class__ is int:
                         if got > at:
                             self.stalled(at, got, lock.granted_by)
-                        self.ahead = got - self.env._now + self.acquire_cycles
-                        stats.busy += self.acquire_cycles
-                        continue
-                    yield from self.wait(got, at)
+                        self.ahead = got - env._now + self.acquire_cycles
+                    else:
+                        by = yield got
+                        self.stalled(at, env._now, by)
+                        self.ahead = self.acquire_cycles
                 else:
                     yield from self.acquire(lock, op[2])
+                stats.busy += self.acquire_cycles
             elif kind == RELEASE:
                 self.ahead += self.release_cycles
                 stats.busy += self.release_cycles
-                op[1].post(op[2], self.env._now + self.ahead, "core")
-            elif kind == VECTOR:
-                _, cycles, elements, ins, read, written = op
-                if self.data is not None:
-                    run_vector(ins, self.data.buffers)
-                start = self.env._now + self.ahead
-                self.ahead += cycles
-                stats.busy += cycles
-                stats.calls += 1
-                by_dtype = stats.vector_elements_by_dtype
-                by_dtype[ins.dtype] = by_dtype.get(ins.dtype, 0) + elements
-                stats.read_bytes += read
-                stats.write_bytes += written
-                if self.rec.intervals is not None:
-                    self.rec.interval(start, start + cycles, self.name, "busy")
+                op[1].post(op[2], env._now + self.ahead, "core")
+            elif kind == LOOP:
+                loops.append([pc, op[1]])
             else:
-                body = op[2]
-                for _ in range(op[1]):
-                    yield from self.execute(body)
+                top = loops[-1]
+                top[1] -= 1
+                if top[1]:
+                    pc = top[0]
+                else:
+                    loops.pop()
+            pc += 1
 
-    def wait(self, ev: simpy.Event, at: int) -> Generator[simpy.Event, Any, None]:
-        """Wait for a grant requested at the core's clock ``at``; the core resumes at it."""
-        by = yield ev
-        self.stalled(at, self.env.now, by)
-        self.ahead = self.acquire_cycles
-        self.stats.busy += self.acquire_cycles
+    def compute(self, ins: Compute | Vector) -> None:
+        """Functional mode: what a kernel call does to the numbers."""
+        assert self.data is not None
+        buf = self.data.buffers
+        if isinstance(ins, Compute):
+            run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c])  # type: ignore[index]
+        else:
+            run_vector(ins, buf)
+
+    def count_calls(self) -> None:
+        """Add what the kernel calls did to the core's stats."""
+        stats = self.stats
+        for op, n in zip(self.code, self.calls):
+            if not n:
+                continue
+            _, cycles, ins, macs, elements, read, written = op
+            stats.busy += n * cycles
+            stats.calls += n
+            stats.macs += n * macs
+            if macs:
+                stats.macs_by_dtype[ins.dtype] = stats.macs_by_dtype.get(ins.dtype, 0) + n * macs
+            if elements:
+                by_dtype = stats.vector_elements_by_dtype
+                by_dtype[ins.dtype] = by_dtype.get(ins.dtype, 0) + n * elements
+            stats.read_bytes += n * read
+            stats.write_bytes += n * written
 
     def acquire(self, lock: Lock | PairLock, value: int) -> Generator[simpy.Event, Any, None]:
         """Acquire a shared lock: the array's clock first catches up with the core's."""
@@ -136,12 +150,12 @@ class Core(Unit):
         if self.ahead:
             yield env.timeout(self.ahead)
             self.ahead = 0
-        got = lock.request(value, self, env.now)
-        if isinstance(got, int):
-            self.ahead = self.acquire_cycles
-            self.stats.busy += self.acquire_cycles
-        else:
-            yield from self.wait(got, env.now)
+        at = env._now
+        got = lock.request(value, self, at)
+        if not isinstance(got, int):
+            by = yield got
+            self.stalled(at, env._now, by)
+        self.ahead = self.acquire_cycles
 
     def stalled(self, start: int, end: int, by: str) -> None:
         """A wait from ``start`` to ``end``: on data movement if a DMA released the grant, else
@@ -155,19 +169,23 @@ class Core(Unit):
 
 
 def compile_program(body: tuple[Instruction, ...], spec: ComputeTileSpec,
-                    locks: Mapping[str, Lock | PairLock]) -> tuple[Op, ...]:
-    """The core's instructions as tuples, kernel cycles computed and locks looked up once."""
+                    locks: Mapping[str, Lock | PairLock]) -> list[Op]:
+    """The core's instructions as a flat list of tuples, kernel cycles and the work each call
+    does computed and locks looked up once: (KERNEL, cycles, instruction, MACs, vector elements,
+    bytes read, bytes written)."""
     code: list[Op] = []
     for ins in body:
         if isinstance(ins, Compute):
-            code.append((COMPUTE, kernel_call_cycles(spec, ins), ins.m * ins.k * ins.n, ins,
+            code.append((KERNEL, kernel_call_cycles(spec, ins), ins, ins.m * ins.k * ins.n, 0,
                          *matmul_memory_bytes(ins)))
         elif isinstance(ins, Vector):
-            code.append((VECTOR, kernel_call_cycles(spec, ins), ins.elements, ins, *vector_memory_bytes(ins)))
+            code.append((KERNEL, kernel_call_cycles(spec, ins), ins, 0, ins.elements, *vector_memory_bytes(ins)))
         elif isinstance(ins, Acquire):
             code.append((ACQUIRE, locks[ins.lock], ins.value))
         elif isinstance(ins, Release):
             code.append((RELEASE, locks[ins.lock], ins.value))
         else:
-            code.append((LOOP, ins.count, compile_program(ins.body, spec, locks)))
-    return tuple(code)
+            code.append((LOOP, ins.count))
+            code += compile_program(ins.body, spec, locks)
+            code.append((END,))
+    return code

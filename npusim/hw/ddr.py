@@ -42,15 +42,16 @@ def fair_rates(bandwidth: float, caps: list[float]) -> list[float]:
 
 
 class Ddr:
-    __slots__ = ("env", "bytes_per_cycle", "flows", "arrivals", "order", "last", "generation", "wake_at",
-                 "stats", "busy_since")
+    __slots__ = ("env", "bytes_per_cycle", "flows", "arrivals", "order", "last", "next_done", "generation",
+                 "wake_at", "stats", "busy_since")
 
     def __init__(self, env: ArrayClock, bytes_per_cycle: float, stats: DdrStats) -> None:
         self.env = env
         self.bytes_per_cycle = bytes_per_cycle
         self.flows: list[_Flow] = []
         self.arrivals: list[tuple[int, int, _Flow]] = []  # (start, order, flow), sorted: flows to come
-        self.last = 0.0  # exact (fractional) time up to which the flows have been served
+        self.last = 0.0  # exact (fractional) time of the flows' ``left`` (the last start or end)
+        self.next_done = math.inf  # exact time the next running flow completes at current rates
         self.order = 0
         self.generation = 0
         self.wake_at = -1  # the cycle of the wake-up that counts (-1: none)
@@ -77,14 +78,23 @@ class Ddr:
         return ev
 
     def _share(self) -> None:
+        """Re-share the bandwidth (at ``last``) and note when the next flow will complete."""
         flows = self.flows
         fair = self.bytes_per_cycle / len(flows)
-        if all(f.cap >= fair for f in flows):  # fair_rates' usual case, without building lists
+        # fair_rates' two usual cases, without building lists: nobody capped below a fair share
+        # (all get it), or the caps add up to no more than the bandwidth (each gets its cap)
+        if all(f.cap >= fair for f in flows):
             for f in flows:
                 f.rate = fair
+            self.next_done = self.last + min(f.left for f in flows) / fair
             return
-        for f, rate in zip(flows, fair_rates(self.bytes_per_cycle, [f.cap for f in flows])):
-            f.rate = rate
+        if sum(f.cap for f in flows) <= self.bytes_per_cycle:
+            for f in flows:
+                f.rate = f.cap
+        else:
+            for f, rate in zip(flows, fair_rates(self.bytes_per_cycle, [f.cap for f in flows])):
+                f.rate = rate
+        self.next_done = self.last + min(f.left / f.rate for f in flows)
 
     def _serve_until(self, t: float) -> list[Callable[[], object]]:
         """Serve the flows as a fluid up to time ``t``: completing (at the current cycle) every
@@ -95,20 +105,15 @@ class Ddr:
         finished: list[Callable[[], object]] = []
         while True:
             arrival = self.arrivals[0][0] if self.arrivals else math.inf
-            step = min(f.left / f.rate for f in self.flows) if self.flows else math.inf
-            if self.last + step <= arrival + _EPS:
-                if self.last + step > t + _EPS:
+            done = self.next_done
+            if done <= arrival + _EPS:
+                if done > t + _EPS:
                     break
-                finished += self._complete(step)
+                finished += self._complete(done - self.last)
             elif arrival <= t:
                 self._admit(self.arrivals[0][0])
             else:
                 break
-        if self.flows:
-            dt = t - self.last
-            for f in self.flows:
-                f.left -= f.rate * dt
-            self.last = t
         return finished
 
     def _complete(self, step: float) -> list[Callable[[], object]]:
@@ -123,6 +128,7 @@ class Ddr:
         if kept:
             self._share()
         else:
+            self.next_done = math.inf
             self.stats.busy += math.ceil(self.last - _EPS) - self.busy_since
         return [f.done for f in done]
 
@@ -142,7 +148,7 @@ class Ddr:
         """A lower bound of the time the next flow completes: a running flow at its current rate
         (flows still to start can only slow it), a flow to come as if served alone from its
         start. (A wake-up at the bound that finds nothing done schedules the next one.)"""
-        bound = self.last + min(f.left / f.rate for f in self.flows) if self.flows else math.inf
+        bound = self.next_done
         bw = self.bytes_per_cycle
         for start, _, f in self.arrivals:
             if start >= bound:

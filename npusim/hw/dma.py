@@ -46,12 +46,12 @@ def chain_order(ch: DmaChannelProgram) -> tuple[list[int | None], bool]:
     return nxt, i is not None
 
 
-Step = tuple[BufferDescriptor, Any, int, Any, int]
-"""A BD as the channel walks it: (BD, acquired lock, value, released lock, value)."""
+Step = tuple[BufferDescriptor, Any, int, Any, int, int]
+"""A BD as the channel walks it: (BD, acquired lock, value, released lock, value, bytes)."""
 
 
 class TileDmaChannel(Unit):
-    __slots__ = ("program", "steps", "loop_from", "route", "idx", "startup", "release_cycles",
+    __slots__ = ("program", "steps", "loop_from", "route", "idx", "startup_free", "startup_locked", "release_cycles",
                  "latency", "stats", "rec", "stall_limit", "data", "runs", "left", "bd", "t0", "ready",
                  "last_done")
 
@@ -63,7 +63,7 @@ class TileDmaChannel(Unit):
         super().__init__(env, name, watch, required=not loops)
         self.program = program
         # the chain from its start, each BD once, as (BD, acquired lock, value, released lock,
-        # value): no look-ups per BD. A looping chain goes on from ``loop_from`` forever.
+        # value, bytes): no look-ups per BD. A looping chain goes on from ``loop_from`` forever.
         self.steps: list[Step] = []
         order: list[int] = []
         i: int | None = program.start
@@ -72,13 +72,13 @@ class TileDmaChannel(Unit):
             bd = program.bds[i]
             acq, rel = bd.acquire, bd.release
             self.steps.append((bd, locks[acq.lock] if acq else None, acq.value if acq else 0,
-                               locks[rel.lock] if rel else None, rel.value if rel else 0))
+                               locks[rel.lock] if rel else None, rel.value if rel else 0, bd.length_bytes))
             i = nxt[i]
         self.loop_from = order.index(i) if i is not None else len(order)
         self.route = route
         self.idx = idx
-        self.startup = (dma_startup_cycles(spec, lock_timing, False),
-                        dma_startup_cycles(spec, lock_timing, True))
+        self.startup_free = dma_startup_cycles(spec, lock_timing, False)
+        self.startup_locked = dma_startup_cycles(spec, lock_timing, True)
         self.release_cycles = lock_timing.release_cycles
         self.latency = route.latency[idx]
         self.stats = stats
@@ -107,43 +107,50 @@ class TileDmaChannel(Unit):
                 return
             self.left = iter(run)
             step = next(self.left)
-        if not self.required and self.watch.stuck_cycles() > self.stall_limit:
-            raise Livelock(self.name)
         self.bd = step
         self.t0 = t0 = self.env._now
+        if not self.required:
+            since = self.watch.since  # inline ProgressWatch.stuck_cycles: every BD of a daemon
+            if since is not None and t0 - since > self.stall_limit:
+                raise Livelock(self.name)
         acq = step[1]
         if acq is None:
-            self.offer(t0 + self.startup[0])
-            return
-        got = acq.request(step[2], self, t0)
-        if got.__class__ is int:
-            self.stats.lock_stall += got - t0
-            self.offer(got + self.startup[1])
+            ready = t0 + self.startup_free
         else:
-            got.callbacks.append(self.granted)
-
-    def granted(self, _: simpy.Event) -> None:
-        now = self.env._now
-        self.stats.lock_stall += now - self.t0
-        self.offer(now + self.startup[1])
-
-    def offer(self, ready: int) -> None:
-        """Offer the BD's bytes to the route from cycle ``ready`` (its start-up done)."""
-        bd = self.bd[0]
+            got = acq.request(step[2], self, t0)
+            if got.__class__ is not int:
+                got.callbacks.append(self.granted)
+                return
+            if got != t0:
+                self.stats.lock_stall += got - t0
+            ready = got + self.startup_locked
         self.ready = ready
         if self.data is not None and self.idx == 0:
-            self.route.data.push(gather(self.data.buffers[bd.buffer], bd.offset_bytes, bd.length_bytes, bd.dims))
-        self.route.offer(self.idx, bd.length_bytes, self, ready=ready, done=self.moved)
+            self.push(step[0])
+        self.route.offer(self.idx, step[5], self, 0.0, ready, self.moved)
+
+    def granted(self, _: simpy.Event) -> None:
+        """The BD's lock was granted after a wait: offer its bytes once started up."""
+        now = self.env._now
+        self.stats.lock_stall += now - self.t0
+        self.ready = ready = now + self.startup_locked
+        if self.data is not None and self.idx == 0:
+            self.push(self.bd[0])
+        self.route.offer(self.idx, self.bd[5], self, 0.0, ready, self.moved)
+
+    def push(self, bd: BufferDescriptor) -> None:
+        """Functional mode, source end: gather the BD's bytes into the route."""
+        assert self.data is not None
+        self.route.data.push(gather(self.data.buffers[bd.buffer], bd.offset_bytes, bd.length_bytes, bd.dims))
 
     def moved(self) -> None:
         """The BD's bytes have left the source: count them, post the release, start the next."""
-        bd, _, _, rel, rel_value = self.bd
+        bd, _, _, rel, rel_value, length = self.bd
         if self.data is not None and self.idx:
-            scatter(self.data.buffers[bd.buffer], bd.offset_bytes, bd.dims,
-                    self.route.data.pull(self.idx, bd.length_bytes))
+            scatter(self.data.buffers[bd.buffer], bd.offset_bytes, bd.dims, self.route.data.pull(self.idx, length))
         stats = self.stats
         self.last_done = done = self.env._now + self.latency
-        stats.bytes += bd.length_bytes
+        stats.bytes += length
         stats.bds += 1
         stats.active += done - self.ready
         if self.rec.intervals is not None:

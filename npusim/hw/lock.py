@@ -152,8 +152,11 @@ class PairLock:
         """Acquire ``n`` at cycle ``at`` (now or, for a running-ahead core, later): the grant
         cycle if the releases posted so far meet it (``granted_by`` names the releaser), else an
         event that fires at the grant with the releaser as its value."""
-        if self.future and self.future[0][0] <= at:
-            self._count(at)
+        future = self.future
+        if future and future[0][0] <= at:
+            self._count_first()  # inline the usual case of _count(at): one release due
+            if future and future[0][0] <= at:
+                self._count(at)
         if self.value < n:
             if self.value + self.posted >= n:
                 # count the posted releases one by one up to the one that meets the request: its

@@ -65,11 +65,13 @@ class StreamRoute:
         if done is None:
             ev = simpy.Event(self.env)
             done = ev.succeed
+        if ready < self.env._now:
+            ready = self.env._now
         self.scale[idx] = ddr_scale
         self.left[idx] = nbytes
         self.done[idx] = done
         self.units[idx] = unit
-        self.since[idx] = ready = max(ready, self.env._now)
+        self.since[idx] = ready
         self.missing -= 1
         if self.missing == 0:
             self._start()
@@ -79,14 +81,14 @@ class StreamRoute:
 
     def _start(self) -> None:
         """Every participant has offered: the segment starts when the last of them is ready."""
-        since = self.since
+        since, chan = self.since, self.chan
         self.seg_start = start = max(since)
         self.seg = seg = min(self.left)
         for i, unit in enumerate(self.units):
             if start != since[i]:
-                self.chan[i].stream_stall += start - since[i]
-            if unit is not None and unit.waiting is self:
-                unit.unblock()
+                chan[i].stream_stall += start - since[i]
+            if unit.waiting is self:  # type: ignore[union-attr]  # every participant has offered
+                unit.unblock()  # type: ignore[union-attr]
         if self.ddr is not None:
             scale = sum(self.scale)
             self.seg_ddr = round(seg * scale)
@@ -95,7 +97,7 @@ class StreamRoute:
             self.env.timeout(start - self.env._now + transfer_cycles(seg, self.rate)).callbacks.append(self._end)
 
     def _end(self, _: simpy.Event | None = None) -> None:
-        now = self.env.now
+        now = self.env._now
         seg = self.seg
         self.stats.busy += now - self.seg_start
         self.stats.bytes += seg
@@ -105,20 +107,27 @@ class StreamRoute:
             self.ddr_stats.bytes_written += seg * self.ddr_writes
             self.ddr_stats.bytes_accessed += self.seg_ddr
         left = self.left
-        finished = []
-        for i in range(len(left)):
-            left[i] -= seg
-            if left[i] == 0:
-                self.missing += 1
-                finished.append(self.done[i])
-                self.done[i] = None
-            else:
-                self.since[i] = now
-        # at least the smallest offer is now used up, so the route waits for a new offer; those
-        # with bytes left wait again. Then the finished participants go on (and may offer again).
-        for i, unit in enumerate(self.units):
-            if left[i] and unit is not None:
-                unit.block(self)
+        n = len(left)
+        if left.count(seg) == n:  # the usual case: every participant's offer is used up
+            finished = self.done
+            self.done = [None] * n
+            self.left = [0] * n
+            self.missing = n
+        else:
+            finished = []
+            for i in range(n):
+                left[i] -= seg
+                if left[i] == 0:
+                    self.missing += 1
+                    finished.append(self.done[i])
+                    self.done[i] = None
+                else:
+                    self.since[i] = now
+            # the route waits for a new offer; those with bytes left wait again
+            for i, unit in enumerate(self.units):
+                if left[i] and unit is not None:
+                    unit.block(self)
+        # then the finished participants go on (and may offer again)
         for done in finished:
             done()  # type: ignore[misc]  # set with the offer
 
