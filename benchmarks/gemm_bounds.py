@@ -1,6 +1,7 @@
-"""Large square GEMMs against their bounds: simulated cycles, the compute bound
-m*k*n / (cores * macs_per_cycle * efficiency) and the DDR bound (the bytes the lowering moves, in
-whole DDR accesses, over the DDR bandwidth), with the bound that applies.
+"""Large square GEMMs against their bounds: simulated cycles, the compute bound (one core's kernel
+calls at the chosen tile, each timed by the kernel rule: its sustained rate depends on the tile's
+shape) and the DDR bound (the bytes the lowering moves, in whole DDR accesses, over the DDR
+bandwidth), with the bound that applies.
 
     .venv/bin/python benchmarks/gemm_bounds.py
 """
@@ -27,11 +28,10 @@ def main() -> None:
         low = lower(config, layer)
         report = run_layer(config, layer)
         wall = time.perf_counter() - t0
-        kern = config.compute_tile.kernels[layer.dtype]
-        compute = size ** 3 / (config.columns * config.compute_rows * kern.macs_per_cycle * kern.efficiency)
-        ddr = low.plan.estimate.ddr_bytes / ddr_bytes_per_cycle(config.ddr, config.clock_mhz)
-        bound, which = max((compute, "compute"), (ddr, "DDR"))
         p = low.plan
+        compute = p.calls_per_core * p.kernel_cycles
+        ddr = p.estimate.ddr_bytes / ddr_bytes_per_cycle(config.ddr, config.clock_mhz)
+        bound, which = max((compute, "compute"), (ddr, "DDR"))
         label = name + ("".join(f" {o}" for o in overrides))
         print(f"{label:<34} {f'{size}^3 {dtype}':>10} {f'{p.m}x{p.k}x{p.n}':>9} {report.cycles:>11,} "
               f"{compute:>11,.0f} {ddr:>11,.0f} {which:>7} {report.cycles / bound:>6.3f} "

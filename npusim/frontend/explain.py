@@ -74,8 +74,9 @@ def explain(config: NPUConfig, low: Lowered) -> str:
         f"expected   compute {p.estimate.compute:,} cycles (kernel calls + lock operations per core); "
         f"DDR {p.estimate.ddr:,}; stream {p.estimate.stream:,}; -> {p.estimate.bound}-bound, "
         f"about {p.estimate.cycles:,} cycles",
-        f"           compute bound of the unpadded layer m*k*n / (cores * macs_per_cycle * efficiency) = "
-        f"{ideal:,.0f} cycles",
+        f"           compute bound of the unpadded layer at the MAC rate alone, m*k*n / (cores * "
+        f"macs_per_cycle * efficiency) = {ideal:,.0f} cycles (the kernel rule adds cycles_per_output per "
+        "output element of every call)",
         f"why        the candidates (m of 4, k and n of 8, up to the layer's size) that fit both memories, "
         "ranked by the largest of the three estimates, then by padding, then by tile size",
     ]
