@@ -1,7 +1,8 @@
 """Runtime options: how to run, never what the hardware is."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,7 +15,9 @@ class RunOptions:
     running, the run ends with :class:`DeadlockError`. ``record_intervals``: keep per-event
     (start, end, unit, state) intervals for timelines; off, it costs nothing. ``functional``:
     a lowered layer runs on real data (random operands drawn with ``seed``) and its output is
-    compared with numpy; the cycles are those of a timing-only run.
+    compared with numpy; the cycles are those of a timing-only run. ``progress``: called with
+    the current cycle about every ``progress_cycles`` cycles of simulated time while the run
+    goes on (for a progress bar; one engine event each time).
     """
 
     max_cycles: int | None = None
@@ -22,9 +25,13 @@ class RunOptions:
     record_intervals: bool = False
     functional: bool = False
     seed: int = 0
+    progress: Callable[[int], object] | None = field(default=None, compare=False)
+    progress_cycles: int = 100_000
 
     def __post_init__(self) -> None:
         if self.max_cycles is not None and self.max_cycles < 1:
             raise ValueError(f"max_cycles must be at least 1, got {self.max_cycles}")
+        if self.progress_cycles < 1:
+            raise ValueError(f"progress_cycles must be at least 1, got {self.progress_cycles}")
         if self.stall_limit_cycles < 1:
             raise ValueError(f"stall_limit_cycles must be at least 1, got {self.stall_limit_cycles}")

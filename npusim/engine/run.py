@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import simpy
 
@@ -34,6 +34,16 @@ def _guard(machine: Machine, limit: int, stop: simpy.Event) -> None:
     machine.env.timeout(limit + 1).callbacks.append(at_limit)
 
 
+def _ticker(env: ArrayClock, every: int, report: Callable[[int], object]) -> None:
+    """Call ``report(cycle)`` every ``every`` cycles while other events are due besides the
+    max-cycles guard (so that a run with nothing left to do still ends, as a deadlock)."""
+    def tick(_: simpy.Event) -> None:
+        report(env.now)
+        if len(env._queue) > 1:  # type: ignore[attr-defined]  # more than the guard is due
+            env.timeout(every).callbacks.append(tick)
+    env.timeout(every).callbacks.append(tick)
+
+
 def _events(env: ArrayClock) -> int:
     eid = getattr(env, "_eid", None)
     return next(eid) if isinstance(eid, itertools.count) else 0
@@ -53,6 +63,8 @@ def run_machine(machine: Machine, options: RunOptions, source: str = "<program>"
     watch.done.callbacks.append(finished)
     limit = options.max_cycles if options.max_cycles is not None else _NEVER
     _guard(machine, limit, stop)
+    if options.progress is not None:
+        _ticker(env, options.progress_cycles, options.progress)
     try:
         env.run(until=stop)
     except MaxCyclesError:

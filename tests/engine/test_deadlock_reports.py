@@ -94,3 +94,22 @@ def test_runtime_blocked_on_a_full_task_queue_says_so() -> None:
 
 def test_a_program_with_nothing_to_run_takes_no_cycles() -> None:
     assert simulate(TINY, program_from_dict({"name": "empty", "tiles": []})).cycles == 0
+
+
+def test_a_progress_callback_does_not_keep_a_deadlocked_run_alive() -> None:
+    program = program_from_dict({"name": "short", "tiles": _stream(2, 3), "routes": ROUTE})
+    seen: list[int] = []
+    with pytest.raises(DeadlockError) as info:
+        simulate(TINY, program, RunOptions(progress=seen.append, progress_cycles=10), source="short.json")
+    plain = pytest.raises(DeadlockError, simulate, TINY, program, source="short.json")
+    assert info.value.cycle == plain.value.cycle and str(info.value) == str(plain.value)
+    assert seen and seen == sorted(seen) and all(c % 10 == 0 for c in seen)
+
+
+def test_progress_is_reported_along_the_run_and_changes_no_count() -> None:
+    program = program_from_dict({"name": "ok", "tiles": _stream(40, 40), "routes": ROUTE})
+    seen: list[int] = []
+    with_progress = simulate(TINY, program, RunOptions(progress=seen.append, progress_cycles=500))
+    plain = simulate(TINY, program)
+    assert with_progress.cycles == plain.cycles and with_progress.tiles == plain.tiles
+    assert seen == list(range(500, plain.cycles + 1, 500))[:len(seen)] and len(seen) >= plain.cycles // 500 - 1
