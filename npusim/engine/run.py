@@ -39,7 +39,7 @@ def _ticker(env: ArrayClock, every: int, report: Callable[[int], object]) -> Non
     max-cycles guard (so that a run with nothing left to do still ends, as a deadlock)."""
     def tick(_: simpy.Event) -> None:
         report(env.now)
-        if len(env._queue) > 1:  # type: ignore[attr-defined]  # more than the guard is due
+        if len(env._queue) > 1:  # more than the max-cycles guard is due
             env.timeout(every).callbacks.append(tick)
     env.timeout(every).callbacks.append(tick)
 
