@@ -1,0 +1,72 @@
+"""Sweep views: per-point totals, the Pareto front, and the two figures drawn from them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from npusim import sweep
+from npusim.plots import pareto_figure, sweep_figure
+from npusim.sweep import parameters, pareto_front, totals
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _table() -> pd.DataFrame:
+    """A hand-made per-layer sweep table: 3 points of 2 layers (the second run twice); point 2
+    failed on one layer."""
+    rows = []
+    for point, (cols, lat, energy) in enumerate([(1, 4.0, 1.0), (2, 2.0, 3.0), (4, 1.0, 5.0)]):
+        for layer, count in ((0, 1), (1, 2)):
+            rows.append({"point": point, "point_key": f"k{point}", "config_file": "c.yaml", "workload": "w",
+                         "columns": cols, "status": "failed" if (point, layer) == (2, 1) else "ok",
+                         "error_kind": None, "error": None, "layer_index": layer, "layer": f"l{layer}",
+                         "cycles": 100 * (layer + 1), "seconds": lat, "ops": 10**12, "energy_j": energy,
+                         "energy_by_component.ddr": energy / 2, "peak_power_w": point + layer, "count": count})
+    return pd.DataFrame(rows)
+
+
+def test_totals_sum_the_layers_times_their_count() -> None:
+    t = totals(_table())
+    assert list(t.columns[:6]) == ["point", "point_key", "config_file", "workload", "columns", "status"]
+    assert parameters(t) == ["columns"]
+    assert t["status"].tolist() == ["ok", "ok", "failed"]
+    assert t["layers"].tolist() == [2, 2, 2]
+    assert t["cycles"].tolist() == [100 + 2 * 200] * 3
+    assert t["seconds"].tolist() == [12.0, 6.0, 3.0]
+    assert t["energy_j"].tolist() == [3.0, 9.0, 15.0]
+    assert t["energy_by_component.ddr"].tolist() == [1.5, 4.5, 7.5]
+    assert t["peak_power_w"].tolist() == [1, 2, 3]
+    assert t["achieved_tops"].tolist() == pytest.approx([3 / 12, 3 / 6, 3 / 3])
+    assert t["average_power_w"].tolist() == pytest.approx([3 / 12, 9 / 6, 15 / 3])
+
+
+def test_the_pareto_front() -> None:
+    t = pd.DataFrame({"seconds": [1.0, 2.0, 3.0, 2.0, 4.0, None], "energy_j": [5.0, 3.0, 3.0, 4.0, 1.0, 0.1]})
+    assert pareto_front(t, "seconds", "energy_j").tolist() == [True, True, False, False, True, False]
+
+
+def test_figures_draw_the_points() -> None:
+    lines = sweep_figure(_table(), "columns", "seconds")
+    (line,) = lines.axes[0].get_lines()  # failed point 2 left out: one line of two points
+    assert list(line.get_xdata()) == [1, 2]
+    assert list(line.get_ydata()) == pytest.approx([12e3, 6e3])  # ms
+    assert lines.axes[0].get_ylabel() == "latency (ms)"
+    pareto = pareto_figure(_table())
+    ax = pareto.axes[0]
+    assert ax.get_ylabel() == "energy (mJ)" and ax.get_title() == "energy against latency: 2 of 2 points on the front"
+    assert [t.get_text() for t in ax.texts] == ["columns=2", "columns=1"]
+
+
+def test_a_real_sweep_plotted(tmp_path: Path) -> None:
+    table = sweep(ROOT / "configs/tiny.yaml", ROOT / "workloads/small_gemms.yaml",
+                  {"columns": [1, 2], "ddr.bandwidth_gb_per_s": [4, 16]}, workers=1)
+    fig = sweep_figure(table, "ddr.bandwidth_gb_per_s", "seconds", by="columns")
+    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["columns=1", "columns=2"]
+    # with no energy figures, the cost is DDR traffic
+    no_energy = table.drop(columns=[c for c in table.columns if c.startswith("energy")])
+    ax = pareto_figure(no_energy).axes[0]
+    assert ax.get_ylabel() == "DDR traffic (MB)"
+    fig.savefig(tmp_path / "lines.png")
+    pareto_figure(table).savefig(tmp_path / "pareto.svg")
