@@ -1,0 +1,63 @@
+"""A progress bar for workloads, layer by layer, on an interactive terminal only.
+
+It appears after ``DELAY_S`` seconds (a short run shows nothing), writes to stderr, and stays off in
+``--json`` mode and whenever stdout or stderr is not a terminal (pipes, files, CI, notebooks run
+headless), so that no machine-read output ever carries it.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from .stats.report import Report
+
+DELAY_S = 2.0
+"""Seconds a workload runs before its bar appears."""
+
+
+def interactive(streams: Sequence[TextIO] | None = None) -> bool:
+    """Whether every one of ``streams`` (default: stdout and stderr) is a terminal."""
+    chosen = (sys.stdout, sys.stderr) if streams is None else streams
+    return all(getattr(s, "isatty", lambda: False)() for s in chosen)
+
+
+class LayerProgress:
+    """``with LayerProgress(names, quiet) as bar: run_workload(..., on_layer=bar.on_layer)``.
+
+    One step per layer, the description naming the layer being simulated. ``enabled`` is
+    ``not quiet and interactive()`` unless given; a disabled bar prints nothing at all.
+    """
+
+    def __init__(self, names: Sequence[str], quiet: bool = False, *, enabled: bool | None = None,
+                 delay: float | None = None, file: TextIO | None = None) -> None:
+        self.names = list(names)
+        self.enabled = (not quiet and interactive()) if enabled is None else enabled
+        self.bar: tqdm[Any] | None = None
+        self.delay = DELAY_S if delay is None else delay
+        self.file = file
+
+    def __enter__(self) -> LayerProgress:
+        if self.enabled:
+            self.bar = tqdm(total=len(self.names), unit="layer", delay=self.delay, leave=False,
+                            file=self.file if self.file is not None else sys.stderr, dynamic_ncols=True,
+                            desc=self._desc(0))
+        return self
+
+    def _desc(self, i: int) -> str:
+        return f"layer {i}: {self.names[i]}" if i < len(self.names) else "done"
+
+    def on_layer(self, i: int, report: Report) -> None:
+        """``run_workload``'s callback: layer ``i`` has finished."""
+        if self.bar is not None:
+            self.bar.set_description_str(self._desc(i + 1), refresh=False)
+            self.bar.update(1)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
