@@ -11,9 +11,10 @@ from .frontend import (
     Conv2d, Elementwise, Gemm, LayerNorm, LoweringError, OnnxImportError, Pool, Softmax, WorkloadError, import_onnx,
     load_workload, lower, lower_vector,
 )
-from .isa import Compute, Instruction, Loop, Program, ProgramError, load_program, save_program
-from .runner import OperatorShare, WorkloadReport, run_layer, run_workload
+from .isa import Compute, Instruction, Loop, Program, ProgramError, load_program, save_program, verify
+from .runner import OperatorShare, WorkloadReport, report_with_power, run_layer, run_workload
 from .stats import Report, make_report
+from .sweep import sweep
 
 
 def simulate(config: NPUConfig, program: Program, options: RunOptions | None = None,
@@ -21,13 +22,16 @@ def simulate(config: NPUConfig, program: Program, options: RunOptions | None = N
     """Verify and run ``program`` on ``config``; return its :class:`Report`.
 
     Raises :class:`ProgramError` if the program does not fit the config, :class:`DeadlockError`
-    if it stops making progress, :class:`MaxCyclesError` past ``options.max_cycles``.
+    if it stops making progress, :class:`MaxCyclesError` past ``options.max_cycles``. The report
+    carries the power model's energy (``energy_j``, ``average_power_w``, ...); its peak power
+    needs ``RunOptions(record_intervals=True)``.
     """
     if options is not None and options.functional:
         raise ValueError("functional mode needs a layer with data (run_layer or run_workload); a trace "
                          "carries no data: run it timing-only")
-    rec = run_program(config, program, options, source)
-    return make_report(rec, config, program.name, dtype=_fastest_dtype(config, program))
+    layout = verify(program, config, source)
+    rec = run_program(config, program, options, source, layout)
+    return report_with_power(rec, config, program.name, layout, dtype=_fastest_dtype(config, program))
 
 
 def _fastest_dtype(config: NPUConfig, program: Program) -> str | None:
@@ -52,5 +56,5 @@ __all__ = [
     "ConfigError", "Conv2d", "DeadlockError", "Elementwise", "Gemm", "LayerNorm", "LoweringError", "MaxCyclesError",
     "NPUConfig", "OnnxImportError", "OperatorShare", "Pool", "Program", "ProgramError", "Report", "RunOptions",
     "Softmax", "WorkloadError", "WorkloadReport", "import_onnx", "load_config", "load_program", "load_workload",
-    "lower", "lower_vector", "run_layer", "run_workload", "save_program", "simulate",
+    "lower", "lower_vector", "run_layer", "run_workload", "save_program", "simulate", "sweep",
 ]

@@ -1,4 +1,4 @@
-"""The command line: `npusim run | lower | import-onnx | check | schema`."""
+"""The command line: `npusim run | lower | import-onnx | check | schema | plot` (plot: cli_plot.py)."""
 from __future__ import annotations
 
 import argparse
@@ -19,7 +19,7 @@ from .frontend.vector_program import lower_vector
 from .hw.errors import SimulationError
 from .isa import ProgramError, load_program, save_program, verify
 from .report import format_report, format_workload, report_json
-from .runner import run_lowered, run_workload
+from .runner import WorkloadReport, run_lowered, run_workload
 from .stats import Report
 
 
@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the report as one JSON object")
     run.add_argument("--max-cycles", type=int, default=None, help="stop a run that goes past this cycle")
     run.add_argument("--plot", metavar="FILE", help="write a utilisation plot (PNG or SVG, by extension)")
+    run.add_argument("--perfetto", metavar="FILE", help="write a Perfetto (Chrome trace-event) JSON of the run")
+    run.add_argument("--csv", metavar="DIR", help="write the report's tables as CSV files in DIR (layers.csv, tiles.csv, "
+                     "channels.csv, routes.csv, energy.csv, operators.csv)")
     low = sub.add_parser("lower", help="lower a layer to a program trace, and explain the choices")
     _config_args(low)
     low.add_argument("--onnx", metavar="MODEL", help="explain the lowering of every layer of an ONNX model")
@@ -88,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     _config_args(check)
     check.add_argument("--trace", required=True)
     sub.add_parser("schema", help="print the JSON Schema of config files")
+    swp = sub.add_parser("sweep", help="simulate many config variants x workloads into one table (CSV or Parquet)")
+    _layer_args(swp, required=False)
+    _onnx_args(swp)
+    from .sweep.command import add_arguments as add_sweep_arguments  # the sweep's code lives in npusim.sweep
+
+    add_sweep_arguments(swp)
+    from .cli_plot import add_plot_parser  # lazy: cli_plot builds on this module's helpers
+
+    add_plot_parser(sub)
     return ap
 
 
@@ -132,6 +144,24 @@ def _plot(report: Report, path: str, quiet: bool) -> None:
         print(f"\nplot     {path}")
 
 
+def _perfetto(report: Report | WorkloadReport, config: NPUConfig, path: str | None, quiet: bool) -> None:
+    if path:
+        from .report.perfetto import write_perfetto
+
+        write_perfetto(report, config, path)
+        if not quiet:
+            print(f"perfetto {path}")
+
+
+def _csv(report: Report | WorkloadReport, directory: str | None, quiet: bool) -> None:
+    if directory:
+        from .report.csv import write_csv
+
+        paths = write_csv(report, directory)
+        if not quiet:
+            print(f"csv      {', '.join(str(p) for p in paths)}")
+
+
 def _imported(args: argparse.Namespace, quiet: bool) -> ImportedModel:
     imported = import_onnx(args.onnx, args.dtype, args.skip_unsupported)
     print("\n".join(imported.summary()), file=sys.stderr if quiet else sys.stdout)
@@ -146,11 +176,18 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("npusim run: give exactly one of --trace, --workload, --onnx, --gemm or --conv2d"
                          + (f" (got {', '.join('--' + c for c in chosen)})" if chosen else ""))
     config = load_config(args.config, args.overrides)
-    options = RunOptions(max_cycles=args.max_cycles, functional=args.functional, seed=args.seed)
+    # intervals are always recorded: the report's peak power is read off them (DESIGN §5)
+    options = RunOptions(max_cycles=args.max_cycles, functional=args.functional, seed=args.seed,
+                         record_intervals=True)
     if args.workload or args.onnx:
         workload = _imported(args, args.json).workload if args.onnx else load_workload(args.workload)
-        wr = run_workload(config, workload, options)
+        from .progress import LayerProgress
+
+        with LayerProgress([ly.name for ly in workload.layers], quiet=args.json) as bar:
+            wr = run_workload(config, workload, options, on_layer=bar.on_layer)
+        _perfetto(wr, config, args.perfetto, args.json)
         print(report_json(wr) if args.json else format_workload(wr))
+        _csv(wr, args.csv, args.json)
         return 0 if wr.functional_ok is not False else 1
     if args.trace:
         if args.functional:
@@ -162,6 +199,8 @@ def _run(args: argparse.Namespace) -> int:
     print(report_json(report) if args.json else format_report(report))
     if args.plot:
         _plot(report, args.plot, args.json)
+    _perfetto(report, config, args.perfetto, args.json)
+    _csv(report, args.csv, args.json)
     return 0 if report.functional_ok is not False else 1
 
 
@@ -222,6 +261,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "schema":
             print(json.dumps(config_schema(), indent=2))
             return 0
+        if args.command == "plot":
+            from .cli_plot import plot_command
+
+            return plot_command(args)
+        if args.command == "sweep":
+            from .sweep.command import main as sweep_main
+
+            return sweep_main(args, _layer(args) if args.gemm or args.conv2d else None)
         return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
     except (ConfigError, ProgramError, LoweringError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)

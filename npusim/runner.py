@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import NPUConfig
 from .engine import RunOptions, run_functional, run_program
@@ -22,7 +22,21 @@ from .frontend.lower import Lowered, lower
 from .frontend.vector_data import compare_vector, pack_vector, random_vector_operands, unpack_vector
 from .frontend.vector_program import VectorLowered, lower_vector, tensor_bytes
 from .frontend.workload import Workload
-from .stats import Report, make_report
+from .isa import Layout
+from .power import MOVEMENT, attach_power
+from .stats import Recorder, Report, make_report
+from .stats.tables import stacked_table, workload_layers_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def report_with_power(rec: Recorder, config: NPUConfig, program_name: str, layout: Layout, **details: Any) -> Report:
+    """Condense a run into its :class:`Report` (``details`` as :func:`~npusim.stats.make_report`
+    takes them) with the power model's energy and power filled in; ``layout`` (the program's
+    verification) gives each route's switch tree for the stream energy."""
+    trees = {name: len(path.links) + 1 for name, path in layout.paths.items()}
+    return attach_power(make_report(rec, config, program_name, tree_switches=trees, **details), config)
 
 
 def lowering_summary(low: Lowered) -> dict[str, Any]:
@@ -68,8 +82,8 @@ def run_vector_lowered(config: NPUConfig, low: VectorLowered, options: RunOption
         result = (ok, err)
     else:
         rec = run_program(config, low.program, options, source, low.layout)
-    return make_report(rec, config, layer.name, ops=0, dtype=layer.dtype, functional=result,
-                       lowering=vector_summary(low))
+    return report_with_power(rec, config, layer.name, low.layout, ops=0, dtype=layer.dtype, functional=result,
+                             lowering=vector_summary(low))
 
 
 def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = None) -> Report:
@@ -87,8 +101,8 @@ def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = No
         result = (ok, err)
     else:
         rec = run_program(config, low.program, options, source, low.layout)
-    return make_report(rec, config, layer.name, ops=ops(layer), dtype=layer.dtype, functional=result,
-                       lowering=lowering_summary(low))
+    return report_with_power(rec, config, layer.name, low.layout, ops=ops(layer), dtype=layer.dtype,
+                             functional=result, lowering=lowering_summary(low))
 
 
 def run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = None,
@@ -111,7 +125,10 @@ class OperatorShare:
     """One row of a workload's per-operator-type summary. A layer's cycles are split into the
     busiest core's busy cycles (its kernel calls and lock operations), booked under the layer's
     operator type, and the rest of the layer's run (cores waiting for data: DDR, streams, pipeline
-    fill and drain), booked under ``data movement``. An energy column joins with the power model."""
+    fill and drain), booked under ``data movement``. A layer's energy splits the same way: the
+    components that move data (:data:`npusim.power.MOVEMENT`: DMA traffic in the compute tiles'
+    and memory tiles' memories, streams, DDR) under ``data movement``, the rest (MACs, vector,
+    kernels' data-memory traffic, locks, clock, static) under the layer's operator type."""
 
     operator: str
     layers: int
@@ -119,9 +136,13 @@ class OperatorShare:
     cycles: int
     time_share: float
     """``cycles`` over the workload's cycles."""
+    energy_j: float = 0.0
+    energy_share: float = 0.0
+    """``energy_j`` over the workload's energy."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"operator": self.operator, "layers": self.layers, "cycles": self.cycles, "time_share": self.time_share}
+        return {"operator": self.operator, "layers": self.layers, "cycles": self.cycles, "time_share": self.time_share,
+                "energy_j": self.energy_j, "energy_share": self.energy_share}
 
 
 OPERATOR_ORDER = ("matmul", "conv", "elementwise", "pool", "softmax", "layernorm", "data movement")
@@ -182,19 +203,72 @@ class WorkloadReport:
         return tuple({"gemm": "matmul", "conv2d": "conv"}.get(w, w) for w in first)
 
     def operators(self) -> tuple[OperatorShare, ...]:
-        """Where the time went, per operator type (those present), then data movement."""
+        """Where the time and energy went, per operator type (those present), then data movement."""
         cycles: dict[str, int] = {}
         runs: dict[str, int] = {}
+        energy: dict[str, float] = {}
         for r, n, kind in zip(self.layers, self.counts, self.kinds):
             busy = min(_compute_cycles(r), r.cycles)
             cycles[kind] = cycles.get(kind, 0) + n * busy
             runs[kind] = runs.get(kind, 0) + n
             cycles["data movement"] = cycles.get("data movement", 0) + n * (r.cycles - busy)
-        total = self.cycles
+            parts = r.energy_by_component or {}
+            moving = sum(parts.get(c, 0.0) for c in MOVEMENT)
+            energy[kind] = energy.get(kind, 0.0) + n * (sum(parts.values()) - moving)
+            energy["data movement"] = energy.get("data movement", 0.0) + n * moving
+        total, joules = self.cycles, sum(energy.values())
         order = [op for op in OPERATOR_ORDER if op in cycles and op != "data movement"]
         order += sorted(set(cycles) - set(OPERATOR_ORDER)) + ["data movement"] * ("data movement" in cycles)
-        return tuple(OperatorShare(op, runs.get(op, 0), cycles[op], cycles[op] / total if total else 0.0)
-                     for op in order)
+        return tuple(OperatorShare(op, runs.get(op, 0), cycles[op], cycles[op] / total if total else 0.0,
+                                   energy[op], energy[op] / joules if joules else 0.0) for op in order)
+
+    @property
+    def energy_j(self) -> float | None:
+        """Energy of the workload in joules (each layer times its count); None if a layer has none."""
+        if any(r.energy_j is None for r in self.layers):
+            return None
+        return sum((r.energy_j or 0.0) * n for r, n in zip(self.layers, self.counts))
+
+    @property
+    def energy_by_component(self) -> dict[str, float] | None:
+        """Joules by power-model component, summed over the layers (times their counts)."""
+        if self.energy_j is None:
+            return None
+        out: dict[str, float] = {}
+        for r, n in zip(self.layers, self.counts):
+            for comp, e in (r.energy_by_component or {}).items():
+                out[comp] = out.get(comp, 0.0) + n * e
+        return out
+
+    @property
+    def average_power_w(self) -> float | None:
+        energy = self.energy_j
+        return None if energy is None else energy / self.seconds if self.seconds else 0.0
+
+    @property
+    def peak_power_w(self) -> float | None:
+        """The highest of the layers' peak powers (the layers run one after another); None if
+        no layer recorded intervals."""
+        return max((r.peak_power_w for r in self.layers if r.peak_power_w is not None), default=None)
+
+    @property
+    def tops_per_watt(self) -> float | None:
+        energy = self.energy_j
+        return None if energy is None else self.ops / energy / 1e12 if energy else 0.0
+
+    def to_dataframe(self, table: str = "layers") -> "pd.DataFrame":
+        """A table as a pandas DataFrame (columns in :mod:`npusim.stats.tables`): ``layers`` (one
+        row per layer), ``operators`` (the per-operator-type summary), or a layer table
+        (``tiles``, ``channels``, ``routes``, ``energy``) of every layer stacked, with
+        ``layer_index`` and ``layer`` columns first."""
+        import pandas as pd
+
+        if table == "layers":
+            return workload_layers_table(self.layers, self.counts, self.kinds)
+        if table == "operators":
+            return pd.DataFrame([o.to_dict() for o in self.operators()],
+                                columns=["operator", "layers", "cycles", "time_share", "energy_j", "energy_share"])
+        return stacked_table(self.layers, table)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the totals at the top level, a ``layers`` list of layer reports and the
@@ -203,6 +277,8 @@ class WorkloadReport:
             "workload": self.workload, "config": self.config, "cycles": self.cycles, "seconds": self.seconds,
             "ops": self.ops, "achieved_tops": self.achieved_tops, "peak_tops": self.peak_tops,
             "functional_ok": self.functional_ok, "max_abs_error": self.max_abs_error,
+            "energy_j": self.energy_j, "average_power_w": self.average_power_w, "peak_power_w": self.peak_power_w,
+            "tops_per_watt": self.tops_per_watt, "energy_by_component": self.energy_by_component,
             "engine_events": sum(r.engine_events for r in self.layers),
             "hardware_events": sum(r.hardware_events for r in self.layers),
             "wall_seconds": sum(r.wall_seconds for r in self.layers),

@@ -32,14 +32,29 @@ ALLOWED: dict[str, set[str] | None] = {
     "frontend": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.hw.timing", "npusim.vector_math"},
     # running layers: lower (frontend), simulate (engine), condense (stats)
     "runner": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.frontend", "npusim.engine",
-               "npusim.stats"},
-    "report": {"npusim.config", "npusim.stats", "npusim.runner"},
-    "plots": {"npusim.config", "npusim.stats"},
+               "npusim.stats", "npusim.power"},
+    # energy = a Report's counted actions x the config's energy table (DESIGN §5); it reads a Report,
+    # never the engine or a hardware unit (STYLE points 10-11)
+    "power": {"npusim.config", "npusim.stats"},
+    # views: the Perfetto trace's power counter and the power plot read the power model (a view of
+    # the recorder's counts); plots of a workload (roofline, layers) read runner's WorkloadReport
+    "report": {"npusim.config", "npusim.stats", "npusim.runner", "npusim.power"},
+    "plots": {"npusim.config", "npusim.stats", "npusim.runner", "npusim.power",
+              # sweep curves sum a sweep table's layers per point and mark its Pareto front with the
+              # table's own functions (plain pandas, no simulation)
+              "npusim.sweep.table"},
+    # what-if sweeps: config variants (config loader) x workloads (frontend), each point run by
+    # runner.run_workload (which lowers, simulates and reports); RunOptions from engine
+    "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner"},
     # ONNX models built in code for tests and examples: onnx only, nothing from npusim
     "models": set(),
     # the command line and the package facade (npusim/__init__.py) may import anything
     "cli": ANY,
+    # `npusim plot`, a part of the command line in a module of its own
+    "cli_plot": ANY,
     "__init__": ANY,
+    # the workloads' progress bar: tqdm, and the Report type of run_workload's callback
+    "progress": {"npusim.stats"},
 }
 
 

@@ -20,8 +20,12 @@ def test_passthrough_text_report() -> None:
     row = next(line for line in lines if line.startswith("(0,0) shim") and "mm2s0" in line).split()
     assert row[3:] == ["4,096", "1", "1,024", "23.6%", "0", "0"]  # bytes, bds, busy, busy%, stalls
     assert lines[-1].startswith("run      ") and "hardware events" in lines[-1]
-    assert lines[-2] == ("ddr      read 4,096 B, written 4,096 B, busy 2,048 cycles, average 1.89 GB/s "
-                         "of 8.00 GB/s")
+    ddr = next(i for i, line in enumerate(lines) if line.startswith("ddr      "))
+    assert lines[ddr] == ("ddr      read 4,096 B, written 4,096 B, busy 2,048 cycles, average 1.89 GB/s "
+                          "of 8.00 GB/s")
+    # then the energy table (one row per component and a total) and the power line
+    assert lines[ddr + 2] == "energy by component" and lines[ddr + 5].split()[0] == "MACs"
+    assert lines[ddr + 15].split()[0] == "total" and lines[-2].startswith("power    average ")
 
 
 def test_core_table_and_wasted_ddr_accesses() -> None:
@@ -38,6 +42,7 @@ def test_core_table_and_wasted_ddr_accesses() -> None:
     header = lines.index("cores")
     assert lines[header + 1].split() == ["tile", "busy", "busy%", "lock", "stall", "dma", "stall", "idle", "calls"]
     assert lines[header + 3].split() == ["(0,2)", "26", "1.2%", "0", "0", "2,131", "1"]
-    assert lines[-3].startswith("ddr      read 1,024 B, written 0 B (+15,360 B in partly used accesses), ")
+    assert next(line for line in lines if line.startswith("ddr      ")).startswith(
+        "ddr      read 1,024 B, written 0 B (+15,360 B in partly used accesses), ")
     # 16 x 16 x 16 int8 MACs = 8192 ops in 2157 cycles at 1 GHz; peak 2 x 4 cores x 256 x 1 GHz
     assert lines[-2] == "ops      8,192 -> 0.004 TOPS achieved of 2.048 peak (0.2%)"

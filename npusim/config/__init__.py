@@ -6,11 +6,12 @@ from .load import (
     ConfigError, apply_overrides, config_schema, load_config, parse_override, read_yaml, validation_message,
 )
 from .npu import NPUConfig, TileKind
+from .power import MemoryEnergySpec, PowerSpec, TileWattsSpec
 from .tiles import ComputeTileSpec, DmaSpec, KernelSpec, MemTileSpec, ShimTileSpec, StreamPortsSpec, VectorKernelSpec
 
 __all__ = [
     "DTYPES", "ComputeTileSpec", "ConfigError", "DType", "DdrSpec", "DmaSpec", "KernelSpec",
-    "LockTimingSpec", "MemTileSpec", "NPUConfig", "ShimTileSpec", "StreamPortsSpec",
-    "Spec", "StreamSwitchSpec", "TileKind", "VectorKernelSpec", "VectorKind", "apply_overrides", "config_schema", "load_config",
+    "LockTimingSpec", "MemTileSpec", "MemoryEnergySpec", "NPUConfig", "PowerSpec", "ShimTileSpec", "StreamPortsSpec",
+    "Spec", "StreamSwitchSpec", "TileKind", "TileWattsSpec", "VectorKernelSpec", "VectorKind", "apply_overrides", "config_schema", "load_config",
     "parse_override", "read_yaml", "validation_message",
 ]

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from ._base import Count, PositiveCount, Spec
 from .ddr import DdrSpec
 from .interconnect import LockTimingSpec, StreamSwitchSpec
+from .power import PowerSpec
 from .tiles import ComputeTileSpec, MemTileSpec, ShimTileSpec
 
 TileKind = Literal["shim", "mem", "compute"]
@@ -29,12 +30,25 @@ class NPUConfig(Spec):
     stream_switch: StreamSwitchSpec
     locks: LockTimingSpec
     ddr: DdrSpec
+    power: PowerSpec = Field(description="The energy table: pJ per counted action, static and clock power "
+                             "per tile (DESIGN §5).")
 
     @model_validator(mode="after")
     def _geometry(self) -> "NPUConfig":
         if self.mem_tile_rows > 0 and self.mem_tile.stream_ports.north == 0:
             raise ValueError("mem_tile.stream_ports.north is 0: the compute rows above the memory tiles "
                              "could not be reached; give mem_tile.stream_ports.north at least 1")
+        return self
+
+    @model_validator(mode="after")
+    def _energies_cover_kernels(self) -> "NPUConfig":
+        missing = [f"power.mac_pj.{t}" for t in self.compute_tile.kernels if t not in self.power.mac_pj]
+        vector_types = {t for by_type in self.compute_tile.vector.values() for t in by_type}
+        missing += [f"power.vector_pj_per_element.{t}" for t in sorted(vector_types)
+                    if t not in self.power.vector_pj_per_element]
+        if missing:
+            raise ValueError(f"the compute tile has kernels without an energy: add {', '.join(missing)} "
+                             "(pJ per MAC or per element)")
         return self
 
     @property

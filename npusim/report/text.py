@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..runner import WorkloadReport
 from ..stats.report import Report
+from .power_text import format_energy, format_workload_energy, joules
 
 _KIND = {"shim": "shim", "mem": "mem tile", "compute": "compute"}
 
@@ -55,6 +56,7 @@ def format_report(report: Report) -> str:
     wasted = f" (+{waste:,} B in partly used accesses)" if waste else ""
     out.append(f"ddr      read {d.bytes_read:,} B, written {d.bytes_written:,} B{wasted}, busy {d.busy_cycles:,} "
                f"cycles, average {d.bandwidth_gb_per_s:.2f} GB/s of {d.peak_gb_per_s:.2f} GB/s")
+    out += format_energy(report)
     if report.ops or report.lowering is not None:
         out += format_layer_lines(report)
     out.append(_speed(report.wall_seconds, report.cycles, report.engine_events, report.hardware_events))
@@ -103,6 +105,7 @@ def format_workload(wr: WorkloadReport) -> str:
     out = [f"workload {wr.workload} on {wr.config}", ""] + _table(header, rows, left=4) + [""]
     out.append(f"total    {wr.cycles:,} cycles = {wr.seconds * 1e6:,.1f} us over {sum(wr.counts)} layer runs; "
                f"{wr.ops:,} ops -> {wr.achieved_tops:.3f} TOPS of {wr.peak_tops:.3f} peak")
+    out += format_workload_energy(wr)
     if functional:
         out.append(f"check    functional: {'every layer matches numpy' if wr.functional_ok else 'MISMATCH'} "
                    f"(max abs error {wr.max_abs_error:g})")
@@ -114,7 +117,10 @@ def format_workload(wr: WorkloadReport) -> str:
 def format_operators(wr: WorkloadReport) -> list[str]:
     """The per-operator-type summary: where the workload's time went."""
     us_per_cycle = wr.seconds * 1e6 / wr.cycles if wr.cycles else 0.0
+    energy = wr.energy_j is not None
     rows = [[o.operator, str(o.layers) if o.layers else "-", f"{o.cycles:,}", f"{o.cycles * us_per_cycle:,.1f}",
-             _pct(o.cycles, wr.cycles)] for o in wr.operators()]
-    return (["time by operator type (each layer: its busiest core computing; the rest of its run, data movement)"]
-            + _table(["operator", "layers", "cycles", "time us", "share"], rows))
+             _pct(o.cycles, wr.cycles)] + ([joules(o.energy_j), _pct(o.energy_share, 1.0)] if energy else [])
+            for o in wr.operators()]
+    return (["time by operator type (each layer: its busiest core computing; the rest of its run, data movement)"
+             + (" and energy (moving data between memories: data movement)" if energy else "")]
+            + _table(["operator", "layers", "cycles", "time us", "share"] + ["energy", "share"] * energy, rows))

@@ -4,12 +4,17 @@ Frozen and plain: views (text, JSON, plots) read it and never touch SimPy.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import NPUConfig
 from ..hw.timing import ddr_bytes_per_cycle
+from .actions import ActionCounts, count_actions
 from .recorder import Recorder
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Tile = tuple[int, int]
 
@@ -47,6 +52,8 @@ class TileReport:
     kind: str
     core: CoreReport | None
     channels: tuple[ChannelReport, ...]
+    lock_operations: int = 0
+    """Acquires plus releases of the locks that live in this tile (by cores and DMA channels)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,10 @@ class RouteReport:
     bytes: int
     busy: int
     switches: tuple[int, ...]
+    """Per destination: stream switches its data crosses, source and destination included."""
+    tree_switches: int = 0
+    """Stream switches the route's tree holds (a broadcast's shared trunk counted once): every byte
+    sent crosses each of them once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +113,36 @@ class Report:
     """When the run recorded them (``RunOptions.record_intervals``): every (start cycle, end cycle,
     unit, state) of the cores (``busy``, ``lock_stall``, ``dma_stall``) and DMA channels
     (``busy``), for timelines. Not part of ``to_dict``."""
+    actions: ActionCounts = field(default_factory=ActionCounts)
+    """The actions the power model prices (:mod:`npusim.stats.actions`)."""
+    energy_j: float | None = None
+    """Energy of the run in joules (:mod:`npusim.power`); None until the power model has run."""
+    energy_by_component: dict[str, float] | None = None
+    """Joules by component: ``macs``, ``vector``, ``data_memory``, ``dma_memory``, ``mem_tile``,
+    ``stream``, ``ddr``, ``locks``, ``clock``, ``static`` (all present, in this order)."""
+    average_power_w: float | None = None
+    """``energy_j`` / ``seconds``."""
+    peak_power_w: float | None = None
+    """The highest average power over a window of ``peak_power_window_s`` (1/200 of the run, at
+    least one cycle) in the power timeline; None when the run recorded no intervals (the timeline
+    would be flat: nothing says when the energy was spent)."""
+    peak_power_window_s: float | None = None
+    tops_per_watt: float | None = None
+    """``ops`` per joule / 1e12 (= achieved TOPS / average W)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with stable keys (see README, "Reports"); without the intervals."""
         out = asdict(replace(self, intervals=None))
         del out["intervals"]
         return out
+
+    def to_dataframe(self, table: str = "tiles") -> "pd.DataFrame":
+        """One of the report's tables as a pandas DataFrame (columns in :mod:`npusim.stats.tables`):
+        ``tiles`` (one row per tile), ``channels`` (per DMA channel), ``routes``, ``energy`` (per
+        component)."""
+        from .tables import report_table
+
+        return report_table(self, table)
 
 
 def _tile_report(tile: Tile, config: NPUConfig, rec: Recorder, cycles: int) -> TileReport:
@@ -120,7 +155,8 @@ def _tile_report(tile: Tile, config: NPUConfig, rec: Recorder, cycles: int) -> T
     for (t, name), c in sorted(rec.channels.items(), key=lambda kv: (kv[0][1][:4], int(kv[0][1][4:]))):
         if t == tile:
             chans.append(ChannelReport(name, c.bytes, c.bds, c.active - c.stream_stall, c.stream_stall, c.lock_stall))
-    return TileReport(tile[0], tile[1], config.tile_kind(tile[1]), core, tuple(chans))
+    return TileReport(tile[0], tile[1], config.tile_kind(tile[1]), core, tuple(chans),
+                      rec.lock_operations.get(tile, 0))
 
 
 def peak_tops(config: NPUConfig, dtype: str | None) -> float:
@@ -133,9 +169,11 @@ def peak_tops(config: NPUConfig, dtype: str | None) -> float:
 
 def make_report(rec: Recorder, config: NPUConfig, program_name: str, *, ops: int | None = None,
                 dtype: str | None = None, functional: tuple[bool, float] | None = None,
-                lowering: dict[str, Any] | None = None) -> Report:
+                lowering: dict[str, Any] | None = None, tree_switches: Mapping[str, int] | None = None) -> Report:
     """Condense a recorder into a :class:`Report`. ``ops`` defaults to two per MAC computed;
-    ``dtype`` names the data type whose peak is reported; ``functional`` is (ok, max error)."""
+    ``dtype`` names the data type whose peak is reported; ``functional`` is (ok, max error);
+    ``tree_switches`` the stream switches each route's tree holds (from the verified layout;
+    without it, a route's largest per-destination count)."""
     tiles = sorted(set(rec.cores) | {t for t, _ in rec.channels}, key=lambda t: (t[0], t[1]))
     seconds = rec.cycles * config.seconds_per_cycle
     d = rec.ddr
@@ -143,7 +181,8 @@ def make_report(rec: Recorder, config: NPUConfig, program_name: str, *, ops: int
     ddr = DdrReport(d.bytes_read, d.bytes_written, d.bytes_accessed, d.busy,
                     moved / seconds / 1e9 if seconds else 0.0,
                     ddr_bytes_per_cycle(config.ddr, config.clock_mhz) * config.clock_mhz * 1e6 / 1e9)
-    routes = tuple(RouteReport(n, r.bytes, r.busy, r.switches) for n, r in rec.routes.items())
+    trees = {n: (tree_switches or {}).get(n, max(r.switches, default=0)) for n, r in rec.routes.items()}
+    routes = tuple(RouteReport(n, r.bytes, r.busy, r.switches, trees[n]) for n, r in rec.routes.items())
     if ops is None:
         ops = 2 * sum(c.macs for c in rec.cores.values())
     ok, err = functional if functional is not None else (None, None)
@@ -151,4 +190,4 @@ def make_report(rec: Recorder, config: NPUConfig, program_name: str, *, ops: int
                   tuple(_tile_report(t, config, rec, rec.cycles) for t in tiles), routes, ddr, rec.events,
                   ops, ops / seconds / 1e12 if seconds else 0.0, peak_tops(config, dtype), ok, err, lowering,
                   rec.hardware_events, rec.wall_seconds,
-                  tuple(rec.intervals) if rec.intervals is not None else None)
+                  tuple(rec.intervals) if rec.intervals is not None else None, count_actions(rec, config, trees))

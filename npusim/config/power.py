@@ -1,0 +1,68 @@
+"""The energy table (DESIGN §5): energy per counted action, static and clock-tree power.
+
+Energy is counted, not guessed: ``npusim.power`` multiplies a run's counted actions (MACs per
+data type, vector elements, bytes read and written in each memory, bytes times stream switches
+crossed, DDR bytes, lock operations) by these figures, and adds static power for every tile of the
+array over the whole run and clock-tree power for each tile while it is active. Units are in the
+field names: ``_pj`` picojoules per action, ``_pj_per_byte`` per byte, ``_w`` watts.
+"""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from ._base import DType, Spec
+
+PicoJoules = Annotated[float, Field(ge=0.0)]
+"""An energy per action, in picojoules (1e-12 J)."""
+Watts = Annotated[float, Field(ge=0.0)]
+
+
+class MemoryEnergySpec(Spec):
+    """Energy of one memory kind per byte read and per byte written (the access, its bank's
+    sense amplifiers or write drivers, and the local wiring to the port)."""
+
+    read_pj_per_byte: PicoJoules = Field(description="Energy per byte read, in pJ.")
+    write_pj_per_byte: PicoJoules = Field(description="Energy per byte written, in pJ.")
+
+
+class TileWattsSpec(Spec):
+    """A power figure per tile kind, in watts per tile."""
+
+    compute: Watts = Field(description="Per compute tile (core, data memory, DMA, stream switch), in W.")
+    mem: Watts = Field(description="Per memory tile (SRAM, DMA, stream switch), in W.")
+    shim: Watts = Field(description="Per shim tile (DMA, stream switch, NoC interface), in W.")
+
+
+class PowerSpec(Spec):
+    """The energy table of an array: pJ per counted action, and W of static and clock power."""
+
+    mac_pj: dict[DType, PicoJoules] = Field(
+        description="Energy per multiply-accumulate of a matmul kernel, by operand type, in pJ: the vector "
+        "datapath, its register and accumulator files and the instruction issue, per MAC at the kernel's "
+        "sustained rate. Data-memory traffic is counted apart (data_memory). Every type the compute tile "
+        "has a kernel for needs a figure.")
+    vector_pj_per_element: dict[DType, PicoJoules] = Field(
+        default_factory=dict, description="Energy per element a vector-unit kernel call reads (elementwise, "
+        "pooling, softmax, layernorm, fused epilogues), by type, in pJ; data-memory traffic is counted apart. "
+        "Every type the compute tile has a vector kernel for needs a figure.")
+    data_memory: MemoryEnergySpec = Field(
+        description="Compute-tile data memory (64 KiB, banked): bytes the kernels read and write (operands, "
+        "accumulators, results) and bytes the tile's DMA channels read (MM2S) and write (S2MM).")
+    mem_tile_memory: MemoryEnergySpec = Field(
+        description="Memory-tile SRAM (512 KiB, banked): bytes its DMA channels read (MM2S) and write (S2MM).")
+    stream_hop_pj_per_byte: PicoJoules = Field(
+        description="Energy per byte per stream switch it crosses (the switch's ports and FIFOs and the "
+        "tile-to-tile wire after it), in pJ. A route's bytes cross every switch of its tree once, so a "
+        "broadcast pays its shared trunk once.")
+    ddr_pj_per_byte: PicoJoules = Field(
+        description="Energy per DDR byte accessed (DRAM array, I/O and PHY, memory controller and fabric), in "
+        "pJ, charged on the bytes the accesses move (short runs rounded up to whole ddr.access_bytes).")
+    lock_op_pj: PicoJoules = Field(description="Energy per lock acquire or release, in pJ.")
+    static_w: TileWattsSpec = Field(
+        description="Static (leakage) power per tile, in W, charged for every tile of the array over the "
+        "whole run (the array is powered while a program runs, used or not).")
+    clock_w: TileWattsSpec = Field(
+        description="Clock-tree power per tile while it is active, in W: a tile is active for as many "
+        "cycles as its busiest unit (its core's busy cycles or a DMA channel's busy cycles).")
