@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--perfetto", metavar="FILE", help="write a Perfetto (Chrome trace-event) JSON of the run")
     run.add_argument("--csv", metavar="DIR", help="write the report's tables as CSV files in DIR (layers.csv, tiles.csv, "
                      "channels.csv, routes.csv, energy.csv, operators.csv)")
+    run.add_argument("--intervals", action="store_true",
+                     help="record every busy and stall interval: the report's peak power (on by itself with "
+                     "--perfetto and --plot; costs memory and time on large runs)")
     low = sub.add_parser("lower", help="lower a layer to a program trace, and explain the choices")
     _config_args(low)
     low.add_argument("--onnx", metavar="MODEL", help="explain the lowering of every layer of an ONNX model")
@@ -176,9 +179,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("npusim run: give exactly one of --trace, --workload, --onnx, --gemm or --conv2d"
                          + (f" (got {', '.join('--' + c for c in chosen)})" if chosen else ""))
     config = load_config(args.config, args.overrides)
-    # intervals are always recorded: the report's peak power is read off them (DESIGN §5)
+    # intervals only when asked for, or when a view needs them (the report's peak power is read
+    # off them): off, they cost nothing; on a large run they cost memory and time
     options = RunOptions(max_cycles=args.max_cycles, functional=args.functional, seed=args.seed,
-                         record_intervals=True)
+                         record_intervals=bool(args.intervals or args.perfetto or args.plot))
     if args.workload or args.onnx:
         workload = _imported(args, args.json).workload if args.onnx else load_workload(args.workload)
         from .progress import LayerProgress
@@ -195,7 +199,10 @@ def _run(args: argparse.Namespace) -> int:
         report = simulate(config, load_program(args.trace), options, source=args.trace)
     else:
         low = lower(config, _layer(args), _tiles(args))
-        report = run_lowered(config, low, options)
+        from .progress import CycleProgress
+
+        with CycleProgress(low.plan.estimate.cycles, quiet=args.json) as bar:
+            report = run_lowered(config, low, bar.options(options))
     print(report_json(report) if args.json else format_report(report))
     if args.plot:
         _plot(report, args.plot, args.json)

@@ -53,8 +53,9 @@ ALLOWED: dict[str, set[str] | None] = {
     # `npusim plot`, a part of the command line in a module of its own
     "cli_plot": ANY,
     "__init__": ANY,
-    # the workloads' progress bar: tqdm, and the Report type of run_workload's callback
-    "progress": {"npusim.stats"},
+    # the progress bars: the Report type of run_workload's callback (stats), and the engine's
+    # progress callback of one run (RunOptions)
+    "progress": {"npusim.stats", "npusim.engine"},
 }
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from npusim import progress
+from npusim import Gemm, load_config, progress, run_layer
 from npusim.cli import main
-from npusim.progress import LayerProgress, interactive
+from npusim.engine import RunOptions
+from npusim.progress import CycleProgress, LayerProgress, interactive
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ["run", "--config", str(ROOT / "configs/tiny.yaml"), "--workload", str(ROOT / "workloads/small_gemms.yaml")]
@@ -69,3 +70,19 @@ def test_a_disabled_bar_is_inert() -> None:
     with LayerProgress(["a", "b"], enabled=True, delay=0, file=sink) as bar:
         bar.on_layer(0, None)  # type: ignore[arg-type]
     assert "layer 0: a" in sink.getvalue() and "0/2" in sink.getvalue()
+
+
+def test_cycle_progress_follows_the_engine_and_changes_no_count() -> None:
+    config = load_config(Path(__file__).resolve().parents[1] / "configs/tiny.yaml")
+    layer = Gemm(m=128, k=128, n=128, dtype="int8")
+    plain = run_layer(config, layer)
+    out = io.StringIO()
+    with CycleProgress(plain.cycles, enabled=True, delay=0, file=out) as bar:
+        options = bar.options(RunOptions())
+        assert options.progress is not None and options.progress_cycles == max(1, plain.cycles // 200)
+        shown = run_layer(config, layer, options)
+        assert bar.bar is not None and bar.bar.n >= plain.cycles - options.progress_cycles
+    assert shown.cycles == plain.cycles and shown.tiles == plain.tiles
+    assert "simulating" in out.getvalue()
+    off = CycleProgress(plain.cycles, enabled=False)
+    assert off.options(RunOptions()).progress is None

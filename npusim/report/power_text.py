@@ -24,7 +24,7 @@ def _seconds(s: float) -> str:
 def power_line(average: float | None, peak: float | None, window: float | None, tops_per_watt: float | None) -> str:
     """``power    average X W, peak Y W (...), Z TOPS/W``."""
     if peak is None:
-        peak_text = "peak - (needs the intervals: RunOptions(record_intervals=True))"
+        peak_text = "peak - (needs the intervals: --intervals, or RunOptions(record_intervals=True))"
     else:
         peak_text = f"peak {peak:.3f} W" + (f" (highest {_seconds(window)} window)" if window else "")
     return f"power    average {average or 0.0:.3f} W, {peak_text}, {tops_per_watt or 0.0:.3f} TOPS/W"

@@ -85,9 +85,10 @@ def test_dataframes_have_the_documented_columns(gemm: Report) -> None:
 
 
 def test_cli_csv_files_are_written_and_parse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", "--config", str(ROOT / "configs/tiny.yaml"), "--gemm", "64x96x40", "--csv", str(tmp_path)])
+    code = main(["run", "--config", str(ROOT / "configs/tiny.yaml"), "--gemm", "64x96x40", "--csv", str(tmp_path),
+                 "--intervals"])
     out = capsys.readouterr().out
-    assert code == 0 and "csv      " in out and "peak " in out  # the CLI records intervals: peak power shown
+    assert code == 0 and "csv      " in out and "peak " in out  # --intervals: peak power shown
     frames = {p.stem: pd.read_csv(p) for p in sorted(tmp_path.glob("*.csv"))}
     assert set(frames) == {"layers", "tiles", "channels", "routes", "energy", "operators"}
     assert list(frames["tiles"].columns) == ["layer_index", "layer", *TILE_COLUMNS]
