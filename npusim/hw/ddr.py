@@ -6,6 +6,11 @@ leaves is shared by the others. Rates are recomputed whenever a flow starts or e
 transfer is served at its fair share of what is left. Completion times round up to whole cycles.
 Flows are served as an exact fluid: when one ends part-way through a cycle, the others get its
 share from that instant. The access latency is charged by the shim channel, not here.
+
+A flow may be announced before it starts (a route segment whose ends are still starting up): it
+waits in ``arrivals`` and joins the fluid at its start cycle, with no event of its own. The DDR
+wakes only to complete flows, at a lower bound of the next completion, so that a flow that starts
+meanwhile and slows the others costs at most one early wake-up.
 """
 from __future__ import annotations
 
@@ -29,10 +34,8 @@ class _Flow:
 
 
 def fair_rates(bandwidth: float, caps: list[float]) -> list[float]:
-    """Max-min fair rates: no flow above its cap; what capped flows leave goes to the rest."""
-    fair = bandwidth / len(caps)
-    if min(caps) >= fair:  # the usual case: nobody is capped below a fair share
-        return [fair] * len(caps)
+    """Max-min fair rates (water filling): no flow above its cap; what capped flows leave goes to
+    the rest. (``Ddr._share`` handles the two usual cases without it.)"""
     rates = [0.0] * len(caps)
     left = bandwidth
     for i, k in enumerate(sorted(range(len(caps)), key=caps.__getitem__)):
@@ -141,7 +144,7 @@ class Ddr:
         else:
             self.busy_since = at
         self.last = float(at)
-        self.flows.append(heappop_first(self.arrivals))
+        self.flows.append(self.arrivals.pop(0)[2])  # the earliest flow to come (the list is sorted)
         self._share()
 
     def _next_completion(self) -> float:
@@ -176,7 +179,3 @@ class Ddr:
             for fin in finished:
                 fin()
 
-
-def heappop_first(arrivals: list[tuple[int, int, _Flow]]) -> _Flow:
-    """Take the earliest flow to come off the sorted list."""
-    return arrivals.pop(0)[2]

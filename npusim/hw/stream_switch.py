@@ -11,6 +11,11 @@ exact at segment granularity: a broadcast moves only when every destination is r
 Times are source times: a segment's words leave the source from its start to its end; a
 destination has the last word ``latency`` cycles after the end (the channel charges that, so its
 next BD can already accept the words that follow, as the switch FIFOs allow).
+
+An offer may be made before its channel is ready (``ready``: the cycle its start-up ends), so that
+start-up costs no event of its own; the segment starts when the last participant is ready. A
+finished participant is told by calling its ``done`` continuation (tile DMA channels), or by an
+event (shim channels, tests).
 """
 from __future__ import annotations
 
