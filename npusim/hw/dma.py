@@ -10,6 +10,11 @@ an S2MM BD writes what it received through its pattern before it releases its lo
 
 A chain whose ``next`` links loop never ends: the channel is a daemon, not a unit the program
 waits for, and it checks the progress watch so that a livelock ends the run instead of hanging.
+
+The channel is a state machine driven by callbacks, not a SimPy process: ``next_bd`` asks the
+BD's lock (a grant already decided costs nothing; otherwise the grant event calls ``granted``),
+offers the bytes from the cycle its start-up ends, and the route calls ``moved`` when they have
+left the source, which posts the release and starts the next BD.
 """
 from __future__ import annotations
 
