@@ -54,16 +54,21 @@ def _onnx_args(p: argparse.ArgumentParser) -> None:
                    help="leave unsupported ONNX operators out (and say which) instead of stopping")
 
 
+def _source_args(p: argparse.ArgumentParser) -> None:
+    """What a simulating command runs: a config, and a trace, a layer, a workload or a model."""
+    _config_args(p)
+    p.add_argument("--trace", help="program trace JSON, e.g. traces/passthrough.json")
+    p.add_argument("--workload", help="workload YAML, e.g. workloads/resnet18.yaml")
+    p.add_argument("--onnx", metavar="MODEL", help="an ONNX model, imported as a workload (see import-onnx)")
+    _layer_args(p, required=False)
+    _onnx_args(p)
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="npusim", description="Cycle-level simulator of AMD XDNA-style NPUs.")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="simulate a trace, a layer or a workload on a config and print the report")
-    _config_args(run)
-    run.add_argument("--trace", help="program trace JSON, e.g. traces/passthrough.json")
-    run.add_argument("--workload", help="workload YAML, e.g. workloads/resnet18.yaml")
-    run.add_argument("--onnx", metavar="MODEL", help="an ONNX model, imported as a workload (see import-onnx)")
-    _layer_args(run, required=False)
-    _onnx_args(run)
+    _source_args(run)
     run.add_argument("--functional", action="store_true",
                      help="move and compute real data (random operands) and compare the output with numpy")
     run.add_argument("--seed", type=int, default=0, help="seed of the random operands in functional mode (0)")

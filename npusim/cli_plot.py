@@ -9,7 +9,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from . import simulate
-from .cli import UsageError, _config_args, _imported, _ints, _layer, _layer_args, _onnx_args, _tiles
+from .cli import UsageError, _imported, _ints, _layer, _source_args, _tiles
 from .config import NPUConfig, load_config
 from .engine import RunOptions
 from .frontend import load_workload, lower
@@ -36,12 +36,7 @@ def add_plot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        description="Simulate a trace, a layer or a workload and write one figure. Kinds: "
                        + "; ".join(f"{k}: {v}" for k, v in KINDS.items()) + ".")
     p.add_argument("kind", choices=tuple(KINDS), help="the figure to draw")
-    _config_args(p)
-    p.add_argument("--trace", help="program trace JSON, e.g. traces/passthrough.json")
-    p.add_argument("--workload", help="workload YAML, e.g. workloads/resnet18.yaml")
-    p.add_argument("--onnx", metavar="MODEL", help="an ONNX model, imported as a workload")
-    _layer_args(p, required=False)
-    _onnx_args(p)
+    _source_args(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="figure to write: .png or .svg")
     p.add_argument("--max-cycles", type=int, default=None, help="stop a run that goes past this cycle")
     p.add_argument("--layer", type=int, metavar="I",

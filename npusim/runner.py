@@ -22,7 +22,8 @@ from .frontend.lower import Lowered, lower
 from .frontend.vector_data import compare_vector, pack_vector, random_vector_operands, unpack_vector
 from .frontend.vector_program import VectorLowered, lower_vector, tensor_bytes
 from .frontend.workload import Workload
-from .isa import Layout
+from .isa import Layout, Program
+from .numerics import Array
 from .power import MOVEMENT, attach_power
 from .stats import Recorder, Report, make_report
 from .stats.tables import stacked_table, workload_layers_table
@@ -67,42 +68,50 @@ def vector_summary(low: VectorLowered) -> dict[str, Any]:
     }
 
 
+Check = Callable[[dict[str, Array]], tuple[bool, float]]
+"""Functional mode: from the DDR tensors after the run, (output equals numpy's, max abs error)."""
+
+
+def _simulate(config: NPUConfig, program: Program, layout: Layout, name: str, options: RunOptions | None,
+              data: Callable[[int], tuple[dict[str, Array], Check]], **details: Any) -> Report:
+    """Simulate a lowered layer's program; with ``options.functional``, on the DDR tensors
+    ``data(seed)`` gives, checked by the check it returns. ``details`` go to the report."""
+    options = options or RunOptions()
+    source = f"layer '{name}'"
+    result: tuple[bool, float] | None = None
+    if options.functional:
+        tensors, check = data(options.seed)
+        rec, out = run_functional(config, program, tensors, options, source, layout)
+        result = check(out)
+    else:
+        rec = run_program(config, program, options, source, layout)
+    return report_with_power(rec, config, name, layout, functional=result, **details)
+
+
 def run_vector_lowered(config: NPUConfig, low: VectorLowered, options: RunOptions | None = None) -> Report:
     """Simulate a lowered vector operator; with ``options.functional``, on random operands,
     checked against numpy."""
-    options = options or RunOptions()
     layer = low.plan.layer
-    source = f"layer '{layer.name}'"
-    result: tuple[bool, float] | None = None
-    if options.functional:
-        operands = random_vector_operands(layer, options.seed)
-        packed = pack_vector(low.plan, operands, tensor_bytes(low.plan))
-        rec, tensors = run_functional(config, low.program, packed, options, source, low.layout)
-        ok, err, _ = compare_vector(layer, operands, unpack_vector(low.plan, tensors))
-        result = (ok, err)
-    else:
-        rec = run_program(config, low.program, options, source, low.layout)
-    return report_with_power(rec, config, layer.name, low.layout, ops=0, dtype=layer.dtype, functional=result,
-                             lowering=vector_summary(low))
+
+    def data(seed: int) -> tuple[dict[str, Array], Check]:
+        operands = random_vector_operands(layer, seed)
+        return (pack_vector(low.plan, operands, tensor_bytes(low.plan)),
+                lambda out: compare_vector(layer, operands, unpack_vector(low.plan, out))[:2])
+    return _simulate(config, low.program, low.layout, layer.name, options, data, ops=0, dtype=layer.dtype,
+                     lowering=vector_summary(low))
 
 
 def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = None) -> Report:
     """Simulate a lowered layer; with ``options.functional``, on random operands
     (``options.seed``), checked against numpy."""
-    options = options or RunOptions()
     layer = low.plan.layer
-    source = f"layer '{layer.name}'"
-    result: tuple[bool, float] | None = None
-    if options.functional:
-        operands = random_operands(layer, options.seed)
-        rec, tensors = run_functional(config, low.program, pack(low.plan, operands, low.a_bytes), options, source,
-                                      low.layout)
-        ok, err, _ = compare(layer, operands, unpack(low.plan, tensors))
-        result = (ok, err)
-    else:
-        rec = run_program(config, low.program, options, source, low.layout)
-    return report_with_power(rec, config, layer.name, low.layout, ops=ops(layer), dtype=layer.dtype,
-                             functional=result, lowering=lowering_summary(low))
+
+    def data(seed: int) -> tuple[dict[str, Array], Check]:
+        operands = random_operands(layer, seed)
+        return (pack(low.plan, operands, low.a_bytes),
+                lambda out: compare(layer, operands, unpack(low.plan, out))[:2])
+    return _simulate(config, low.program, low.layout, layer.name, options, data, ops=ops(layer), dtype=layer.dtype,
+                     lowering=lowering_summary(low))
 
 
 def run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = None,

@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 
 from ..config import DType, Spec
 from ..numerics import OUTPUTS, OutType
-from .vector_layers import Elementwise, LayerNorm, Pool, Softmax, VectorLayer
+from .vector_layers import Elementwise, LayerNorm, Pool, Softmax, VectorLayer, window_out
 
 Pos = Annotated[int, Field(ge=1)]
 
@@ -102,11 +102,11 @@ class Conv2d(_Layer):
 
     @property
     def out_h(self) -> int:
-        return (self.height + 2 * self.padding - self.kernel_h) // self.stride + 1
+        return window_out(self.height, self.kernel_h, self.stride, self.padding)
 
     @property
     def out_w(self) -> int:
-        return (self.width + 2 * self.padding - self.kernel_w) // self.stride + 1
+        return window_out(self.width, self.kernel_w, self.stride, self.padding)
 
     @property
     def macs(self) -> int:

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import NPUConfig
-from ..isa import Layout, Program, ProgramError, verify
+from ..isa import Layout, Program
 from .conv import a_tensor_bytes, conv_a_transfer
 from .layers import Conv2d, Gemm
 from .matmul import build_program, gemm_a_transfer
-from .tiling import LoweringError, TilePlan, plan
+from .tiling import LoweringError, TilePlan, plan, verify_lowering
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +56,5 @@ def lower(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] |
         program = build_program(p, gemm_a_transfer, p.Mp * p.Kp * p.ib, layer.name, desc)
     else:
         program = build_program(p, conv_a_transfer, a_tensor_bytes(p), layer.name, desc)
-    try:
-        layout = verify(program, config, f"layer '{layer.name}'")
-    except ProgramError as exc:
-        raise LoweringError(f"{exc}\n(the lowering of {layer.describe()} with m={p.m} k={p.k} n={p.n} does "
-                            f"not fit config '{config.name}')") from None
+    layout = verify_lowering(program, config, layer.name, f"{layer.describe()} with m={p.m} k={p.k} n={p.n}")
     return Lowered(p, program, layout)

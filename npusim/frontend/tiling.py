@@ -21,7 +21,7 @@ from ..config import NPUConfig
 from ..hw.timing import (
     compute_cycles, ddr_access_bytes, epilogue_cycles, ddr_bytes_per_cycle, stream_bytes_per_cycle,
 )
-from ..isa import WORD_BYTES as W, Dim
+from ..isa import WORD_BYTES as W, Dim, Layout, Program, ProgramError, verify
 from ..numerics import ACC_BYTES, IN_BYTES, OUT_BYTES, OutType
 from .layers import Conv2d, Gemm
 
@@ -35,6 +35,15 @@ _N = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
 class LoweringError(ValueError):
     """A layer cannot be lowered onto a config; the message says why and what to change."""
+
+
+def verify_lowering(program: Program, config: NPUConfig, name: str, what: str) -> Layout:
+    """Verify a lowering's program; a program the config cannot hold is a :class:`LoweringError`
+    naming ``what`` was lowered (the layer and its tiling) and the config."""
+    try:
+        return verify(program, config, f"layer '{name}'")
+    except ProgramError as exc:
+        raise LoweringError(f"{exc}\n(the lowering of {what} does not fit config '{config.name}')") from None
 
 
 def up(x: int, mult: int) -> int:

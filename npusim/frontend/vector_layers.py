@@ -88,6 +88,12 @@ class Elementwise(_VectorLayer):
         return f"{self.kind} {_dims(self.shape)}{operand} {self.dtype}{' +relu' if self.relu else ''}"
 
 
+def window_out(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Outputs of a ``kernel``-wide window sliding ``stride`` at a time over ``size`` inputs padded
+    by ``padding`` on each side (convolutions and pools)."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
 class Pool(_VectorLayer):
     """Max or average over ``kernel_h x kernel_w`` windows, ``stride`` apart, of an NHWC image
     padded by ``padding`` (the maximum ignores the padding; the average counts it, as ONNX's
@@ -120,11 +126,11 @@ class Pool(_VectorLayer):
 
     @property
     def out_h(self) -> int:
-        return (self.height + 2 * self.padding - self.kernel_h) // self.stride + 1
+        return window_out(self.height, self.kernel_h, self.stride, self.padding)
 
     @property
     def out_w(self) -> int:
-        return (self.width + 2 * self.padding - self.kernel_w) // self.stride + 1
+        return window_out(self.width, self.kernel_w, self.stride, self.padding)
 
     @property
     def is_global(self) -> bool:

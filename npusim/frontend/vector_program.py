@@ -19,10 +19,10 @@ from ..config import NPUConfig
 from ..isa import (
     WORD_BYTES as W,
     Acquire, Buffer, BufferDescriptor, Dim, DmaChannelProgram, DmaTask, Endpoint, Instruction, Layout, LockDecl,
-    LockOp, Program, ProgramError, Release, Route, Tensor, TileProgram, Vector, Wait, pattern_bytes, verify,
+    LockOp, Program, Release, Route, Tensor, TileProgram, Vector, Wait, pattern_bytes,
 )
 from .matmul import core_program, loop_chain, ping_pong
-from .tiling import LoweringError
+from .tiling import LoweringError, verify_lowering
 from .vector_layers import Elementwise, LayerNorm, Pool, VectorLayer
 from .vector_plan import (
     VectorPlan, plan_vector, pool_input_transfer, pool_output_bytes, pool_output_transfer,
@@ -183,9 +183,5 @@ def lower_vector(config: NPUConfig, layer: VectorLayer) -> VectorLowered:
     block = "x".join(map(str, p.block))
     desc = f"{layer.describe()} lowered by npusim: blocks {block} on {p.columns}x{p.rows} cores"
     program = build_vector_program(p, layer.name, desc)
-    try:
-        layout = verify(program, config, f"layer '{layer.name}'")
-    except ProgramError as exc:
-        raise LoweringError(f"{exc}\n(the lowering of {layer.describe()} with blocks {block} does not fit config "
-                            f"'{config.name}')") from None
+    layout = verify_lowering(program, config, layer.name, f"{layer.describe()} with blocks {block}")
     return VectorLowered(p, program, layout)
