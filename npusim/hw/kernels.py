@@ -27,7 +27,9 @@ def run_matmul(ins: Compute, a: Bytes, b: Bytes, c: Bytes) -> None:
     bm: Array = as_operand(_matrix(b, t, k, n, IN_BYTES[t]), t)
     acc = c[:m * n * ACC_BYTES].view(accumulate_dtype(t)).reshape(m, n)
     if t == "bf16":
-        prod = am @ bm  # float32 products and sums, as the fp32 accumulator does
+        # bf16 products are exact in float64 and their sums nearly so; one rounding to fp32 per call
+        # keeps the result independent of the BLAS library's summation order (and the machine)
+        prod = (am.astype(np.float64) @ bm.astype(np.float64)).astype(np.float32)
         if ins.zero:
             acc[...] = prod
         else:
