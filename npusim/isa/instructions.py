@@ -67,6 +67,12 @@ class Compute:
     A fused epilogue applies on ``emit``, to the accumulators before the conversion: ``bias`` adds
     ``n`` 32-bit values (the accumulator type) stored in ``b`` right after its ``k x n`` operands
     (the bias rides with each B tile); ``relu`` clamps at zero.
+
+    ``c_type`` keeps ``c`` in that (narrow) type between calls instead of 32-bit accumulators, as
+    the stock mlir-aie kernels do: each call widens ``c`` (integers scaled back up by ``shift``),
+    adds the products, and stores the result converted to ``c_type`` again (shift-round-saturate,
+    or bf16 rounding), so a reduction is rounded once per call; ``emit``, if given, must be
+    ``c_type``. ``b_transposed``: ``b`` holds the tile as ``n x k`` (B stored column-major).
     """
 
     __pydantic_config__ = _STRICT
@@ -83,6 +89,8 @@ class Compute:
     shift: Annotated[int, Field(ge=0, le=31), Strict()] = 0
     bias: bool = False
     relu: bool = False
+    c_type: OutType | None = None
+    b_transposed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

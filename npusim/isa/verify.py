@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..config import NPUConfig
+from ..numerics import OUTPUTS
 from .errors import ProgramError
 from .instructions import (
     WORD_BYTES, Acquire, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
@@ -167,6 +168,7 @@ class _Verifier:
                     raise self.fail(where, (
                         f"compute in {ins.dtype}, but the config gives no kernel timing for it "
                         f"(compute_tile.kernels has: {have}); add compute_tile.kernels.{ins.dtype}"))
+                self.c_type(ins, where)
                 for step in ("bias", "relu") if ins.emit is not None else ():
                     if getattr(ins, step):
                         self.vector_timing(step, ins.dtype, where)
@@ -176,6 +178,12 @@ class _Verifier:
                     self.vector_timing("relu", ins.dtype, where)
             elif isinstance(ins, Loop):
                 self.instructions(tile, ins.body, f"{path}[{i}].body")
+
+    def c_type(self, ins: Compute, where: str) -> None:
+        if ins.c_type is not None and (ins.c_type not in OUTPUTS[ins.dtype] or ins.emit not in (None, ins.c_type)):
+            raise self.fail(where, (
+                f"c_type {ins.c_type} with emit {ins.emit}: C kept between calls must be an output type of "
+                f"{ins.dtype} ({', '.join(OUTPUTS[ins.dtype])}) and a call emits that type; fix c_type or emit"))
 
     def vector_timing(self, kind: str, dtype: str, where: str) -> None:
         table = self.c.compute_tile.vector
