@@ -117,6 +117,8 @@ def dma_regions(rd: Reader, dev: Device, b: Builder, phys: Physical) -> None:
         xy = tile_of(rd, dev, op, rd.value(op, rd.parens(op)[0], "the tile"))
         blocks = {blk.label: blk for blk in rd.region(op).blocks}
         for blk in rd.region(op).blocks:
+            if _is_bd(blk):
+                continue
             for start in blk.ops:
                 if start.name == "aie.dma_start":
                     _channel(rd, start, xy, blocks, b, phys)
