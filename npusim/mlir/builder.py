@@ -8,8 +8,9 @@ terms (which ObjectFIFO, which side, which tile), for deadlock reports and Perfe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from ..isa.trace_io import needs_version_2
 from ..isa import Buffer, DmaChannelProgram, Endpoint, Instruction, LockDecl, Program, Route, RuntimeOp, Tensor, TileProgram
 
 TileXY = tuple[int, int]
@@ -84,5 +85,6 @@ class Builder:
     def program(self, name: str, description: str) -> Program:
         tiles = tuple(TileProgram(xy, tuple(t.buffers), tuple(t.locks), tuple(t.core), tuple(t.dma.values()))
                       for xy, t in sorted(self.tiles.items()))
-        return Program(name=name, tiles=tiles, routes=tuple(self.routes), tensors=tuple(self.tensors),
-                       runtime=tuple(self.runtime), description=description)
+        program = Program(name=name, tiles=tiles, routes=tuple(self.routes), tensors=tuple(self.tensors),
+                          runtime=tuple(self.runtime), description=description)
+        return replace(program, version=2) if needs_version_2(program) else program
