@@ -92,7 +92,7 @@ def _cmpf(pred: str, a: Array, b: Array) -> Array:
 def _float_to_int(x: Array, ty: str, unsigned: bool) -> Array:
     target = np.dtype(_NP[ty])
     kind = np.iinfo(_UNSIGNED[target] if unsigned and target in _UNSIGNED else target)
-    clipped = np.clip(np.nan_to_num(np.trunc(x)), kind.min, kind.max)
+    clipped: Array = np.asarray(np.clip(np.nan_to_num(np.trunc(x)), kind.min, kind.max))
     return clipped.astype(kind.dtype).astype(target)
 
 
@@ -130,8 +130,8 @@ def apply(fn: str, ty: str, args: list[Array], src_type: str = "") -> Array:
             return _round(_unsigned(args[0]).astype(_NP[ty]), ty)
         if fn in ("extsi", "trunci", "index_cast", "sitofp", "extf", "truncf"):
             return value(ty, args[0]) if fn != "trunci" else args[0].astype(_NP[ty])
-        out = _BINARY[fn](args[0], args[1])
-        return _round(np.asarray(out).astype(_NP[ty]), ty)
+        out: Array = np.asarray(_BINARY[fn](args[0], args[1]))
+        return _round(out.astype(_NP[ty]), ty)
 
 
 def from_bytes(raw: Array, ty: str) -> Array:

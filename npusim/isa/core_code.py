@@ -101,7 +101,7 @@ def trip_count(stmt: Stmt) -> int:
     lb, ub, step = stmt.args[:3]
     if not all(isinstance(v, int) for v in (lb, ub, step)) or step <= 0:  # type: ignore[operator]
         return 0
-    return max(0, -(-(ub - lb) // step))  # type: ignore[operator]
+    return int(max(0, -(-(ub - lb) // step)))  # type: ignore[operator]
 
 
 def buffers_used(body: tuple[Stmt, ...]) -> set[str]:

@@ -125,8 +125,7 @@ class CoreLowering:
             from .lower_physical import use_lock
 
             lock, action, value = use_lock(self.rd, op, self.ctx.phys)
-            self.instr((Release if action == "Release" else Acquire)("release" if action == "Release" else "acquire",
-                                                                     lock, value))  # type: ignore[arg-type]
+            self.instr(Release("release", lock, value) if action == "Release" else Acquire("acquire", lock, value))
         elif name == "func.call":
             self.call(op)
         else:

@@ -103,8 +103,9 @@ def arith(low: "CoreLowering", op: Op) -> None:
 
 def _predicate(op: Op) -> str:
     if op.generic:
+        pred = op.attrs.get("predicate")
         return {0: "eq", 1: "ne", 2: "slt", 3: "sle", 4: "sgt", 5: "sge", 6: "ult", 7: "ule", 8: "ugt",
-                9: "uge"}.get(op.attrs.get("predicate").value if isinstance(op.attrs.get("predicate"), Typed) else -1, "?")
+                9: "uge"}.get(pred.value if isinstance(pred, Typed) else -1, "?")
     first = op.head()[0] if op.head() else None
     return first.text if isinstance(first, Token) else "?"
 

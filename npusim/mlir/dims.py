@@ -53,8 +53,8 @@ def transfer(rd: Reader, op: Op, ty: MemRefType, offset: int, length: int, dims:
     pad: list[tuple[int, int]] = []
     inner = list(reversed(dims))
     inner_pads = list(reversed(pads)) or [{}] * len(inner)
-    for i, (d, p) in enumerate(zip(inner, inner_pads)):
-        size, stride = d.get("size", 0), d.get("stride", 0)
+    for i, (layout, p) in enumerate(zip(inner, inner_pads)):
+        size, stride = layout.get("size", 0), layout.get("stride", 0)
         before, after = p.get("const_pad_before", 0), p.get("const_pad_after", 0)
         if size < 1:
             raise rd.fail(op, f"dimension {len(dims) - 1 - i} (from the outermost) has size {size}; sizes are at least 1")

@@ -54,7 +54,7 @@ class Group:
         return out if out != [[]] else []
 
 
-Item = Union[Token, Group, "Region", dict]
+Item = Union[Token, Group, "Region", dict[str, Any]]
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..config import NPUConfig
 from ..isa import BufferDescriptor, DmaChannelProgram, Endpoint, LockOp
@@ -80,10 +81,11 @@ def bd_transfer(rd: Reader, op: Op, phys: Physical, args: dict[str, MemRefType] 
     offset = rd.int_of(op, kw.get("offset", op.attrs.get("offset", 0)), "the offset")
     length = rd.int_of(op, kw.get("len", op.attrs.get("len", ty.count)), "the length")
     dims = layouts(op.attrs.get("dimensions"))
-    pads = layouts(op.attrs.get("pad_dimensions")) or layouts(kw.get("pad"))
-    if "sizes" in kw:
-        sizes = [rd.int_of(op, p[0], "a size") for p in kw["sizes"].parts()]
-        strides = [rd.int_of(op, p[0], "a stride") for p in kw["strides"].parts()]
+    pad_kw, sizes_kw, strides_kw = (kw.get(k) for k in ("pad", "sizes", "strides"))
+    pads = layouts(op.attrs.get("pad_dimensions")) or layouts(pad_kw if isinstance(pad_kw, Group) else None)
+    if isinstance(sizes_kw, Group) and isinstance(strides_kw, Group):
+        sizes = [rd.int_of(op, p[0], "a size") for p in sizes_kw.parts()]
+        strides = [rd.int_of(op, p[0], "a stride") for p in strides_kw.parts()]
         dims = [{"size": s, "stride": t} for s, t in zip(sizes, strides)]
     rest = [p for p in parts[1:] if p]
     if rest:
@@ -180,7 +182,7 @@ def _bd(rd: Reader, blk: Block, phys: Physical, order: list[str]) -> BufferDescr
             raise rd.fail(o, "in a BD block npusim models aie.use_lock, aie.dma_bd and aie.next_bd")
     assert bd is not None
     nxt = _next(blk)
-    link: int | str = order.index(nxt) if nxt in order else "end"
+    link: int | Literal["end"] = order.index(nxt) if nxt in order else "end"
     t = bd[2]
     return BufferDescriptor(bd[0], t.length_bytes, t.offset_bytes, t.dims, acquire, release, link, t.pad)
 

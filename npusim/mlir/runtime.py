@@ -77,9 +77,8 @@ class RuntimeLowering:
         elif op.name == "aiex.npu.dma_wait":
             self.wait(self.endpoint(op, self.rd.symbol(op)))
         elif op.name == "aiex.npu.sync":
-            get = lambda k: self.rd.int_of(op, op.attrs.get(k), k)  # noqa: E731
-            direction = "s2mm" if get("direction") == 0 else "mm2s"
-            self.wait(Endpoint((get("column"), get("row")), f"{direction}{get('channel')}"))
+            col, row, way, ch = (self.rd.int_of(op, op.attrs.get(k), k) for k in ("column", "row", "direction", "channel"))
+            self.wait(Endpoint((col, row), f"{'s2mm' if way == 0 else 'mm2s'}{ch}"))
         elif op.name == "aiex.dma_configure_task_for":
             self.configure(op)
         elif op.name in ("aiex.dma_start_task", "aiex.dma_await_task", "aiex.dma_free_task"):
