@@ -18,10 +18,11 @@ from .syntax import Reader
 TileXY = tuple[int, int]
 
 ATTRS: dict[str, frozenset[str]] = {
-    "aie.device": frozenset({"sym_name"}),
+    "aie.device": frozenset({"sym_name", "device"}),
     "aie.tile": frozenset({"col", "row", "allocation_scheme", "controller_id"}),
-    "aie.objectfifo": frozenset({"sym_name", "padDimensions", "via_DMA", "plio", "disable_synchronization"}),
-    "aie.objectfifo.link": frozenset(),
+    "aie.objectfifo": frozenset({"sym_name", "padDimensions", "via_DMA", "plio", "disable_synchronization",
+                                 "elemNumber", "elemType", "dimensionsToStream", "dimensionsFromStreamPerConsumer"}),
+    "aie.objectfifo.link": frozenset({"fifoIns", "fifoOuts", "src_offsets", "dst_offsets"}),
     "aie.buffer": frozenset({"sym_name", "address", "mem_bank"}),
     "aie.lock": frozenset({"sym_name", "init"}),
     "aie.mem": frozenset(), "aie.memtile_dma": frozenset(), "aie.end": frozenset(),
