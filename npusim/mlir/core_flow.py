@@ -51,6 +51,8 @@ def _body(op: Op) -> list[Op]:
 
 
 def lower_for(low: "CoreLowering", op: Op) -> None:
+    if len(op.regions) != 1 or not op.regions[0].blocks:
+        raise low.rd.fail(op, "expected scf.for %iv = %lb to %ub step %step { body }")
     iv, (lb_n, ub_n, step_n), carried, cty = _for_parts(low, op)
     lb, ub, step = (low.known_int(op, n) for n in (lb_n, ub_n, step_n))
     if step <= 0:
@@ -128,6 +130,8 @@ def _mentions_in_regions(op: Op, name: str) -> bool:
 
 
 def lower_if(low: "CoreLowering", op: Op) -> None:
+    if not op.regions or not (op.operands if op.generic else _values(op.head())):
+        raise low.rd.fail(op, "expected scf.if %condition { then } else { otherwise }")
     cond_name = op.operands[0] if op.generic else _values(op.head())[0]
     cond = low.get(op, cond_name)
     then_ops = [o for o in op.regions[0].ops if o.name != "scf.yield"] if op.regions else []

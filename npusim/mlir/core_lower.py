@@ -135,7 +135,7 @@ class CoreLowering:
 
     # -- ObjectFIFOs ----------------------------------------------------------------------------
     def _fifo(self, op: Op) -> tuple[str, str, int]:
-        parts = self.rd.parens(op)
+        parts = self.rd.parens(op, 2)
         port = self.rd.word(op, parts[0], "a port", ("Consume", "Produce"))
         return self.rd.symbol(op), port, self.rd.int_of(op, parts[1][0] if len(parts) > 1 else None, "the count")
 
@@ -160,8 +160,11 @@ class CoreLowering:
         self.env[self.scope + op.result] = Subview(fifo, port, views)
 
     def access(self, op: Op) -> None:
-        sv = self.get(op, [it.text for it in op.head() if isinstance(it, Token) and it.kind == "value"][0])
-        group = next(it for it in op.head() if isinstance(it, Group))
+        values = [it.text for it in op.head() if isinstance(it, Token) and it.kind == "value"]
+        group = next((it for it in op.head() if isinstance(it, Group)), None)
+        if not values or group is None or not group.items:
+            raise self.rd.fail(op, "expected aie.objectfifo.subview.access %subview[index]")
+        sv = self.get(op, values[0])
         i = self.rd.int_of(op, group.items[0], "the element index")
         if not isinstance(sv, Subview) or i >= len(sv.views):
             raise self.rd.fail(op, f"element {i} is not among the acquired elements")

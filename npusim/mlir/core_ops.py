@@ -11,9 +11,9 @@ import numpy as np
 
 from .. import scalar_math as sm
 from ..isa import Stmt
-from ..isa.core_code import ARITH, CMPF, CMPI, split_type
+from ..isa.core_code import ARITH, CASTS, CMPF, CMPI, split_type
 from .ir import Group, Item, Op, Typed
-from .lexer import Token
+from .lexer import Token, integer
 from .values import Known, Reg, View, stmt_type
 
 if TYPE_CHECKING:
@@ -54,11 +54,16 @@ def constant(low: "CoreLowering", op: Op) -> None:
     if isinstance(v, Token) and v.kind == "angled" and v.text == "dense":
         lanes, elem = split_type(ty)
         text = v.inner.strip().strip("[]")
-        nums = [float(x) if "." in x or "e" in x else int(x, 0) for x in text.replace(" ", "").split(",") if x]
+        try:
+            nums = [float(x) if "." in x or "e" in x else integer(x) for x in text.replace(" ", "").split(",") if x]
+        except ValueError:
+            raise low.rd.fail(op, f"cannot read the constant dense<{v.inner}>") from None
+        if not nums:
+            raise low.rd.fail(op, "an empty dense constant")
         low.env[op.result] = Known(sm.value(elem, nums if len(nums) > 1 else nums[0], lanes), ty)
         return
     if isinstance(v, Token) and v.kind in ("int", "float"):
-        v = int(v.text, 0) if v.kind == "int" else float(v.text)
+        v = integer(v.text) if v.kind == "int" else float(v.text)
     if not isinstance(v, (int, float)) or not ty:
         raise low.rd.fail(op, "expected a constant such as arith.constant 1 : i32")
     lanes, elem = split_type(ty)
@@ -91,6 +96,9 @@ def arith(low: "CoreLowering", op: Op) -> None:
     else:
         raise low.rd.fail(op, f"arith op not modelled in core code; npusim has: {', '.join(sorted(ARITH))}, "
                           "cmpi, cmpf, constant")
+    arity = 3 if fn == "select" else 1 if fn in CASTS or fn == "negf" else 2
+    if len(args) != arity:
+        raise low.rd.fail(op, f"takes {arity} operand(s), got {len(args)}")
     vals = [low.get(op, a) for a in args]
     if all(isinstance(v, Known) for v in vals):
         arrays = [v.value for v in vals if isinstance(v, Known)]
@@ -116,6 +124,9 @@ def memory(low: "CoreLowering", op: Op) -> None:
     values = [it.text for it in head if isinstance(it, Token) and it.kind == "value"]
     index_group = next((it for it in head if isinstance(it, Group) and it.open == "["), None)
     types = _types(op)
+    want = 2 if op.name.endswith("store") else 1
+    if len(values) != want or not types:
+        raise low.rd.fail(op, f"expected {want} SSA operand(s) and a type, e.g. memref.load %buf[%i] : memref<16xi32>")
     if op.name == "vector.broadcast":
         ty = types[-1]
         low.emit(Stmt("broadcast", ty, (low.reg(op.result, ty),), (low.operand(op, values[0], split_type(ty)[1]),)))

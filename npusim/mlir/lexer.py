@@ -51,6 +51,11 @@ class Token:
         return f"{self.text}<{self.inner}>" if self.kind == "angled" else self.text
 
 
+def integer(text: str) -> int:
+    """The value of an integer token (decimal, or hex with ``0x``; leading zeros are decimal)."""
+    return int(text, 16) if text.lstrip("-").lower().startswith("0x") else int(text, 10)
+
+
 def _angle_end(src: str, start: int, line: int, source: str) -> int:
     """Index just past the ``>`` that closes the ``<`` before ``start``."""
     depth, i, n = 1, start, len(src)

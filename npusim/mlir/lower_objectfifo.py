@@ -92,7 +92,7 @@ class FifoLowering:
             to_s = layouts(op.attrs.get("dimensionsToStream"))
             from_s: list[list[dict[str, int]]] = [[] for _ in cons]
         else:
-            parts = rd.parens(op)
+            parts = rd.parens(op, 3)
             if len(parts) != 3:
                 raise rd.fail(op, "expected aie.objectfifo @name(%producer, {%consumers}, depth) : !aie.objectfifo<memref<...>>")
             prod = tile_of(rd, self.dev, op, rd.value(op, parts[0], "the producer tile"))
@@ -154,6 +154,8 @@ class FifoLowering:
             offs = groups[2].items if len(groups) > 2 else ()
             src, dst = ([rd.int_of(op, p[0], "an offset") for p in g.parts()] if isinstance(g, Group) else []
                         for g in (list(offs) + [None, None])[:2])
+        if not ins or not outs:
+            raise rd.fail(op, "a link needs at least one input and one output ObjectFIFO: [@in] -> [@out]")
         for name in ins + outs:
             if name not in self.fifos:
                 raise rd.fail(op, f"links @{name}, which no aie.objectfifo declares")

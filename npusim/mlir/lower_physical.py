@@ -131,7 +131,7 @@ def dma_regions(rd: Reader, dev: Device, b: Builder, phys: Physical) -> None:
 
 def _channel(rd: Reader, op: Op, xy: TileXY, blocks: dict[str, Block], b: Builder, phys: Physical) -> None:
     check_attrs(rd, op, frozenset({"repeat_count"}))
-    parts = rd.parens(op)
+    parts = rd.parens(op, 3)
     direction = rd.word(op, parts[0], "a direction", ("S2MM", "MM2S")).lower()
     channel = f"{direction}{rd.int_of(op, parts[1][0], 'the channel')}"
     first = str(parts[2][0])
@@ -158,7 +158,7 @@ def _is_bd(blk: Block) -> bool:
 
 def _next(blk: Block) -> str | None:
     for o in blk.ops:
-        if o.name == "aie.next_bd":
+        if o.name == "aie.next_bd" and o.items:
             return str(o.items[0])
     return None
 
@@ -189,7 +189,7 @@ def _bd(rd: Reader, blk: Block, phys: Physical, order: list[str]) -> BufferDescr
 
 def use_lock(rd: Reader, op: Op, phys: Physical) -> tuple[str, str, int]:
     """(lock name, action, value) of an ``aie.use_lock``."""
-    parts = rd.parens(op)
+    parts = rd.parens(op, 2)
     value = rd.value(op, parts[0], "the lock")
     if value not in phys.values:
         raise rd.fail(op, f"{value} is not a lock (aie.lock) of this design")
@@ -222,7 +222,7 @@ def flows(rd: Reader, dev: Device, b: Builder, config: NPUConfig) -> None:
 
 def _flow_ends(rd: Reader, dev: Device, op: Op) -> list[tuple[Endpoint, list[Endpoint]]]:
     if op.name == "aie.flow":
-        parts = rd.parens(op)
+        parts = rd.parens(op, 4)
         if len(parts) != 4:
             raise rd.fail(op, "expected aie.flow(%source, DMA : channel, %dest, DMA : channel)")
         ends = []
@@ -260,10 +260,10 @@ def _port(rd: Reader, op: Op, tile: TileXY, bundle: str, channel: Item, directio
 def shim_allocations(rd: Reader, dev: Device, b: Builder, phys: Physical) -> None:
     """``aie.shim_dma_allocation @sym(MM2S, channel, column)`` (or ``(%tile, MM2S, channel)``)."""
     for op in dev.shim_allocs:
-        parts = rd.parens(op)
-        if parts and parts[0] and isinstance(parts[0][0], Token) and parts[0][0].kind == "value":
+        parts = rd.parens(op, 2)
+        if isinstance(parts[0][0], Token) and parts[0][0].kind == "value":
             xy = tile_of(rd, dev, op, parts[0][0].text)
-            parts = parts[1:]
+            parts = rd.parens(op, 3)[1:]
         else:
             xy = (rd.int_of(op, parts[2][0] if len(parts) > 2 else None, "the column"), 0)
         direction = rd.word(op, parts[0], "a direction", ("MM2S", "S2MM")).lower()

@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import MlirError
 from .ir import Block, Group, Item, Op, Region, Sym, Typed
-from .lexer import Token, tokenize
+from .lexer import Token, integer, tokenize
 
 _CLOSE = {"(": ")", "[": "]", "<": ">", "{": "}"}
 _CONTINUES = {",", "=", ":", "->"}
@@ -211,7 +211,7 @@ class Parser:
         tok = self.next()
         value: Any
         if tok.kind == "int":
-            value = int(tok.text, 0)
+            value = integer(tok.text)
         elif tok.kind == "float":
             value = float(tok.text)
         elif tok.kind == "string":

@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import MlirError
 from .ir import Group, Item, Op, Region, Sym, Typed
-from .lexer import Token
+from .lexer import Token, integer
 
 _SHAPE = re.compile(r"^\s*((?:\d+x)*)([a-z][a-z0-9]*)\s*(?:,.*)?$", re.S)
 
@@ -72,7 +72,7 @@ class Reader:
         if isinstance(item, int):
             return item
         if isinstance(item, Token) and item.kind == "int":
-            return int(item.text, 0)
+            return integer(item.text)
         raise self.fail(op, f"expected an integer for {what}, got '{item}'")
 
     def group(self, op: Op, items: list[Item], i: int, open_: str, what: str) -> Group:
@@ -81,11 +81,15 @@ class Reader:
         got = str(items[i]) if i < len(items) else "nothing"
         raise self.fail(op, f"expected '{open_}' with {what}, got {got}")
 
-    def parens(self, op: Op) -> list[list[Item]]:
-        """The comma-separated parts of the op's first ``( ... )`` group."""
+    def parens(self, op: Op, need: int = 1) -> list[list[Item]]:
+        """The comma-separated parts of the op's first ``( ... )`` group; at least ``need`` of
+        them, none of those empty."""
         for it in op.items:
             if isinstance(it, Group) and it.open == "(":
-                return it.parts()
+                parts = it.parts()
+                if len(parts) < need or not all(parts[:need]):
+                    raise self.fail(op, f"expected at least {need} comma-separated operand(s) in its parentheses")
+                return parts
         raise self.fail(op, "expected its operands in parentheses")
 
     def region(self, op: Op) -> Region:
@@ -136,6 +140,6 @@ def layouts(group: Group | list[Any] | Token | None) -> list[dict[str, int]]:
             for part in it.parts():
                 toks = [t for t in part if isinstance(t, Token)]
                 if len(toks) == 3 and toks[1].text == "=" and toks[2].kind == "int":
-                    fields[toks[0].text] = int(toks[2].text, 0)
+                    fields[toks[0].text] = integer(toks[2].text)
             out.append(fields)
     return out

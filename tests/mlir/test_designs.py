@@ -87,7 +87,8 @@ def test_unsupported_attribute_is_an_error() -> None:
     text = _replace(DESIGNS / "add_one.mlir", "(%shim_noc_tile_0_0, {%tile_0_2}, 2 : i32) :",
                     "(%shim_noc_tile_0_0, {%tile_0_2}, 2 : i32) {repeat_count = 2 : i32} :")
     with pytest.raises(MlirError, match=r"^d\.mlir:7: aie\.objectfifo: attribute 'repeat_count' is not modelled by "
-                       r"npusim \(this op takes: disable_synchronization, padDimensions, plio, sym_name, via_DMA\)"):
+                       r"npusim \(this op takes: dimensionsFromStreamPerConsumer, dimensionsToStream, disable_synchronization, "
+                       r"elemNumber, elemType, padDimensions, plio, sym_name, via_DMA\); remove it or simulate without it$"):
         import_mlir(text, CONFIG, "d.mlir")
 
 
@@ -135,18 +136,19 @@ def test_cli_runs_a_design_with_inputs_and_outputs(tmp_path: Path, capsys: pytes
     assert f"{bad}:20: scf.parallel: op not modelled" in capsys.readouterr().err
 
 
-_TEXT = (DESIGNS / "add_one.mlir").read_text()
-_TOKENS = re.findall(r"\s+|[^\s]+", _TEXT)
-_WORDS = sorted({t for t in _TOKENS if not t.isspace()})
+_TOKENS = {d: re.findall(r"\s+|[^\s]+", (DESIGNS / f"{d}.mlir").read_text()) for d in sorted(EXPECTED)}
+_WORDS = sorted({t for toks in _TOKENS.values() for t in toks if not t.isspace()})
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, len(_TOKENS) - 1), st.one_of(st.none(), st.sampled_from(_WORDS))),
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(EXPECTED)),
+       st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.one_of(st.none(), st.sampled_from(_WORDS))),
                 min_size=1, max_size=3))
-def test_mangled_designs_get_only_clean_errors(edits: list[tuple[int, str | None]]) -> None:
-    tokens = list(_TOKENS)
-    for i, new in edits:
-        tokens[i] = "" if new is None else new
+def test_mangled_designs_get_only_clean_errors(design: str, edits: list[tuple[float, str | None]]) -> None:
+    """Token deletions and substitutions (by words of the designs) give a clean error or a program."""
+    tokens = list(_TOKENS[design])
+    for at, new in edits:
+        tokens[int(at * len(tokens))] = "" if new is None else new
     try:
         imported = import_mlir("".join(tokens), CONFIG, "m.mlir")
     except ProgramError as exc:  # MlirError is a ProgramError: bad input, exit status 2
