@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..isa import Acquire, Instruction, Loop, Stmt
+import numpy as np
+
+from ..isa import ENDLESS, Acquire, Instruction, Loop, Stmt
 from .core_ops import _types, items_mention
 from .ir import Group, Item, Op
 from .lexer import Token
@@ -85,7 +87,7 @@ def _sync_loop(low: "CoreLowering", op: Op, iv: str, bounds: tuple[int, int, int
     if regs:
         low.emit(Stmt("copy", cty, tuple(regs), tuple(inits)))
     if not used:
-        low.env[low.scope + iv] = Known(__import__("numpy").array([lb]), "index")
+        low.env[low.scope + iv] = Known(np.array([lb]), "index")
 
     def one_copy() -> None:
         low.walk(_body(op))
@@ -99,7 +101,7 @@ def _sync_loop(low: "CoreLowering", op: Op, iv: str, bounds: tuple[int, int, int
     one_copy()
     factor = low.rotation_factor(head, held, op)
     low.out, low.code, low.held, low.head = saved_out, saved_code, held, dict(head)
-    endless = trip >= __import__("npusim.isa", fromlist=["ENDLESS"]).ENDLESS
+    endless = trip >= ENDLESS
     factor = factor if endless else min(factor, max(trip, 1))
     main, rem = (trip // factor, 0) if endless else divmod(trip, factor)
     if main:

@@ -33,6 +33,7 @@ EXPECTED: dict[str, tuple[str, Callable[[Out], Any]]] = {
     "matmul": ("C", lambda o: o["A"].astype(np.int64) @ o["B"].astype(np.int64)),
     "physical": ("arg1", lambda o: o["arg0"] * 3),
     "padded": ("out", lambda o: np.pad(o["in"].T, 1)),
+    "sliding_window": ("out", lambda o: (o["in"].reshape(5, 16)[1:] - o["in"].reshape(5, 16)[:-1]).reshape(-1)),
 }
 
 
@@ -155,3 +156,13 @@ def test_mangled_designs_get_only_clean_errors(design: str, edits: list[tuple[fl
         assert str(exc).startswith("m.mlir"), exc
         return
     assert imported.program.tiles
+
+
+def test_core_code_costs_the_config_table() -> None:
+    # physical.mlir's core: 4 x (2 acquires, 256 x (load + muli + store + loop iteration), 2 releases)
+    ops = CONFIG.compute_tile.core_ops
+    per_element = ops.load_cycles + ops.scalar_mul_cycles + ops.store_cycles + ops.loop_iteration_cycles
+    assert per_element == 10  # npu1: the mlir-aie guide's scalar loop measured ~10 cycles an element
+    report = run_design(CONFIG, import_file(DESIGNS / "physical.mlir", CONFIG), RunOptions()).report
+    core = next(t.core for t in report.tiles if t.core is not None)
+    assert core.busy == 4 * (256 * per_element + 2 * CONFIG.locks.acquire_cycles + 2 * CONFIG.locks.release_cycles)
