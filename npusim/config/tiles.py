@@ -101,7 +101,6 @@ class CoreOpsSpec(Spec):
                                           "induction variable's update; the loop itself is a zero-overhead "
                                           "hardware loop).")
     branch_cycles: Cycles = Field(6, description="An if: the jump and its delay slots.")
-    call_cycles: Cycles = Field(12, description="A call of a function the design defines (jump and return).")
 
 
 class ComputeTileSpec(Spec):
