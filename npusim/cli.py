@@ -91,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--perfetto", metavar="FILE", help="write a Perfetto (Chrome trace-event) JSON of the run")
     run.add_argument("--csv", metavar="DIR", help="write the report's tables as CSV files in DIR (layers.csv, tiles.csv, "
                      "channels.csv, routes.csv, energy.csv, operators.csv)")
+    from .mlir.command import add_import_parser, add_run_arguments  # mlir-aie designs (lazy: npusim.mlir)
+
+    add_run_arguments(run)
+    add_import_parser(sub)
     run.add_argument("--intervals", action="store_true",
                      help="record every busy and stall interval: the report's peak power (on by itself with "
                      "--perfetto and --plot; costs memory and time on large runs)")
@@ -201,15 +205,19 @@ def _imported(args: argparse.Namespace, quiet: bool) -> ImportedModel:
 
 
 def _run(args: argparse.Namespace) -> int:
-    chosen = [f for f in ("trace", "workload", "onnx", "gemm", "conv2d") if getattr(args, f)]
+    chosen = [f for f in ("trace", "workload", "onnx", "gemm", "conv2d", "mlir") if getattr(args, f)]
     if len(chosen) != 1:
-        raise UsageError("npusim run: give exactly one of --trace, --workload, --onnx, --gemm or --conv2d"
+        raise UsageError("npusim run: give exactly one of --trace, --workload, --onnx, --gemm, --conv2d or --mlir"
                          + (f" (got {', '.join('--' + c for c in chosen)})" if chosen else ""))
     config = load_config(args.config, args.overrides)
     # intervals only when asked for, or when a view needs them (the report's peak power is read
     # off them): off, they cost nothing; on a large run they cost memory and time
     options = RunOptions(max_cycles=args.max_cycles, functional=args.functional, seed=args.seed,
                          record_intervals=bool(args.intervals or args.perfetto or args.plot))
+    if args.mlir:
+        from .mlir.command import run_mlir
+
+        return run_mlir(args, config, options)
     if args.workload or args.onnx:
         workload = _imported(args, args.json).workload if args.onnx else load_workload(args.workload)
         from .progress import LayerProgress
@@ -303,6 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .sweep.command import main as sweep_main
 
             return sweep_main(args, _layer(args) if args.gemm or args.conv2d else None)
+        if args.command == "import-mlir":
+            from .mlir.command import import_command
+
+            return import_command(args)
         return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
     except (ConfigError, ProgramError, LoweringError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)

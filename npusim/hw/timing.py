@@ -11,8 +11,9 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from ..config import ComputeTileSpec, DdrSpec, DmaSpec, DType, KernelSpec, LockTimingSpec, StreamSwitchSpec, VectorKind
+from ..config import ComputeTileSpec, CoreOpsSpec, DdrSpec, DmaSpec, DType, KernelSpec, LockTimingSpec, StreamSwitchSpec, VectorKind
 from ..isa import Compute, Dim, Vector
+from ..isa.core_code import Stmt, split_type, trip_count
 from ..isa.instructions import WORD_BYTES
 
 
@@ -142,3 +143,42 @@ def ddr_runs_bytes(ddr: DdrSpec, runs: Any, run_bytes: Any) -> Any:
     """DDR bandwidth ``runs`` contiguous runs of ``run_bytes`` each use: whole accesses of
     ``ddr.access_bytes`` per run (the rule of :func:`ddr_access_bytes`, for the mapper's estimates)."""
     return runs * (-(-run_bytes // ddr.access_bytes)) * ddr.access_bytes
+
+
+def _stmt_cycles(ops: CoreOpsSpec, s: Stmt) -> int:
+    """Cycles of one statement of core code (see :func:`code_cycles`)."""
+    lanes, elem = split_type(s.type)
+    vector = lanes > 1
+    fn = s.fn
+    if fn == "for":
+        return trip_count(s) * (code_cycles(ops, s.body) + ops.loop_iteration_cycles)
+    if fn == "if":
+        return ops.branch_cycles + max(code_cycles(ops, s.body), code_cycles(ops, s.orelse))
+    if fn in ("yield", "call"):
+        return s.cycles
+    if fn in ("load", "store", "vload", "vstore"):
+        return {"load": ops.load_cycles, "store": ops.store_cycles, "vload": ops.vector_load_cycles,
+                "vstore": ops.vector_store_cycles}[fn]
+    if fn == "fill":
+        return math.ceil(int(s.args[0]) / ops.vector_bytes) * ops.vector_store_cycles
+    floating = elem in ("f32", "bf16") or s.src_type in ("f32", "bf16") or fn.startswith("cmpf")
+    if fn in ("muli", "mulf") or (fn == "divf" and vector):
+        return ops.vector_mul_cycles if vector else ops.scalar_float_cycles if floating else ops.scalar_mul_cycles
+    if fn in ("divsi", "divui", "remsi", "remui"):
+        return lanes * ops.scalar_div_cycles
+    if vector:
+        return ops.vector_alu_cycles
+    return ops.scalar_float_cycles if floating and fn not in ("copy", "select") else ops.scalar_alu_cycles
+
+
+def code_cycles(ops: CoreOpsSpec, body: tuple[Stmt, ...]) -> int:
+    """Cycles of a block of core code: the sum of its statements' costs from
+    ``compute_tile.core_ops`` (each waits for the one before; no VLIW bundling). Integer
+    add/logic/shift/compare/select/cast/move: ``scalar_alu``; multiply: ``scalar_mul``; divide or
+    remainder: ``scalar_div`` (per lane: there is no divider); scalar floating point:
+    ``scalar_float`` (emulated); on vectors: ``vector_alu``, multiplies (and float divides)
+    ``vector_mul``; loads and stores: ``load``/``store`` or ``vector_load``/``vector_store``;
+    zeroing ``n`` bytes: ``ceil(n / vector_bytes)`` vector stores; a loop: its trip count x (body +
+    ``loop_iteration``); an if: ``branch`` + its longer branch (data-dependent branches cost the
+    same in both modes); a fixed-cost kernel call: its given cycles. Sources: configs/*.yaml."""
+    return sum(_stmt_cycles(ops, s) for s in body)
