@@ -26,7 +26,6 @@ from .isa import Layout, Program
 from .numerics import Array
 from .power import MOVEMENT, attach_power
 from .stats import Recorder, Report, make_report
-from .stats.tables import stacked_table, workload_layers_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -271,6 +270,8 @@ class WorkloadReport:
         (``tiles``, ``channels``, ``routes``, ``energy``) of every layer stacked, with
         ``layer_index`` and ``layer`` columns first."""
         import pandas as pd
+
+        from .stats.tables import stacked_table, workload_layers_table  # pandas: imported when a table is asked for
 
         if table == "layers":
             return workload_layers_table(self.layers, self.counts, self.kinds)
