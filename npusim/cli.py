@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     from .sweep.command import add_arguments as add_sweep_arguments  # the sweep's code lives in npusim.sweep
 
     add_sweep_arguments(swp)
+    from .sweep.summary import add_summary_parser
+
+    add_summary_parser(sub)
     from .cli_plot import add_plot_parser  # lazy: cli_plot builds on this module's helpers
 
     add_plot_parser(sub)
@@ -281,6 +284,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .sweep.command import main as sweep_main
 
             return sweep_main(args, _layer(args) if args.gemm or args.conv2d else None)
+        if args.command == "sweep-summary":
+            from .sweep.summary import main as summary_main
+
+            return summary_main(args)
         return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
     except (ConfigError, ProgramError, LoweringError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -44,8 +44,9 @@ ALLOWED: dict[str, set[str] | None] = {
               # table's own functions (plain pandas, no simulation)
               "npusim.sweep.table"},
     # what-if sweeps: config variants (config loader) x workloads (frontend), each point run by
-    # runner.run_workload (which lowers, simulates and reports); RunOptions from engine
-    "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner"},
+    # runner.run_workload (which lowers, simulates and reports); RunOptions from engine; the summary
+    # prints its table with the text report's column aligner
+    "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner", "npusim.report.text"},
     # ONNX models built in code for tests and examples: onnx only, nothing from npusim
     "models": set(),
     # the command line and the package facade (npusim/__init__.py) may import anything
