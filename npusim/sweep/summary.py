@@ -154,7 +154,8 @@ COLUMNS = (("cycles", "cycles", 1.0, "{:,.0f}"), ("seconds", "ms", 1e3, "{:,.3f}
 
 
 def _cells(v: Variant, base: Variant) -> list[str]:
-    cells = [("-" if v.figure(name) is None else fmt.format(v.figure(name) * scale)) for name, _, scale, fmt in COLUMNS]
+    figures = [(v.figure(name), scale, fmt) for name, _, scale, fmt in COLUMNS]
+    cells = ["-" if value is None else fmt.format(value * scale) for value, scale, fmt in figures]
     secs, energy, b_secs, b_energy = (v.figure("seconds"), v.figure("energy_j"), base.figure("seconds"),
                                       base.figure("energy_j"))
     cells.append(f"{b_secs / secs:.2f}x" if secs and b_secs else "-")
