@@ -55,8 +55,8 @@ class VoltageSpec(Spec):
     it follows the top segment's slope (a faster clock needs more voltage)."""
 
     reference_clock_mhz: Annotated[float, Field(gt=0)] = Field(
-        description="The clock, in MHz, at which the energy table's figures hold: its pJ figures at the voltage "
-        "the points give for this clock, clock_w as watts at this clock and that voltage.")
+        description="Reference clock of the energy table, in MHz: its pJ figures hold at the voltage the points "
+        "give for this clock, and clock_w is watts at this clock and that voltage.")
     points: list[VoltagePoint] = Field(
         min_length=1, description="The voltage-frequency curve, by increasing clock_mhz: each a clock_mhz and "
         "the array's supply volts there.")
