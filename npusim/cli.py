@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     _onnx_args(imp)
     check = sub.add_parser("check", help="verify a trace against a config without simulating")
     _config_args(check)
-    check.add_argument("--trace", required=True)
+    check.add_argument("--trace", required=True, help="program trace JSON to verify, e.g. traces/broadcast.json")
     sub.add_parser("schema", help="print the JSON Schema of config files")
     swp = sub.add_parser("sweep", help="simulate many config variants x workloads into one table (CSV or Parquet)")
     _layer_args(swp, required=False)
