@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from .config import ConfigError, NPUConfig, config_schema, load_config, validation_message
 from .engine import DeadlockError, MaxCyclesError, RunOptions
 from .frontend import Conv2d, Gemm, LoweringError, load_workload, lower
-from .frontend.explain import explain, explain_vector
-from .frontend.onnx_import import ImportedModel, import_onnx, save_workload
-from .frontend.vector_program import lower_vector
+from .frontend.mapper.explain import explain, explain_vector
+from .frontend.onnx.importer import ImportedModel, import_onnx, save_workload
+from .frontend.program.vector import lower_vector
 from .hw.errors import SimulationError
 from .isa import ProgramError, load_program, save_program, verify
 from .report import format_report, format_workload, report_json

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from .config import NPUConfig
 from .engine import RunOptions, run_functional, run_program
-from .frontend.data import compare, pack, random_operands, unpack
-from .frontend.layers import AnyLayer, Conv2d, Gemm, category, ops
+from .frontend.data.matmul import compare, pack, random_operands, unpack
+from .frontend.layers.matmul import AnyLayer, Conv2d, Gemm, category, ops
 from .frontend.lower import Lowered, lower
-from .frontend.vector_data import compare_vector, pack_vector, random_vector_operands, unpack_vector
-from .frontend.vector_program import VectorLowered, lower_vector, tensor_bytes
-from .frontend.workload import Workload
+from .frontend.data.vector import compare_vector, pack_vector, random_vector_operands, unpack_vector
+from .frontend.program.vector import VectorLowered, lower_vector, tensor_bytes
+from .frontend.layers.workload import Workload
 from .isa import Layout, Program
 from .numerics import Array
 from .power import MOVEMENT, attach_power
@@ -169,7 +169,7 @@ class WorkloadReport:
     layers: tuple[Report, ...]
     counts: tuple[int, ...]
     categories: tuple[str, ...] = ()
-    """Each layer's operator type (:func:`npusim.frontend.layers.category`)."""
+    """Each layer's operator type (:func:`npusim.frontend.layers.matmul.category`)."""
 
     @property
     def cycles(self) -> int:

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 from ..config import NPUConfig
 from ..isa import Layout, Program
-from .conv import a_tensor_bytes, conv_a_transfer
-from .layers import Conv2d, Gemm
-from .matmul import build_program, gemm_a_transfer
-from .tiling import LoweringError, TilePlan, plan, verify_lowering
+from .program.conv import a_tensor_bytes, conv_a_transfer
+from .layers.matmul import Conv2d, Gemm
+from .program.matmul import build_program, gemm_a_transfer
+from .mapper.tiling import LoweringError, TilePlan, plan, verify_lowering
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..frontend.layers import AnyLayer
+from ..frontend.layers.matmul import AnyLayer
 from .grid import SweepError
 from .run import run_sweep
 from .spec import WorkloadLike, define

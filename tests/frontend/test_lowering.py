@@ -9,8 +9,8 @@ import pytest
 from npusim import load_config
 from npusim.engine import RunOptions, run_functional
 from npusim.frontend import Conv2d, Gemm, LoweringError, lower
-from npusim.frontend.data import compare, pack, random_operands, unpack
-from npusim.frontend.explain import explain
+from npusim.frontend.data.matmul import compare, pack, random_operands, unpack
+from npusim.frontend.mapper.explain import explain
 from npusim.hw.timing import ddr_bytes_per_cycle
 from npusim.isa import Compute, Instruction, Loop, Program, TileProgram, verify
 from npusim.runner import run_layer

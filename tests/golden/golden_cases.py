@@ -21,11 +21,11 @@ from typing import Any
 
 from npusim import Conv2d, Gemm, load_config
 from npusim.engine import RunOptions, run_functional, run_program
-from npusim.frontend.data import pack, random_operands
+from npusim.frontend.data.matmul import pack, random_operands
 from npusim.frontend.lower import lower
-from npusim.frontend.vector_data import pack_vector, random_vector_operands
-from npusim.frontend.vector_layers import Elementwise, LayerNorm, Pool, Softmax, VectorLayer
-from npusim.frontend.vector_program import lower_vector, tensor_bytes
+from npusim.frontend.data.vector import pack_vector, random_vector_operands
+from npusim.frontend.layers.vector import Elementwise, LayerNorm, Pool, Softmax, VectorLayer
+from npusim.frontend.program.vector import lower_vector, tensor_bytes
 from npusim.isa import load_program
 from npusim.stats.recorder import Recorder
 

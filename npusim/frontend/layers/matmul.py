@@ -18,9 +18,9 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from ..config import DType, Spec
-from ..numerics import OUTPUTS, OutType
-from .vector_layers import Elementwise, LayerNorm, Pool, Softmax, VectorLayer, window_out
+from ...config import DType, Spec
+from ...numerics import OUTPUTS, OutType
+from ..layers.vector import Elementwise, LayerNorm, Pool, Softmax, VectorLayer, window_out
 
 Pos = Annotated[int, Field(ge=1)]
 

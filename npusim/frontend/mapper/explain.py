@@ -1,15 +1,15 @@
 """`npusim lower --explain`: why the lowering chose what it chose, in words and numbers."""
 from __future__ import annotations
 
-from ..config import NPUConfig
-from ..hw.timing import epilogue_cycles
-from ..numerics import ACC_BYTES
-from .conv import input_dims
-from .layers import Conv2d
-from .lower import Lowered
-from .tiling import STACK_BYTES
-from .vector_layers import Elementwise, Pool
-from .vector_program import VectorLowered
+from ...config import NPUConfig
+from ...hw.timing import epilogue_cycles
+from ...numerics import ACC_BYTES
+from ..program.conv import input_dims
+from ..layers.matmul import Conv2d
+from ..lower import Lowered
+from ..mapper.tiling import STACK_BYTES
+from ..layers.vector import Elementwise, Pool
+from ..program.vector import VectorLowered
 
 
 def _pct(part: float, whole: float) -> str:

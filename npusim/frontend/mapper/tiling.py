@@ -17,13 +17,13 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from ..config import NPUConfig
-from ..hw.timing import (
+from ...config import NPUConfig
+from ...hw.timing import (
     compute_cycles, ddr_access_bytes, epilogue_cycles, ddr_bytes_per_cycle, stream_bytes_per_cycle,
 )
-from ..isa import WORD_BYTES as W, Dim, Layout, Program, ProgramError, verify
-from ..numerics import ACC_BYTES, IN_BYTES, OUT_BYTES, OutType
-from .layers import Conv2d, Gemm
+from ...isa import WORD_BYTES as W, Dim, Layout, Program, ProgramError, verify
+from ...numerics import ACC_BYTES, IN_BYTES, OUT_BYTES, OutType
+from ..layers.matmul import Conv2d, Gemm
 
 STACK_BYTES = 1024
 """Data memory a core keeps for its stack (mlir-aie's default core stack size, 0x400)."""

@@ -15,8 +15,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from ..config import DType, Spec, VectorKind
-from ..vector_math import BINARY, NONLINEAR
+from ...config import DType, Spec, VectorKind
+from ...vector_math import BINARY, NONLINEAR
 
 Pos = Annotated[int, Field(ge=1)]
 ElementwiseKind = Literal["relu", "sigmoid", "tanh", "gelu", "add", "sub", "mul", "div"]

@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from ..config import NPUConfig
-from ..hw.timing import ddr_access_bytes, ddr_bytes_per_cycle, stream_bytes_per_cycle, vector_cycles
-from ..isa import WORD_BYTES as W, Dim
-from ..numerics import ACC_BYTES, IN_BYTES
-from .tiling import STACK_BYTES, Estimate, LoweringError, up
-from .vector_layers import Elementwise, LayerNorm, Pool, VectorLayer
+from ...config import NPUConfig
+from ...hw.timing import ddr_access_bytes, ddr_bytes_per_cycle, stream_bytes_per_cycle, vector_cycles
+from ...isa import WORD_BYTES as W, Dim
+from ...numerics import ACC_BYTES, IN_BYTES
+from ..mapper.tiling import STACK_BYTES, Estimate, LoweringError, up
+from ..layers.vector import Elementwise, LayerNorm, Pool, VectorLayer
 
 FLAT_ROW = 64
 """Elements per row when an elementwise operator's tensor is cut into rows (no broadcast row)."""

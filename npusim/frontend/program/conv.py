@@ -16,9 +16,9 @@ times (divided by the stride squared), and the report's DDR bytes count it.
 """
 from __future__ import annotations
 
-from ..isa import WORD_BYTES as W, Dim, pattern_extent_bytes
-from .layers import Conv2d
-from .tiling import TilePlan
+from ...isa import WORD_BYTES as W, Dim, pattern_extent_bytes
+from ..layers.matmul import Conv2d
+from ..mapper.tiling import TilePlan
 
 
 def input_dims(p: TilePlan) -> tuple[int, int]:

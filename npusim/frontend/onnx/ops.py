@@ -17,11 +17,11 @@ from typing import Literal
 
 import onnx
 
-from ..config import DType
-from ..vector_math import NONLINEAR
-from .layers import AnyLayer, Conv2d, Gemm
-from .onnx_graph import Graph, Unsupported, as_float
-from .vector_layers import Elementwise, ElementwiseKind, LayerNorm, Pool, Softmax
+from ...config import DType
+from ...vector_math import NONLINEAR
+from ..layers.matmul import AnyLayer, Conv2d, Gemm
+from ..onnx.graph import Graph, Unsupported, as_float
+from ..layers.vector import Elementwise, ElementwiseKind, LayerNorm, Pool, Softmax
 
 LAYOUT_ONLY = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Dropout", "Constant")
 """Operators that only relabel or reorder a tensor: a compiler folds them into the access patterns

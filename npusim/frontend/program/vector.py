@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import NPUConfig
-from ..isa import (
+from ...config import NPUConfig
+from ...isa import (
     WORD_BYTES as W,
     Acquire, Buffer, BufferDescriptor, Dim, DmaChannelProgram, DmaTask, Endpoint, Instruction, Layout, LockDecl,
     LockOp, Program, Release, Route, Tensor, TileProgram, Vector, Wait, pattern_bytes,
 )
-from .matmul import core_program, loop_chain, ping_pong
-from .tiling import LoweringError, verify_lowering
-from .vector_layers import Elementwise, LayerNorm, Pool, VectorLayer
-from .vector_plan import (
+from ..program.matmul import core_program, loop_chain, ping_pong
+from ..mapper.tiling import LoweringError, verify_lowering
+from ..layers.vector import Elementwise, LayerNorm, Pool, VectorLayer
+from ..mapper.vector import (
     VectorPlan, plan_vector, pool_input_transfer, pool_output_bytes, pool_output_transfer,
 )
 

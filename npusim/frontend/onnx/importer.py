@@ -17,12 +17,12 @@ from typing import Any
 import onnx
 import yaml
 
-from ..config import DType
-from .layers import AnyLayer, Conv2d, Gemm
-from .onnx_graph import OnnxImportError, Unsupported, count_text, read_graph
-from .onnx_ops import CONVERTERS, LAYOUT_ONLY, SUPPORTED
-from .vector_layers import Elementwise
-from .workload import Workload
+from ...config import DType
+from ..layers.matmul import AnyLayer, Conv2d, Gemm
+from ..onnx.graph import OnnxImportError, Unsupported, count_text, read_graph
+from ..onnx.ops import CONVERTERS, LAYOUT_ONLY, SUPPORTED
+from ..layers.vector import Elementwise
+from ..layers.workload import Workload
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import vector_math as vm
-from ..numerics import Array, f32_to_bf16, storage_dtype, values
-from .vector_layers import Elementwise, LayerNorm, Pool, Softmax, VectorLayer
-from .vector_plan import VectorPlan, matrix, pool_output_bytes
+from ... import vector_math as vm
+from ...numerics import Array, f32_to_bf16, storage_dtype, values
+from ..layers.vector import Elementwise, LayerNorm, Pool, Softmax, VectorLayer
+from ..mapper.vector import VectorPlan, matrix, pool_output_bytes
 
 
 def _random(rng: np.random.Generator, dtype: str, shape: tuple[int, ...]) -> Array:

@@ -14,9 +14,9 @@ import numpy as np
 import onnx
 from onnx import numpy_helper, shape_inference
 
-from ..config import DType
-from ..numerics import Array
-from .workload import WorkloadError
+from ...config import DType
+from ...numerics import Array
+from ..layers.workload import WorkloadError
 
 _T = onnx.TensorProto
 _DTYPES: dict[int, DType] = {

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..isa import (
+from ...isa import (
     WORD_BYTES as W,
     Acquire, Buffer, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint, Instruction,
     LockDecl, LockOp, Loop, Program, Release, Route, Tensor, TileProgram, Wait, pattern_bytes,
 )
-from ..numerics import ACC_BYTES
-from .tiling import TilePlan
+from ...numerics import ACC_BYTES
+from ..mapper.tiling import TilePlan
 
 ATransfer = Callable[[TilePlan, int, int, int, int], list[tuple[int, tuple[Dim, ...]]]]
 """(plan, super-tile row, first super-tile column, columns in the chunk, feeder column) ->

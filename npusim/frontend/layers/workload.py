@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from ..config import ConfigError, DType, Spec, read_yaml, validation_message
-from .layers import LAYER_TAGS, Layer
+from ...config import ConfigError, DType, Spec, read_yaml, validation_message
+from ..layers.matmul import LAYER_TAGS, Layer
 
 
 class WorkloadError(ConfigError):

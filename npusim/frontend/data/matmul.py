@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from ..numerics import (
+from ...numerics import (
     ACC_BYTES, Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, reference_matmul, storage_dtype, values,
 )
-from .conv import input_dims
-from .layers import Conv2d, Gemm
-from .tiling import TilePlan
+from ..program.conv import input_dims
+from ..layers.matmul import Conv2d, Gemm
+from ..mapper.tiling import TilePlan
 
 
 def random_operands(layer: Gemm | Conv2d, seed: int = 0) -> dict[str, Array]:
