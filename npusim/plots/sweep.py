@@ -120,7 +120,8 @@ def _mark_failed(ax: Axes, failed: pd.DataFrame, x: str) -> None:
     """A red cross on the x axis at each failed point's x value (its figures do not exist)."""
     import pandas as pd
 
-    xs = pd.to_numeric(failed[x], errors="coerce").dropna() if x in failed.columns else []
+    xs: list[float] = [float(v) for v in pd.to_numeric(failed[x], errors="coerce").dropna()] \
+        if x in failed.columns else []
     if len(xs):
         kinds = sorted({str(k) for k in failed.get("error_kind", pd.Series(dtype=object)).dropna()})
         ax.scatter(xs, [0.02] * len(xs), transform=ax.get_xaxis_transform(), marker="x", color=FAILED_COLOUR,
