@@ -98,3 +98,15 @@ def test_the_summary_needs_no_pandas(table_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "6 variants" in done.stdout
+
+
+def test_totals_is_reachable_as_the_docs_say(table_path: Path) -> None:
+    import npusim
+    import npusim.sweep as module
+    from npusim import sweep as called
+
+    table = pd.read_csv(table_path)
+    assert npusim.sweep.totals is totals and module.totals is totals  # not shadowed by the sweep function
+    assert list(npusim.sweep.totals(table)["point"]) == list(range(6))
+    again = called(TINY, [PAIR], {"columns": [1]}, workers=1)  # calling the module runs a sweep
+    assert list(again["status"]) == ["ok", "ok"]
