@@ -164,7 +164,7 @@ def format_text(results: Sequence[Result]) -> str:
 
 
 def format_markdown(results: Sequence[Result]) -> str:
-    """The comparison as a Markdown table (for the README)."""
+    """The comparison as a Markdown table (for docs or an issue)."""
     out = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     out += ["| " + " | ".join(row) + " |" for row in _rows(results)]
     return "\n".join(out)

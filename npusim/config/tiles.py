@@ -56,7 +56,7 @@ class StreamPortsSpec(Spec):
 
 
 class KernelSpec(Spec):
-    """Timing of a matmul kernel call in one data type (DESIGN §3 compute rule)."""
+    """Timing of a matmul kernel call in one data type (the compute rule, docs/model/timing.md)."""
 
     macs_per_cycle: PositiveCount = Field(description="Peak MACs per cycle of the vector unit.")
     efficiency: Fraction01 = Field(description="Sustained fraction of the peak inside a kernel call.")
@@ -68,7 +68,7 @@ class KernelSpec(Spec):
 
 
 class VectorKernelSpec(Spec):
-    """Timing of a vector-unit kernel call of one operator in one data type (DESIGN §3, vector rule)."""
+    """Timing of a vector-unit kernel call of one operator in one data type (the vector rule, docs/model/timing.md)."""
 
     cycles_per_element: Annotated[float, Field(gt=0.0)] = Field(
         description="Cycles per element the call reads (its inner loop, pipelined), e.g. 0.0625 = 16 a cycle.")

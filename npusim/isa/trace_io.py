@@ -54,7 +54,7 @@ def program_from_dict(data: Any, source: str = "<trace>") -> Program:
         raise ProgramError(
             f"{source}: version: trace format version {version!r} is not supported; this npusim "
             f"reads version {TRACE_VERSION} only (\"version\": {TRACE_VERSION}); convert the trace "
-            "to that format (see README, Programs)")
+            "to that format (see docs/model/hardware.md, Programs)")
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:

@@ -1,5 +1,6 @@
-"""The power model (DESIGN §5): energy from a Report's counted actions and the config's energy
-table; average and peak power, TOPS/W, and power over time.
+"""The power model (docs/model/power.md): energy from a Report's counted actions and the config's energy
+table at the config's clock; average power, the NPU's own power (DRAM excluded), peak power, TOPS/W, and
+power over time.
 
 >>> from npusim.power import attach_power, power_timeline
 >>> report = attach_power(report, config)        # fills energy_j, average_power_w, peak_power_w, ...

@@ -134,7 +134,7 @@ class Report:
     """``ops`` per joule / 1e12 (= achieved TOPS / average W)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with stable keys (see README, "Reports"); without the intervals."""
+        """JSON-ready dict with stable keys (see docs/reports.md); without the intervals."""
         out = asdict(replace(self, intervals=None))
         del out["intervals"]
         return out
