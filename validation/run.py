@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `validation` and `npusim`
 from npusim import Gemm, NPUConfig, RunOptions, load_config, run_layer, simulate  # noqa: E402
 from npusim.config import ConfigError  # noqa: E402
 from npusim.isa import program_from_dict  # noqa: E402
+from npusim.output import OutputError, save_figure  # noqa: E402
 from validation.table import Case, GemmWorkload, KernelWorkload, StreamWorkload, Table, load_table  # noqa: E402
 
 TABLE = ROOT / "validation" / "cases.yaml"
@@ -202,8 +203,7 @@ def write_plot(results: Sequence[Result], path: Path) -> None:
            "(numbers: rows of validation/run.py's table; red: outside the band)")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(True, which="both", linewidth=0.3)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130, bbox_inches="tight")
+    save_figure(fig, path, dpi=130, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -220,7 +220,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_markdown(results) + "\n\n" + summary(results) if args.markdown else format_text(results))
-    write_plot(results, args.plot)
+    try:
+        write_plot(results, args.plot)
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"plot: {args.plot}")
     return 1 if any(r.status == "MISSED" for r in results) else 0
 

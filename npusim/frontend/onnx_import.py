@@ -18,6 +18,7 @@ import onnx
 import yaml
 
 from ..config import DType
+from ..output import write_text
 from .layers import AnyLayer, Conv2d, Gemm
 from .onnx_graph import OnnxImportError, Unsupported, count_text, read_graph
 from .onnx_ops import CONVERTERS, LAYOUT_ONLY, SUPPORTED
@@ -115,14 +116,24 @@ def layer_dict(layer: AnyLayer) -> dict[str, Any]:
     return head | {k: v for k, v in body.items() if k not in head}
 
 
+class _Flow(dict[str, Any]):
+    """A mapping written on one line (a layer of a workload file)."""
+
+
+class _WorkloadDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, writing :class:`_Flow` mappings in flow style: PyYAML quotes and
+    escapes every string (newlines, non-ASCII, YAML syntax), so any name reads back as it was."""
+
+
+_WorkloadDumper.add_representer(
+    _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
+
+
 def save_workload(workload: Workload, path: str | Path, header: tuple[str, ...] = ()) -> None:
     """Write ``workload`` as a YAML workload file (one flow mapping per layer), with ``header``
-    as comment lines."""
-    lines = [f"# {h}" for h in header]
-    lines += [f"name: {yaml.safe_dump(workload.name, default_style=None).splitlines()[0]}",
-              f"description: {yaml.safe_dump(workload.description, width=10**6).splitlines()[0]}", "layers:"]
-    for layer in workload.layers:
-        flow = yaml.safe_dump(layer_dict(layer), default_flow_style=True, sort_keys=False, width=10**6).strip()
-        lines.append(f"  - {flow}")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text("\n".join(lines) + "\n")
+    as comment lines, whole or not at all (:mod:`npusim.output`)."""
+    body = {"name": workload.name, "description": workload.description,
+            "layers": [_Flow(layer_dict(layer)) for layer in workload.layers]}
+    text = yaml.dump(body, Dumper=_WorkloadDumper, sort_keys=False, width=float("inf"), default_flow_style=False)
+    comments = "".join(f"# {line}\n" for h in header for line in h.splitlines())
+    write_text(path, comments + text)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from ..output import write_text
 from .errors import ProgramError
 from .instructions import Program
 
@@ -89,4 +90,4 @@ def load_program(path: str | Path) -> Program:
 
 def save_program(program: Program, path: str | Path) -> None:
     """Write ``program`` as a version-stamped trace file."""
-    Path(path).write_text(json.dumps(program_to_dict(program), indent=1) + "\n")
+    write_text(path, json.dumps(program_to_dict(program), indent=1) + "\n")
