@@ -10,21 +10,18 @@ from pathlib import Path
 from . import simulate
 from pydantic import ValidationError
 
-from .config import ConfigError, NPUConfig, config_schema, load_config, validation_message
-from .engine import DeadlockError, MaxCyclesError, RunOptions
-from .frontend import Conv2d, Gemm, LoweringError, load_workload, lower
+from .cli_errors import UsageError, guarded
+from .config import NPUConfig, config_schema, load_config, validation_message
+from .engine import RunOptions
+from .frontend import Conv2d, Gemm, load_workload, lower
 from .frontend.explain import explain, explain_vector
 from .frontend.onnx_import import ImportedModel, import_onnx, save_workload
 from .frontend.vector_program import lower_vector
-from .hw.errors import SimulationError
-from .isa import ProgramError, load_program, save_program, verify
+from .isa import load_program, save_program, verify
+from .output import save_figure
 from .report import format_report, format_workload, report_json
 from .runner import WorkloadReport, run_lowered, run_workload
 from .stats import Report
-
-
-class UsageError(ValueError):
-    """A command-line value is malformed; the message says what was expected."""
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
@@ -65,7 +62,9 @@ def _source_args(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="npusim", description="Cycle-level simulator of AMD XDNA-style NPUs.")
+    ap = argparse.ArgumentParser(prog="npusim", description="Cycle-level simulator of AMD XDNA-style NPUs; exit "
+                                 "codes: 0 ok, 1 functional mismatch, 2 bad input, 3 simulation failed, 4 internal error")
+    ap.add_argument("--debug", action="store_true", help="print the traceback of an error")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="simulate a trace, a layer or a workload on a config and print the report")
     _source_args(run)
@@ -108,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     from .cli_plot import add_plot_parser  # lazy: cli_plot builds on this module's helpers
 
     add_plot_parser(sub)
+    for command in sub.choices.values():  # --debug also after the command's name
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return ap
 
 
@@ -146,8 +147,7 @@ def _tiles(args: argparse.Namespace) -> tuple[int, int, int] | None:
 def _plot(report: Report, path: str, quiet: bool) -> None:
     from .plots import utilisation_figure
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    utilisation_figure(report).savefig(path, dpi=120)
+    save_figure(utilisation_figure(report), path, dpi=120)
     if not quiet:
         print(f"\nplot     {path}")
 
@@ -240,7 +240,6 @@ def _lower(args: argparse.Namespace) -> int:
     if args.explain or not args.output:
         print(explain(config, low))
     if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         save_program(low.program, args.output)
         print(f"trace    {args.output}: {len(low.program.tiles)} tiles, {len(low.program.routes)} routes, "
               f"{len(low.program.runtime)} runtime operations")
@@ -265,32 +264,26 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "schema":
+        print(json.dumps(config_schema(), indent=2))
+        return 0
+    if args.command == "plot":
+        from .cli_plot import plot_command
+
+        return plot_command(args)
+    if args.command == "sweep":
+        from .sweep.command import main as sweep_main
+
+        return sweep_main(args, _layer(args) if args.gemm or args.conv2d else None)
+    return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; exit status 0 ok, 1 functional mismatch, 2 bad input, 3 simulation
-    failure (deadlock, max cycles)."""
+    """Run the command line; the exit status is in :mod:`npusim.cli_errors` (0 ok, 1 functional
+    mismatch, 2 bad input, 3 simulation failure, 4 internal error)."""
     args = _parser().parse_args(argv)
-    try:
-        if args.command == "schema":
-            print(json.dumps(config_schema(), indent=2))
-            return 0
-        if args.command == "plot":
-            from .cli_plot import plot_command
-
-            return plot_command(args)
-        if args.command == "sweep":
-            from .sweep.command import main as sweep_main
-
-            return sweep_main(args, _layer(args) if args.gemm or args.conv2d else None)
-        return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
-    except (ConfigError, ProgramError, LoweringError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (DeadlockError, MaxCyclesError, SimulationError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
-    except ValueError as exc:  # bad RunOptions
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return guarded(lambda: _command(args), args.debug)
 
 
 if __name__ == "__main__":

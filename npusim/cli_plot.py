@@ -9,11 +9,13 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from . import simulate
-from .cli import UsageError, _imported, _ints, _layer, _source_args, _tiles
+from .cli import _imported, _ints, _layer, _source_args, _tiles
+from .cli_errors import UsageError
 from .config import NPUConfig, load_config
 from .engine import RunOptions
 from .frontend import load_workload, lower
 from .isa import load_program
+from .output import save_figure
 from .progress import LayerProgress
 from .runner import WorkloadReport, run_lowered, run_workload
 from .stats import Report
@@ -123,8 +125,7 @@ def plot_command(args: argparse.Namespace) -> int:
         fig = _figure(args, config, result)
     except ValueError as exc:
         raise UsageError(f"npusim plot {args.kind}: {exc}") from None
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.output, dpi=120)
+    save_figure(fig, args.output, dpi=120)
     print(f"plot     {args.output} ({args.kind} of {_what(args, result)} on {result.config})", file=sys.stdout)
     return 0
 

@@ -18,10 +18,13 @@ ANY = None
 ALLOWED: dict[str, set[str] | None] = {
     "config": set(),
     "numerics": set(),
+    # the one writer of output files (temporary, fsync, atomic rename): nothing from npusim, so
+    # that every package that writes a file may use it
+    "output": set(),
     # the arithmetic of the vector operators, shared by functional mode's kernels (hw) and the
     # frontend's numpy reference, so that both apply the same formulas
     "vector_math": {"npusim.numerics"},
-    "isa": {"npusim.config", "npusim.numerics"},
+    "isa": {"npusim.config", "npusim.numerics", "npusim.output"},
     # stats/report.py converts the DDR bandwidth with hw.timing.ddr_bytes_per_cycle, so that the
     # figure is stated once. This one rule-module import is allowed; the rest of hw is not (it
     # would close a cycle, since hw imports stats for the recorder).
@@ -29,7 +32,8 @@ ALLOWED: dict[str, set[str] | None] = {
     "hw": {"npusim.config", "npusim.isa", "npusim.stats", "npusim.numerics", "npusim.vector_math"},
     "engine": {"npusim.config", "npusim.isa", "npusim.stats", "npusim.hw"},
     # the frontend states its expected cycles with the engine's own timing rules
-    "frontend": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.hw.timing", "npusim.vector_math"},
+    "frontend": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.hw.timing", "npusim.vector_math",
+                 "npusim.output"},
     # running layers: lower (frontend), simulate (engine), condense (stats)
     "runner": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.frontend", "npusim.engine",
                "npusim.stats", "npusim.power"},
@@ -38,20 +42,23 @@ ALLOWED: dict[str, set[str] | None] = {
     "power": {"npusim.config", "npusim.stats"},
     # views: the Perfetto trace's power counter and the power plot read the power model (a view of
     # the recorder's counts); plots of a workload (roofline, layers) read runner's WorkloadReport
-    "report": {"npusim.config", "npusim.stats", "npusim.runner", "npusim.power"},
+    "report": {"npusim.config", "npusim.stats", "npusim.runner", "npusim.power", "npusim.output"},
     "plots": {"npusim.config", "npusim.stats", "npusim.runner", "npusim.power",
               # sweep curves sum a sweep table's layers per point and mark its Pareto front with the
               # table's own functions (plain pandas, no simulation)
               "npusim.sweep.table"},
     # what-if sweeps: config variants (config loader) x workloads (frontend), each point run by
     # runner.run_workload (which lowers, simulates and reports); RunOptions from engine
-    "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner"},
-    # ONNX models built in code for tests and examples: onnx only, nothing from npusim
-    "models": set(),
+    "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner", "npusim.output"},
+    # ONNX models built in code for tests and examples: onnx only; its command writes the file
+    # with the one output writer
+    "models": {"npusim.output"},
     # the command line and the package facade (npusim/__init__.py) may import anything
     "cli": ANY,
     # `npusim plot`, a part of the command line in a module of its own
     "cli_plot": ANY,
+    # the command line's exit codes: the error classes of the engine and the output writer
+    "cli_errors": {"npusim.engine", "npusim.hw.errors", "npusim.output"},
     "__init__": ANY,
     # the progress bars: the Report type of run_workload's callback (stats), and the engine's
     # progress callback of one run (RunOptions)
@@ -136,6 +143,7 @@ def test_the_import_reader_resolves_relative_imports() -> None:
     report = {m for _, m in imported(PACKAGE / "stats" / "report.py")}
     assert {"npusim.config", "npusim.hw.timing", "npusim.stats.recorder"} <= report
     cli = {m for _, m in imported(PACKAGE / "cli.py")}
-    assert "npusim" in cli and "npusim.hw.errors" in cli
+    assert "npusim" in cli and "npusim.cli_errors" in cli
+    assert "npusim.hw.errors" in {m for _, m in imported(PACKAGE / "cli_errors.py")}
     assert not allowed("npusim.hw.dma", ALLOWED["stats"] or set())
     assert allowed("npusim.hw.timing", ALLOWED["stats"] or set())
