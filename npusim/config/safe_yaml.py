@@ -154,3 +154,25 @@ def number_flag(kind: type[int] | type[float], low: float,
         return kind(value)
     parse.__name__ = what
     return parse
+
+
+class SafeDumper(yaml.SafeDumper):
+    """The safe dumper, quoting every string :func:`parse_value` would not read back as itself
+    (``1e3`` included, which PyYAML's own rules leave plain)."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    try:
+        plain = parse_value(data) == data
+    except (yaml.YAMLError, ValueError):
+        plain = False
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=None if plain else "'")
+
+
+SafeDumper.add_representer(str, _represent_str)
+
+
+def dump_value(value: Any) -> str:
+    """``value`` as one line of YAML (flow style) that :func:`parse_value` reads back unchanged."""
+    text = yaml.dump(value, Dumper=SafeDumper, default_flow_style=True, width=float("inf")).strip()
+    return text[:-3].strip() if text.endswith("...") else text
