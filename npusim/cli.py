@@ -6,18 +6,21 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import simulate
 from pydantic import ValidationError
 
 from .cli_errors import UsageError, guarded
 from .config import NPUConfig, config_schema, load_config, validation_message
+from .config.safe_yaml import number_flag
 from .engine import RunOptions
 from .frontend import Conv2d, Gemm, load_workload, lower
 from .frontend.explain import explain, explain_vector
 from .frontend.onnx_import import ImportedModel, import_onnx, save_workload
 from .frontend.vector_program import lower_vector
 from .isa import load_program, save_program, verify
+from .limits import MAX_WALL_SECONDS, check_size
 from .output import save_figure
 from .report import format_report, format_workload, report_json
 from .runner import WorkloadReport, run_lowered, run_workload
@@ -61,6 +64,27 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     _onnx_args(p)
 
 
+def _limit_args(p: argparse.ArgumentParser) -> None:
+    """The budgets of a run, checked against the lowering's estimate before it starts."""
+    p.add_argument("--max-cycles", type=number_flag(int, 1), metavar="CYCLES",
+                   help="refuse a layer estimated past this cycle, stop a run that goes past it (e.g. 1e9)")
+    p.add_argument("--max-wall", type=number_flag(float, 0, True), default=MAX_WALL_SECONDS, metavar="SECONDS",
+                   help=f"refuse a layer whose simulation is estimated to take longer ({MAX_WALL_SECONDS:g})")
+    p.add_argument("--max-memory", type=number_flag(float, 0, True), metavar="GIB",
+                   help="functional mode: refuse a layer whose data needs more (default: the memory available)")
+    stall = RunOptions().stall_limit_cycles
+    p.add_argument("--stall-limit", type=number_flag(int, 1), default=stall, metavar="CYCLES",
+                   help=f"report a livelock when only never-ending BD chains ran this long ({stall:g})")
+
+
+def _options(args: argparse.Namespace, **more: Any) -> RunOptions:
+    """The run options of the budget flags (``_limit_args``) and ``more``."""
+    memory = args.max_memory
+    return RunOptions(max_cycles=args.max_cycles, max_wall_seconds=args.max_wall,
+                      max_memory_bytes=None if memory is None else int(memory * 2**30),
+                      stall_limit_cycles=args.stall_limit, **more)
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="npusim", description="Cycle-level simulator of AMD XDNA-style NPUs; exit "
                                  "codes: 0 ok, 1 functional mismatch, 2 bad input, 3 simulation failed, 4 internal error")
@@ -72,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="move and compute real data (random operands) and compare the output with numpy")
     run.add_argument("--seed", type=int, default=0, help="seed of the random operands in functional mode (0)")
     run.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    run.add_argument("--max-cycles", type=int, default=None, help="stop a run that goes past this cycle")
+    _limit_args(run)
     run.add_argument("--plot", metavar="FILE", help="write a utilisation plot (PNG or SVG, by extension)")
     run.add_argument("--perfetto", metavar="FILE", help="write a Perfetto (Chrome trace-event) JSON of the run")
     run.add_argument("--csv", metavar="DIR", help="write the report's tables as CSV files in DIR (layers.csv, tiles.csv, "
@@ -126,15 +150,19 @@ def _ints(text: str, sep: str, count: int, flag: str, example: str) -> list[int]
 def _layer(args: argparse.Namespace) -> Gemm | Conv2d:
     common = {"dtype": args.dtype or "int8", "out_dtype": args.out_dtype, "shift": args.shift, "bias": args.bias,
               "relu": args.relu}
+    layer: Gemm | Conv2d
     try:
         if args.gemm:
             m, k, n = _ints(args.gemm.lower(), "x", 3, "--gemm", "1024x1024x1024")
-            return Gemm(name=f"gemm_{m}x{k}x{n}", m=m, k=k, n=n, **common)
-        b, c, h, w, o, r, s, st, pad = _ints(args.conv2d, ",", 9, "--conv2d", "1,64,56,56,64,3,3,1,1")
-        return Conv2d(name=f"conv2d_{c}x{h}x{w}_{o}_{r}x{s}", batch=b, in_channels=c, height=h, width=w,
-                      out_channels=o, kernel_h=r, kernel_w=s, stride=st, padding=pad, **common)
+            layer = Gemm(name=f"gemm_{m}x{k}x{n}", m=m, k=k, n=n, **common)
+        else:
+            b, c, h, w, o, r, s, st, pad = _ints(args.conv2d, ",", 9, "--conv2d", "1,64,56,56,64,3,3,1,1")
+            layer = Conv2d(name=f"conv2d_{c}x{h}x{w}_{o}_{r}x{s}", batch=b, in_channels=c, height=h, width=w,
+                           out_channels=o, kernel_h=r, kernel_w=s, stride=st, padding=pad, **common)
     except ValidationError as exc:
         raise UsageError(validation_message(exc, "--gemm" if args.gemm else "--conv2d")) from None
+    check_size(layer, f"--gemm {args.gemm}" if args.gemm else f"--conv2d {args.conv2d}")
+    return layer
 
 
 def _tiles(args: argparse.Namespace) -> tuple[int, int, int] | None:
@@ -186,8 +214,8 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     # intervals only when asked for, or when a view needs them (the report's peak power is read
     # off them): off, they cost nothing; on a large run they cost memory and time
-    options = RunOptions(max_cycles=args.max_cycles, functional=args.functional, seed=args.seed,
-                         record_intervals=bool(args.intervals or args.perfetto or args.plot))
+    options = _options(args, functional=args.functional, seed=args.seed,
+                       record_intervals=bool(args.intervals or args.perfetto or args.plot))
     if args.workload or args.onnx:
         workload = _imported(args, args.json).workload if args.onnx else load_workload(args.workload)
         from .progress import LayerProgress
@@ -222,6 +250,7 @@ def _lower_onnx(args: argparse.Namespace, config: NPUConfig) -> int:
                          "--conv2d with -o")
     parts = []
     for layer in _imported(args, False).workload.layers:
+        check_size(layer)
         if isinstance(layer, (Gemm, Conv2d)):
             parts.append(explain(config, lower(config, layer)))
         else:

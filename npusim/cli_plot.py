@@ -9,7 +9,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from . import simulate
-from .cli import _imported, _ints, _layer, _source_args, _tiles
+from .cli import _imported, _ints, _layer, _limit_args, _options, _source_args, _tiles
 from .cli_errors import UsageError
 from .config import NPUConfig, load_config
 from .engine import RunOptions
@@ -40,7 +40,7 @@ def add_plot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("kind", choices=tuple(KINDS), help="the figure to draw")
     _source_args(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="figure to write: .png or .svg")
-    p.add_argument("--max-cycles", type=int, default=None, help="stop a run that goes past this cycle")
+    _limit_args(p)
     p.add_argument("--layer", type=int, metavar="I",
                    help="a workload's layer to draw (timeline, heatmap, power, utilisation; default: the "
                    "layer that takes longest)")
@@ -119,7 +119,7 @@ def plot_command(args: argparse.Namespace) -> int:
     if suffix not in (".png", ".svg"):
         raise UsageError(f"-o {args.output}: the figure is written as PNG or SVG; name it .png or .svg")
     config = load_config(args.config, args.overrides)
-    options = RunOptions(max_cycles=args.max_cycles, record_intervals=args.kind in NEEDS_INTERVALS)
+    options = _options(args, record_intervals=args.kind in NEEDS_INTERVALS)
     result = _simulate(args, config, options)
     try:
         fig = _figure(args, config, result)

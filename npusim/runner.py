@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,10 +20,12 @@ from .engine import RunOptions, run_functional, run_program
 from .frontend.data import compare, pack, random_operands, unpack
 from .frontend.layers import AnyLayer, Conv2d, Gemm, category, ops
 from .frontend.lower import Lowered, lower
-from .frontend.vector_data import compare_vector, pack_vector, random_vector_operands, unpack_vector
+from .frontend import TilePlan
+from .frontend.vector_data import compare_vector, pack_vector, random_vector_operands, unpack_vector, x_shape
 from .frontend.vector_program import VectorLowered, lower_vector, tensor_bytes
 from .frontend.workload import Workload
 from .isa import Layout, Program
+from .limits import check_estimate, check_memory, check_size, functional_bytes, gemm_elements
 from .numerics import Array
 from .power import MOVEMENT, attach_power
 from .stats import Recorder, Report, make_report
@@ -68,18 +71,34 @@ def vector_summary(low: VectorLowered) -> dict[str, Any]:
     }
 
 
+def estimate_of(low: Lowered | VectorLowered) -> tuple[int, int, int, int]:
+    """What the limits (:mod:`npusim.limits`) check of a lowered layer: its estimated cycles,
+    its kernel calls (all cores), and the operand and output elements of a functional run."""
+    p = low.plan
+    if isinstance(p, TilePlan):
+        return (p.estimate.cycles, p.calls_per_core * p.columns * p.rows, *gemm_elements(p.layer, p.M, p.K, p.N))
+    elements = math.prod(x_shape(p.layer))  # the output has as many (a pool's: fewer)
+    return p.estimate.cycles, p.rounds * p.steps * p.cores, elements * (1 + (p.y_elements > 0)), elements
+
+
 Check = Callable[[dict[str, Array]], tuple[bool, float]]
 """Functional mode: from the DDR tensors after the run, (output equals numpy's, max abs error)."""
 
 
 def _simulate(config: NPUConfig, program: Program, layout: Layout, name: str, options: RunOptions | None,
-              data: Callable[[int], tuple[dict[str, Array], Check]], **details: Any) -> Report:
+              data: Callable[[int], tuple[dict[str, Array], Check]], estimate: tuple[int, int, int, int],
+              **details: Any) -> Report:
     """Simulate a lowered layer's program; with ``options.functional``, on the DDR tensors
-    ``data(seed)`` gives, checked by the check it returns. ``details`` go to the report."""
+    ``data(seed)`` gives, checked by the check it returns. ``estimate`` is the lowering's (cycles,
+    kernel calls, operand elements, output elements), checked against the options' limits first
+    (:mod:`npusim.limits`). ``details`` go to the report."""
     options = options or RunOptions()
     source = f"layer '{name}'"
+    cycles, calls, operands, outputs = estimate
+    check_estimate(name, cycles, calls, options)
     result: tuple[bool, float] | None = None
     if options.functional:
+        check_memory(name, functional_bytes((t.size_bytes for t in program.tensors), operands, outputs), options)
         tensors, check = data(options.seed)
         rec, out = run_functional(config, program, tensors, options, source, layout)
         result = check(out)
@@ -97,8 +116,8 @@ def run_vector_lowered(config: NPUConfig, low: VectorLowered, options: RunOption
         operands = random_vector_operands(layer, seed)
         return (pack_vector(low.plan, operands, tensor_bytes(low.plan)),
                 lambda out: compare_vector(layer, operands, unpack_vector(low.plan, out))[:2])
-    return _simulate(config, low.program, low.layout, layer.name, options, data, ops=0, dtype=layer.dtype,
-                     lowering=vector_summary(low))
+    return _simulate(config, low.program, low.layout, layer.name, options, data, estimate_of(low), ops=0,
+                     dtype=layer.dtype, lowering=vector_summary(low))
 
 
 def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = None) -> Report:
@@ -110,13 +129,14 @@ def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = No
         operands = random_operands(layer, seed)
         return (pack(low.plan, operands, low.a_bytes),
                 lambda out: compare(layer, operands, unpack(low.plan, out))[:2])
-    return _simulate(config, low.program, low.layout, layer.name, options, data, ops=ops(layer), dtype=layer.dtype,
-                     lowering=lowering_summary(low))
+    return _simulate(config, low.program, low.layout, layer.name, options, data, estimate_of(low), ops=ops(layer),
+                     dtype=layer.dtype, lowering=lowering_summary(low))
 
 
 def run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = None,
               tiles: tuple[int, int, int] | None = None) -> Report:
     """Lower ``layer`` onto ``config`` (a matmul's tile sizes chosen, or ``tiles``) and simulate it."""
+    check_size(layer)
     t = time.perf_counter()
     if isinstance(layer, (Gemm, Conv2d)):
         low = lower(config, layer, tiles)

@@ -36,7 +36,10 @@ ALLOWED: dict[str, set[str] | None] = {
                  "npusim.output"},
     # running layers: lower (frontend), simulate (engine), condense (stats)
     "runner": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.frontend", "npusim.engine",
-               "npusim.stats", "npusim.power"},
+               "npusim.stats", "npusim.power", "npusim.limits"},
+    # limits checked before a layer is lowered and run: its size (frontend layers), the
+    # lowering's estimate against the run options (engine), the YAML reader's limit knobs
+    "limits": {"npusim.config", "npusim.engine", "npusim.frontend", "npusim.numerics"},
     # energy = a Report's counted actions x the config's energy table (DESIGN §5); it reads a Report,
     # never the engine or a hardware unit (STYLE points 10-11)
     "power": {"npusim.config", "npusim.stats"},

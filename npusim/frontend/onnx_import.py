@@ -16,8 +16,10 @@ from typing import Any
 
 import onnx
 import yaml
+from pydantic import ValidationError
 
-from ..config import DType
+from ..config import DType, validation_message
+from ..config.safe_yaml import SafeDumper
 from ..output import write_text
 from .layers import AnyLayer, Conv2d, Gemm
 from .onnx_graph import OnnxImportError, Unsupported, count_text, read_graph
@@ -87,6 +89,8 @@ def import_onnx(source: str | Path | onnx.ModelProto, dtype: DType | None = None
         except Unsupported as exc:
             unsupported[exc.label] += 1
             continue
+        except ValidationError as exc:
+            raise _invalid_layer(g.source, node, g.shapes, exc) from None
         layers.append(done.layer)
         consumed.update(done.consumed)
     if unsupported and not skip_unsupported:
@@ -109,6 +113,16 @@ def import_onnx(source: str | Path | onnx.ModelProto, dtype: DType | None = None
                          tuple(notes))
 
 
+def _invalid_layer(source: str, node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]],
+                   exc: ValidationError) -> OnnxImportError:
+    """A node whose layer is invalid (a zero-sized tensor, most likely): named, with its fields."""
+    where = f"{source}: node '{node.name or node.op_type}' ({node.op_type})"
+    empty = [f"'{t}' is {'x'.join(map(str, shapes[t]))}" for t in (*node.input, *node.output)
+             if t in shapes and 0 in shapes[t]]
+    hint = (f"\n(a zero-sized tensor: {', '.join(empty)}; export the model with non-empty tensors)" if empty else "")
+    return OnnxImportError(validation_message(exc, where) + hint)
+
+
 def layer_dict(layer: AnyLayer) -> dict[str, Any]:
     """A layer as a workload file writes it: name and op first, defaults left out."""
     body = layer.model_dump(mode="json", exclude_defaults=True)
@@ -120,9 +134,10 @@ class _Flow(dict[str, Any]):
     """A mapping written on one line (a layer of a workload file)."""
 
 
-class _WorkloadDumper(yaml.SafeDumper):
-    """PyYAML's safe dumper, writing :class:`_Flow` mappings in flow style: PyYAML quotes and
-    escapes every string (newlines, non-ASCII, YAML syntax), so any name reads back as it was."""
+class _WorkloadDumper(SafeDumper):
+    """npusim's safe dumper (PyYAML's, quoting what npusim's loader would read otherwise, such as
+    ``1e3``), writing :class:`_Flow` mappings in flow style: every string is quoted and escaped as
+    needed (newlines, non-ASCII, YAML syntax), so any name reads back as it was."""
 
 
 _WorkloadDumper.add_representer(
