@@ -158,7 +158,7 @@ def test_plot_and_import_onnx_on_a_full_disk(tmp_path: Path, monkeypatch: pytest
 
 
 @pytest.mark.parametrize("name", ["two\nlines", "a long name " * 30, "a: b # not a comment", "\u2028 and \x85 and é",
-                                  "- dash", "'\"quotes\"'"])
+                                  "- dash", "'\"quotes\"'", "1e3"])
 def test_import_onnx_names_round_trip(tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]) -> None:
     """The workload's name (--name) and a layer's (the ONNX node's) are written so that YAML reads
     them back unchanged: quoted and escaped as needed, never cut."""
