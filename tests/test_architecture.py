@@ -21,6 +21,9 @@ ALLOWED: dict[str, set[str] | None] = {
     # the one writer of output files (temporary, fsync, atomic rename): nothing from npusim, so
     # that every package that writes a file may use it
     "output": set(),
+    # functional mode's numpy reference, written apart from the kernels' arithmetic (numerics,
+    # vector_math) so that the check can catch their bugs: nothing from npusim
+    "reference": set(),
     # the arithmetic of the vector operators, shared by functional mode's kernels (hw) and the
     # frontend's numpy reference, so that both apply the same formulas
     "vector_math": {"npusim.numerics"},
@@ -33,7 +36,7 @@ ALLOWED: dict[str, set[str] | None] = {
     "engine": {"npusim.config", "npusim.isa", "npusim.stats", "npusim.hw"},
     # the frontend states its expected cycles with the engine's own timing rules
     "frontend": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.hw.timing", "npusim.vector_math",
-                 "npusim.output"},
+                 "npusim.output", "npusim.reference"},
     # running layers: lower (frontend), simulate (engine), condense (stats)
     "runner": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.frontend", "npusim.engine",
                "npusim.stats", "npusim.power", "npusim.limits"},

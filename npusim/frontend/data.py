@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..numerics import (
-    ACC_BYTES, Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, reference_matmul, storage_dtype, values,
-)
+from .. import reference as ref
+from ..numerics import ACC_BYTES, Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, storage_dtype
 from .conv import input_dims
 from .layers import Conv2d, Gemm
 from .tiling import TilePlan
@@ -64,7 +63,7 @@ def _as_gemm(layer: Gemm | Conv2d, operands: dict[str, Array]) -> tuple[Array, A
 def reference(layer: Gemm | Conv2d, operands: dict[str, Array]) -> Array:
     """numpy's answer, in the layer's output type and shape (``m x n``, or NHWC)."""
     a, b = _as_gemm(layer, operands)
-    out = reference_matmul(a, b, layer.dtype, layer.output, layer.shift, operands.get("bias"), layer.relu)
+    out = ref.gemm(a, b, layer.dtype, layer.output, layer.shift, operands.get("bias"), layer.relu)
     if isinstance(layer, Conv2d):
         return out.reshape(layer.batch, layer.out_h, layer.out_w, layer.out_channels)
     return out
@@ -114,17 +113,17 @@ def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array) -> tup
     want = reference(layer, operands)
     if got.shape != want.shape:
         return False, float("inf"), {"shape": got.shape, "expected": want.shape}
-    err = np.abs(values(got, layer.output) - values(want, layer.output))
+    err = np.abs(ref.decode(got, layer.output) - ref.decode(want, layer.output))
     max_err = float(err.max()) if err.size else 0.0
     if layer.output not in ("bf16", "fp32"):
         return bool(max_err == 0), max_err, {}
     a, b = _as_gemm(layer, operands)
-    mag = np.abs(values(a, layer.dtype)) @ np.abs(values(b, layer.dtype))
+    mag = np.abs(ref.decode(a, layer.dtype)) @ np.abs(ref.decode(b, layer.dtype))
     if "bias" in operands:
         mag = mag + np.abs(operands["bias"].astype(np.float64))
     mag = mag.reshape(want.shape)
     ulp = 2.0 ** -7 if layer.output == "bf16" else 2.0 ** -23
     k = a.shape[1]
-    tol = ulp * np.abs(values(want, layer.output)) + (k + 2) * 2.0 ** -23 * mag
+    tol = ulp * np.abs(ref.decode(want, layer.output)) + (k + 2) * 2.0 ** -23 * mag
     bad = int((err > tol).sum())
     return bad == 0, max_err, {"out_of_tolerance": bad}

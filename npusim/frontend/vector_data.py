@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import vector_math as vm
-from ..numerics import Array, f32_to_bf16, storage_dtype, values
+from .. import reference as ref
+from ..numerics import Array, f32_to_bf16, storage_dtype
 from .vector_layers import Elementwise, LayerNorm, Pool, Softmax, VectorLayer
 from .vector_plan import VectorPlan, matrix, pool_output_bytes
 
@@ -108,11 +108,9 @@ def _pool_reference(layer: Pool, x: Array) -> Array:
     xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), constant_values=fill)
     windows = np.stack([xp[:, r:r + st * layer.out_h:st, s:s + st * layer.out_w:st, :]
                         for r in range(layer.kernel_h) for s in range(layer.kernel_w)])
-    block = windows.reshape(len(windows), -1, 1, layer.channels)  # (window, pixels, 1, channels)
-    acc = vm.pool_partial(layer.vector_kind, block, layer.dtype)
-    out = vm.pool_emit(layer.vector_kind, acc, layer.dtype, layer.kernel_h * layer.kernel_w)
+    out = ref.pool(layer.kind, windows.reshape(len(windows), -1, layer.channels), layer.dtype)
     if layer.relu:
-        out = vm.relu(out, layer.dtype)
+        out = ref.relu(out, layer.dtype)
     return out.reshape(layer.batch, layer.out_h, layer.out_w, layer.channels)
 
 
@@ -122,16 +120,16 @@ def vector_reference(layer: VectorLayer, operands: dict[str, Array]) -> Array:
     if isinstance(layer, Pool):
         return _pool_reference(layer, x)
     if isinstance(layer, Softmax):
-        return vm.softmax(x, t)
+        return ref.softmax(x, t)
     if isinstance(layer, LayerNorm):
-        return vm.layernorm(x, operands["gamma"], operands["beta"], layer.epsilon, t)
+        return ref.layernorm(x, operands["gamma"], operands["beta"], layer.epsilon, t)
     if layer.broadcast is None:
-        r = vm.unary(layer.kind, x, t)
+        r = ref.unary(layer.kind, x, t)
     elif layer.broadcast == "scalar":
-        r = vm.binary(layer.kind, x, layer.scalar or 0.0, t)
+        r = ref.binary(layer.kind, x, layer.scalar or 0.0, t)
     else:
-        r = vm.binary(layer.kind, x.reshape(-1, layer.row), operands["y"].reshape(-1, layer.row), t).reshape(x.shape)
-    return vm.relu(r, t) if layer.relu else r
+        r = ref.binary(layer.kind, x.reshape(-1, layer.row), operands["y"].reshape(-1, layer.row), t).reshape(x.shape)
+    return ref.relu(r, t) if layer.relu else r
 
 
 def compare_vector(layer: VectorLayer, operands: dict[str, Array], got: Array) -> tuple[bool, float, dict[str, Any]]:
@@ -140,7 +138,7 @@ def compare_vector(layer: VectorLayer, operands: dict[str, Array], got: Array) -
     want = vector_reference(layer, operands)
     if got.shape != want.shape:
         return False, float("inf"), {"shape": got.shape, "expected": want.shape}
-    g, w = values(got, layer.dtype), values(want, layer.dtype)
+    g, w = ref.decode(got, layer.dtype), ref.decode(want, layer.dtype)
     same = (g == w) | (np.isnan(g) & np.isnan(w))
     with np.errstate(invalid="ignore"):
         err = np.where(same, 0.0, np.abs(g - w))
