@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 Array = npt.NDArray[Any]
 
-_INT = {"int8": np.int8, "int16": np.int16, "int32": np.int32}
+_INT: dict[str, type[np.signedinteger[Any]]] = {"int8": np.int8, "int16": np.int16, "int32": np.int32}
 _BF16_MAX = (2 - 2.0**-7) * 2.0**127
 _BF16_QUANTUM_MIN = -133
 """The exponent of the smallest bf16 subnormal (2^-126 with 7 fraction bits)."""
@@ -124,7 +124,8 @@ def relu(x: Array, kind: str) -> Array:
 
 
 def _gelu(v: Array) -> Array:
-    return 0.5 * v * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (v + 0.044715 * v**3)))
+    out: Array = 0.5 * v * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (v + 0.044715 * v**3)))
+    return out
 
 
 def unary(kind: str, x: Array, dtype: str) -> Array:
@@ -133,7 +134,14 @@ def unary(kind: str, x: Array, dtype: str) -> Array:
         return relu(x, dtype)
     v = decode(x, dtype)
     with np.errstate(over="ignore"):
-        r = {"sigmoid": lambda: 1.0 / (1.0 + np.exp(-v)), "tanh": lambda: np.tanh(v), "gelu": lambda: _gelu(v)}[kind]()
+        if kind == "sigmoid":
+            r = 1.0 / (1.0 + np.exp(-v))
+        elif kind == "tanh":
+            r = np.tanh(v)
+        elif kind == "gelu":
+            r = _gelu(v)
+        else:
+            raise ValueError(f"no reference for the unary operator {kind!r}")
     return encode(r, dtype)
 
 
