@@ -51,7 +51,8 @@ def to_bf16(v: npt.ArrayLike) -> Array:
     finite = np.isfinite(x)
     _, e = np.frexp(np.where(finite, x, 1.0))  # x = m * 2^e, 0.5 <= |m| < 1
     quantum = np.maximum(e - 8, _BF16_QUANTUM_MIN)  # 8 significant bits, or the subnormal grid
-    rounded = np.ldexp(np.rint(np.ldexp(np.where(finite, x, 0.0), -quantum)), quantum)
+    with np.errstate(over="ignore"):  # past 2^1024: infinite, as it rounds anyway
+        rounded = np.ldexp(np.rint(np.ldexp(np.where(finite, x, 0.0), -quantum)), quantum)
     rounded = np.where(np.abs(rounded) > _BF16_MAX, np.copysign(np.inf, x), rounded)
     out = np.where(finite, rounded, x).astype(np.float32)  # exact: every bf16 value is a float32
     return (out.view(np.uint32) >> 16).astype(np.uint16)
@@ -69,6 +70,34 @@ def encode(v: Array, kind: str) -> Array:
     if kind == "fp32":
         return np.asarray(v, dtype=np.float64).astype(np.float32)
     return _saturate(np.asarray(v), kind)
+
+
+def _finish(v: Array, kind: str, exact: bool) -> Array:
+    """A result rounded once to ``kind`` (storage form), or with ``exact``, as float64 values
+    before that rounding (integer results saturated: they are exact)."""
+    if exact:
+        return np.asarray(v, dtype=np.float64) if kind in ("bf16", "fp32") else decode(encode(v, kind), kind)
+    return encode(v, kind)
+
+
+def half_ulp(exact: Array, kind: str) -> Array:
+    """Half a unit in the last place of ``kind`` (bf16 or fp32) at each exact value: the most a
+    correct rounding to nearest can move it."""
+    bits, smallest = (8, _BF16_QUANTUM_MIN) if kind == "bf16" else (24, -149)
+    _, e = np.frexp(np.where(np.isfinite(exact), exact, 1.0))
+    return np.ldexp(1.0, np.maximum(e - bits, smallest) - 1)
+
+
+def rounded_right(got: Array, want: Array, exact: Array, kind: str, slack: Array | float) -> Array:
+    """Which simulated results (storage form) are a correct rounding to ``kind`` (bf16 or fp32):
+    equal to the reference ``want``, or within half an ulp of the ``exact`` value plus ``slack``
+    (what the kernels' float32 arithmetic may add before their one rounding). A rounding that
+    truncates is off by up to a whole ulp, and fails."""
+    g, w = decode(got, kind), decode(want, kind)
+    same = (g == w) | (np.isnan(g) & np.isnan(w))
+    with np.errstate(invalid="ignore"):
+        near = np.abs(g - exact) <= half_ulp(exact, kind) + slack
+    return np.asarray(same | near)
 
 
 def _exact(x: Array, kind: str) -> Array:
@@ -98,29 +127,31 @@ def shift_round(v: Array, shift: int) -> Array:
 
 
 def gemm(a: Array, b: Array, kind: str, out: str, shift: int = 0, bias: Array | None = None,
-         relu: bool = False) -> Array:
+         relu: bool = False, exact: bool = False) -> Array:
     """``a @ b`` (operands in storage form) as the hardware should emit it: the exact sum in the
     accumulator (integers wrapped to 32 bits), plus ``bias`` (one accumulator-type value per
-    column), clamped at zero if ``relu``, then rounded once to ``out``."""
+    column), clamped at zero if ``relu``, then rounded once to ``out`` (with ``exact``: the
+    float64 values before that rounding, see :func:`_finish`)."""
     if kind == "bf16":
         acc = decode(a, kind) @ decode(b, kind)
         if bias is not None:
             acc = acc + np.asarray(bias, dtype=np.float64)
         if relu:
             acc = np.maximum(acc, 0.0)
-        return encode(acc, out)
-    exact = _int_matmul(_exact(a, kind), _exact(b, kind))
+        return _finish(acc, out, exact)
+    total = _int_matmul(_exact(a, kind), _exact(b, kind))
     if bias is not None:
-        exact = exact + np.asarray(bias).astype(np.int64)
-    acc = _wrap32(exact)
+        total = total + np.asarray(bias).astype(np.int64)
+    acc = _wrap32(total)
     if relu:
         acc = np.maximum(acc, 0)
-    return encode(shift_round(acc, shift) if out in ("int8", "int16") else acc, out)
+    return _finish(shift_round(acc, shift) if out in ("int8", "int16") else acc, out, exact)
 
 
-def relu(x: Array, kind: str) -> Array:
-    """max(x, 0)."""
-    return encode(np.maximum(_exact(x, kind), 0), kind)
+def relu(x: Array, kind: str, exact: bool = False) -> Array:
+    """max(x, 0) (``x`` in storage form; with ``exact``, float64 values work too)."""
+    v = x if x.dtype == np.float64 else _exact(x, kind)
+    return _finish(np.maximum(v, 0), kind, exact)
 
 
 def _gelu(v: Array) -> Array:
@@ -128,10 +159,10 @@ def _gelu(v: Array) -> Array:
     return out
 
 
-def unary(kind: str, x: Array, dtype: str) -> Array:
+def unary(kind: str, x: Array, dtype: str, exact: bool = False) -> Array:
     """``relu``, ``sigmoid``, ``tanh`` or ``gelu`` of ``x`` (the last three in bf16)."""
     if kind == "relu":
-        return relu(x, dtype)
+        return relu(x, dtype, exact)
     v = decode(x, dtype)
     with np.errstate(over="ignore"):
         if kind == "sigmoid":
@@ -142,10 +173,10 @@ def unary(kind: str, x: Array, dtype: str) -> Array:
             r = _gelu(v)
         else:
             raise ValueError(f"no reference for the unary operator {kind!r}")
-    return encode(r, dtype)
+    return _finish(r, dtype, exact)
 
 
-def binary(kind: str, x: Array, y: Array | float, dtype: str) -> Array:
+def binary(kind: str, x: Array, y: Array | float, dtype: str, exact: bool = False) -> Array:
     """``x op y``: ``y`` an array broadcast the numpy way, or a constant (an integer type's
     constant is the nearest integer)."""
     a = _exact(x, dtype)
@@ -155,31 +186,31 @@ def binary(kind: str, x: Array, y: Array | float, dtype: str) -> Array:
         b = float(y) if dtype == "bf16" else int(np.rint(y))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[kind](a, b)
-    return encode(r, dtype)
+    return _finish(r, dtype, exact)
 
 
-def softmax(x: Array, dtype: str) -> Array:
+def softmax(x: Array, dtype: str, exact: bool = False) -> Array:
     """Softmax over the last axis."""
     v = decode(x, dtype)
     e = np.exp(v - v.max(axis=-1, keepdims=True))
-    return encode(e / e.sum(axis=-1, keepdims=True), dtype)
+    return _finish(e / e.sum(axis=-1, keepdims=True), dtype, exact)
 
 
-def layernorm(x: Array, gamma: Array, beta: Array, epsilon: float, dtype: str) -> Array:
+def layernorm(x: Array, gamma: Array, beta: Array, epsilon: float, dtype: str, exact: bool = False) -> Array:
     """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over the last axis (biased variance)."""
     v = decode(x, dtype)
     mean = v.mean(axis=-1, keepdims=True)
     var = ((v - mean) ** 2).mean(axis=-1, keepdims=True)
-    return encode((v - mean) / np.sqrt(var + epsilon) * decode(gamma, dtype) + decode(beta, dtype), dtype)
+    return _finish((v - mean) / np.sqrt(var + epsilon) * decode(gamma, dtype) + decode(beta, dtype), dtype, exact)
 
 
-def pool(kind: str, windows: Array, dtype: str) -> Array:
+def pool(kind: str, windows: Array, dtype: str, exact: bool = False) -> Array:
     """A pool over axis 0 of ``windows`` (each window's elements stacked there): the maximum, or
     (``avg``) the exact sum divided by the window's size, integers rounded half up."""
     v = _exact(windows, dtype)
     if kind == "max":
-        return encode(v.max(axis=0), dtype)
+        return _finish(v.max(axis=0), dtype, exact)
     size = windows.shape[0]
     if dtype == "bf16":
-        return encode(v.sum(axis=0) / size, dtype)
-    return encode((2 * v.sum(axis=0) + size) // (2 * size), dtype)
+        return _finish(v.sum(axis=0) / size, dtype, exact)
+    return _finish((2 * v.sum(axis=0) + size) // (2 * size), dtype, exact)
