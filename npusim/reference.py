@@ -85,7 +85,7 @@ def half_ulp(exact: Array, kind: str) -> Array:
     correct rounding to nearest can move it."""
     bits, smallest = (8, _BF16_QUANTUM_MIN) if kind == "bf16" else (24, -149)
     _, e = np.frexp(np.where(np.isfinite(exact), exact, 1.0))
-    return np.ldexp(1.0, np.maximum(e - bits, smallest) - 1)
+    return np.asarray(np.ldexp(1.0, np.maximum(e - bits, smallest) - 1), dtype=np.float64)
 
 
 def rounded_right(got: Array, want: Array, exact: Array, kind: str, slack: Array | float) -> Array:
