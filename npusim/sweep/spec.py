@@ -196,8 +196,27 @@ def _file_workloads(sf: SweepFile, path: str, lines: Mapping[tuple[str | int, ..
         prefix = (key,) if key == "workload" else (key, i)
         sub = {k[len(prefix):]: v for k, v in lines.items() if k[:len(prefix)] == prefix}
         where = f"{path} {key}" + (f"[{i}]" if key == "workloads" else "")
-        out.append(workload_source(entry, where if not isinstance(entry, dict) else path, sub))
+        if isinstance(entry, dict):
+            out.append(workload_source(entry, path, sub))
+            continue
+        try:
+            out.append(workload_source(entry, where))
+        except ConfigError as exc:  # the workload file it names: say where the sweep file named it
+            raise SweepError(f"{where}: {exc}") from None
     return out
+
+
+def _config_sources(configs: Sequence[str | Path], file: str | Path | None) -> tuple[ConfigSource, ...]:
+    """Read the configs; ``file`` is the sweep file that named them (if it did), for the errors."""
+    out = []
+    for i, c in enumerate(configs):
+        try:
+            out.append(ConfigSource.read(c))
+        except ConfigError as exc:
+            if file is None:
+                raise
+            raise SweepError(f"{file} configs[{i}]: {exc}") from None
+    return tuple(out)
 
 
 def define(config: str | Path | Sequence[str | Path] = (), workload: WorkloadLike | Sequence[WorkloadLike] = (),
@@ -216,23 +235,26 @@ def define(config: str | Path | Sequence[str | Path] = (), workload: WorkloadLik
     extra = [explicit(p, "points") for p in points]
     base = _check_options(options or {}, "options")
     sources: list[WorkloadSource] = [workload_source(w) for w in workloads]
+    named_by: str | Path | None = None  # the sweep file, when the configs come from it
     if file is not None:
         sf, lines = read_sweep_file(file)
+        named_by = None if configs else file
         configs = configs or [*([sf.config] if sf.config else []), *sf.configs]
         sources = sources or _file_workloads(sf, str(file), lines)
         axes = {**{a[0].key: a for a in _axes(sf.grid, f"{file} set")}, **axes}
         zips = [zipped(g, f"{file} zip[{i}]") for i, g in enumerate(sf.zip)] + zips
         extra = [explicit(p, f"{file} points[{i}]") for i, p in enumerate(sf.points)] + extra
         base = {**_check_options(sf.options, f"{file} options"), **base}
+    where = f"{file}: " if file is not None else ""
     if not configs:
-        raise SweepError("a sweep needs a config: --config FILE (or configs: in the sweep file)")
+        raise SweepError(f"{where}a sweep needs a config: --config FILE (or configs: in the sweep file)")
     if not sources:
-        raise SweepError("a sweep needs a workload: --workload, --gemm, --conv2d or --onnx (or workloads: in "
+        raise SweepError(f"{where}a sweep needs a workload: --workload, --gemm, --conv2d or --onnx (or workloads: in "
                          "the sweep file)")
     combos = uniform_values(combinations(list(axes.values()), zips, extra))
     check_size(len(configs), len(combos), len(sources), max_points)
     run_options(base, f"{file} options" if file is not None and base else "options")
     check_options(combos.settings(), base)
-    cfgs = tuple(ConfigSource.read(c) for c in configs)
+    cfgs = _config_sources(configs, named_by)
     check_keys(cfgs, combos.settings())
     return SweepSpec(cfgs, tuple(sources), combos, base)
