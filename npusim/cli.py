@@ -12,7 +12,7 @@ from . import simulate
 from pydantic import ValidationError
 
 from .cli_errors import UsageError, guarded
-from .config import NPUConfig, config_schema, load_config, validation_message
+from .config import ConfigError, NPUConfig, config_schema, load_config, parse_override, validation_message
 from .config.safe_yaml import number_flag
 from .engine import RunOptions
 from .frontend import Conv2d, Gemm, load_workload, lower
@@ -43,7 +43,8 @@ def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
                    help="operand type (a layer: int8; an ONNX model: the model's types, floats as bf16)")
     p.add_argument("--out-dtype", choices=("int8", "int16", "int32", "bf16", "fp32"),
                    help="output type (default: the operand type)")
-    p.add_argument("--shift", type=int, default=0, help="right shift to a narrow integer output (0)")
+    p.add_argument("--shift", type=number_flag(int, 0, high=31), default=0,
+                   help="right shift to a narrow integer output (0)")
     p.add_argument("--tiles", metavar="M,K,N", help="use these tile sizes instead of choosing them")
     p.add_argument("--bias", action="store_true", help="fuse a bias add into the layer (an epilogue)")
     p.add_argument("--relu", action="store_true", help="fuse a ReLU into the layer (an epilogue)")
@@ -66,14 +67,15 @@ def _source_args(p: argparse.ArgumentParser) -> None:
 
 def _limit_args(p: argparse.ArgumentParser) -> None:
     """The budgets of a run, checked against the lowering's estimate before it starts."""
-    p.add_argument("--max-cycles", type=number_flag(int, 1), metavar="CYCLES",
+    p.add_argument("--max-cycles", type=number_flag(int, 1, example="1e9"), metavar="CYCLES",
                    help="refuse a layer estimated past this cycle, stop a run that goes past it (e.g. 1e9)")
-    p.add_argument("--max-wall", type=number_flag(float, 0, True), default=MAX_WALL_SECONDS, metavar="SECONDS",
+    p.add_argument("--max-wall", type=number_flag(float, 0, True, example="600"), default=MAX_WALL_SECONDS,
+                   metavar="SECONDS",
                    help=f"refuse a layer whose simulation is estimated to take longer ({MAX_WALL_SECONDS:g})")
-    p.add_argument("--max-memory", type=number_flag(float, 0, True), metavar="GIB",
+    p.add_argument("--max-memory", type=number_flag(float, 0, True, example="8"), metavar="GIB",
                    help="functional mode: refuse a layer whose data needs more (default: the memory available)")
     stall = RunOptions().stall_limit_cycles
-    p.add_argument("--stall-limit", type=number_flag(int, 1), default=stall, metavar="CYCLES",
+    p.add_argument("--stall-limit", type=number_flag(int, 1, example="1e6"), default=stall, metavar="CYCLES",
                    help=f"report a livelock when only never-ending BD chains ran this long ({stall:g})")
 
 
@@ -94,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     _source_args(run)
     run.add_argument("--functional", action="store_true",
                      help="move and compute real data (random operands) and compare the output with numpy")
-    run.add_argument("--seed", type=int, default=0, help="seed of the random operands in functional mode (0)")
+    run.add_argument("--seed", type=number_flag(int, 0), default=0,
+                     help="seed of the random operands in functional mode (0)")
     run.add_argument("--json", action="store_true", help="print the report as one JSON object")
     _limit_args(run)
     run.add_argument("--plot", metavar="FILE", help="write a utilisation plot (PNG or SVG, by extension)")
@@ -134,6 +137,16 @@ def _parser() -> argparse.ArgumentParser:
     for command in sub.choices.values():  # --debug also after the command's name
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return ap
+
+
+def _load_config(args: argparse.Namespace) -> NPUConfig:
+    """The config of ``--config`` with the ``--set`` overrides; a malformed override names --set."""
+    for text in args.overrides:
+        try:
+            parse_override(text)
+        except ConfigError as exc:
+            raise UsageError(f"--set {text!r}: {exc}") from None
+    return load_config(args.config, args.overrides)
 
 
 def _ints(text: str, sep: str, count: int, flag: str, example: str) -> list[int]:
@@ -211,7 +224,7 @@ def _run(args: argparse.Namespace) -> int:
     if len(chosen) != 1:
         raise UsageError("npusim run: give exactly one of --trace, --workload, --onnx, --gemm or --conv2d"
                          + (f" (got {', '.join('--' + c for c in chosen)})" if chosen else ""))
-    config = load_config(args.config, args.overrides)
+    config = _load_config(args)
     # intervals only when asked for, or when a view needs them (the report's peak power is read
     # off them): off, they cost nothing; on a large run they cost memory and time
     options = _options(args, functional=args.functional, seed=args.seed,
@@ -260,7 +273,7 @@ def _lower_onnx(args: argparse.Namespace, config: NPUConfig) -> int:
 
 
 def _lower(args: argparse.Namespace) -> int:
-    config: NPUConfig = load_config(args.config, args.overrides)
+    config: NPUConfig = _load_config(args)
     if bool(args.onnx) == bool(args.gemm or args.conv2d):
         raise UsageError("npusim lower: give exactly one of --onnx, --gemm or --conv2d")
     if args.onnx:
@@ -285,7 +298,7 @@ def _import_onnx(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    config = load_config(args.config, args.overrides)
+    config = _load_config(args)
     program = load_program(args.trace)
     layout = verify(program, config, args.trace)
     print(f"{args.trace}: ok on {config.name}: {len(program.tiles)} tiles, {len(layout.paths)} routes, "

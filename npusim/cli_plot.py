@@ -9,9 +9,10 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from . import simulate
-from .cli import _imported, _ints, _layer, _limit_args, _options, _source_args, _tiles
+from .cli import _imported, _ints, _layer, _limit_args, _load_config, _options, _source_args, _tiles
 from .cli_errors import UsageError
-from .config import NPUConfig, load_config
+from .config import NPUConfig
+from .config.safe_yaml import number_flag
 from .engine import RunOptions
 from .frontend import load_workload, lower
 from .isa import load_program
@@ -45,7 +46,7 @@ def add_plot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="a workload's layer to draw (timeline, heatmap, power, utilisation; default: the "
                    "layer that takes longest)")
     p.add_argument("--columns", metavar="C,C,...", help="timeline: only these array columns, e.g. 0,1")
-    p.add_argument("--max-units", type=int, metavar="N", help="timeline: only the first N lanes")
+    p.add_argument("--max-units", type=number_flag(int, 1), metavar="N", help="timeline: only the first N lanes")
     p.add_argument("--cores-only", action="store_true", help="timeline: cores only, no DMA channels")
     p.add_argument("--cycles", action="store_true", help="timeline: x axis in cycles instead of microseconds")
     p.add_argument("--window", metavar="START,END", help="timeline: only this part of the run, in microseconds "
@@ -118,7 +119,7 @@ def plot_command(args: argparse.Namespace) -> int:
     suffix = Path(args.output).suffix.lower()
     if suffix not in (".png", ".svg"):
         raise UsageError(f"-o {args.output}: the figure is written as PNG or SVG; name it .png or .svg")
-    config = load_config(args.config, args.overrides)
+    config = _load_config(args)
     options = _options(args, record_intervals=args.kind in NEEDS_INTERVALS)
     result = _simulate(args, config, options)
     try:

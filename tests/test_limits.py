@@ -116,9 +116,11 @@ def test_the_memory_estimate_bounds_the_functional_run(layer: Gemm | Conv2d | El
 
 def test_flags_name_themselves(capsys: pytest.CaptureFixture[str]) -> None:
     for flag, value, expected in [("--max-cycles", "0", "expected a whole number at least 1, e.g. 1e9, got '0'"),
-                                  ("--max-wall", "-5", "expected a number more than 0, e.g. 60, got '-5'"),
-                                  ("--max-memory", "lots", "expected a number more than 0, e.g. 60, got 'lots'"),
-                                  ("--stall-limit", "1.5", "expected a whole number at least 1, e.g. 1e9, got '1.5'")]:
+                                  ("--max-wall", "-5", "expected a number more than 0, e.g. 600, got '-5'"),
+                                  ("--max-memory", "lots", "expected a number more than 0, e.g. 8, got 'lots'"),
+                                  ("--stall-limit", "1.5", "expected a whole number at least 1, e.g. 1e6, got '1.5'"),
+                                  ("--seed", "-1", "expected a whole number at least 0, got '-1'"),
+                                  ("--shift", "40", "expected a whole number from 0 to 31, got '40'")]:
         with pytest.raises(SystemExit) as exc:
             main(["run", "--config", TINY, "--gemm", "64x64x64", flag, value])
         assert exc.value.code == 2

@@ -11,8 +11,9 @@ It is PyYAML's safe loader with three changes:
 - **Scientific notation is a number.** ``1e3``, ``2.5E+6``, ``1e-3`` read as numbers (YAML 1.1,
   which PyYAML follows, reads ``1e3`` as a string): an integer when the value is integral (so
   ``columns: 1e3`` is 1000), a float otherwise.
-- **Sizes are bounded**: a file of more than :data:`MAX_BYTES` bytes, or nested too deeply for
-  the parser, is refused with the limit named.
+- **Sizes are bounded**: a file of more than :data:`MAX_BYTES` bytes, or nested more than
+  :data:`MAX_DEPTH` levels deep, is refused with the limit named (whatever Python's recursion
+  limit: the composer counts its depth).
 
 Errors are :class:`YamlLimitError` (or ``yaml.YAMLError`` for syntax); the loaders add the file.
 Both limits can be raised with environment variables, as the messages say.
@@ -58,8 +59,24 @@ def scientific(text: str) -> int | float:
     return int(value) if value == value.to_integral_value() and abs(value) < 10**30 else float(value)
 
 
+MAX_DEPTH = 100
+"""Most levels of lists and mappings inside each other (a config nests four)."""
+
+
 class _Loader(yaml.SafeLoader):
-    """The safe loader, with scientific notation read as a number (see the module docstring)."""
+    """The safe loader, with scientific notation read as a number and nesting bounded (see the
+    module docstring)."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise YamlLimitError(f"nested more than {MAX_DEPTH} levels deep; flatten the lists and mappings")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
@@ -119,8 +136,8 @@ def parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
     try:
         try:
             node = loader.get_single_node()
-        except RecursionError:
-            raise YamlLimitError("nested too deeply for the YAML parser; flatten the lists and mappings") from None
+        except RecursionError:  # the parser's own recursion, before the composer's depth check
+            raise YamlLimitError(f"nested more than {MAX_DEPTH} levels deep; flatten the lists and mappings") from None
         if node is None:
             return None, None
         expanded_size(node, limit("NPUSIM_YAML_MAX_NODES", MAX_NODES))
@@ -134,11 +151,14 @@ def parse_value(text: str) -> Any:
     return parse_yaml(text)[0]
 
 
-def number_flag(kind: type[int] | type[float], low: float,
-                strictly: bool = False) -> Callable[[str], int | float]:
+def number_flag(kind: type[int] | type[float], low: float, strictly: bool = False,
+                high: float | None = None, example: str = "") -> Callable[[str], int | float]:
     """An argparse type: a number read by the YAML rules (``1e9`` is 1000000000), of ``kind``
-    (an integral float is an int) and at least ``low`` (more than ``low`` if ``strictly``)."""
+    (an integral float is an int), at least ``low`` (more than ``low`` if ``strictly``) and at
+    most ``high``; its error shows ``example``."""
     bound = f"more than {low:g}" if strictly else f"at least {low:g}"
+    if high is not None:
+        bound = f"from {low:g} to {high:g}"
     what = f"{'a whole number' if kind is int else 'a number'} {bound}"
 
     def parse(text: str) -> int | float:
@@ -149,8 +169,9 @@ def number_flag(kind: type[int] | type[float], low: float,
         if isinstance(value, float) and kind is int and value.is_integer():
             value = int(value)
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is float or isinstance(value, int))
-        if not ok or not math.isfinite(value) or not (value > low if strictly else value >= low):
-            raise argparse.ArgumentTypeError(f"expected {what}, e.g. {'1e9' if kind is int else '60'}, got {text!r}")
+        if (not ok or not math.isfinite(value) or not (value > low if strictly else value >= low)
+                or (high is not None and value > high)):
+            raise argparse.ArgumentTypeError(f"expected {what}{f', e.g. {example}' if example else ''}, got {text!r}")
         return kind(value)
     parse.__name__ = what
     return parse

@@ -30,14 +30,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, metavar="N",
                    help="local worker processes (default: one per core; 1 runs the points in this process)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the points on this Dask cluster")
-    p.add_argument("--max-cycles", type=number_flag(int, 1), metavar="CYCLES",
+    p.add_argument("--max-cycles", type=number_flag(int, 1, example="1e9"), metavar="CYCLES",
                    help="refuse a layer estimated past this cycle, stop a run past it (e.g. 1e9)")
-    p.add_argument("--max-wall", type=number_flag(float, 0, True), metavar="SECONDS",
+    p.add_argument("--max-wall", type=number_flag(float, 0, True, example="600"), metavar="SECONDS",
                    help="refuse a layer whose simulation is estimated to take longer (a failed row)")
-    p.add_argument("--max-points", type=number_flag(int, 1), default=MAX_POINTS, metavar="N",
+    p.add_argument("--max-points", type=number_flag(int, 1, example="1e6"), default=MAX_POINTS, metavar="N",
                    help=f"refuse a sweep of more points ({MAX_POINTS:,})")
     p.add_argument("--functional", action="store_true", help="run on real data, checked against numpy")
-    p.add_argument("--seed", type=int, default=None, help="seed of the operands in functional mode")
+    p.add_argument("--seed", type=number_flag(int, 0), default=None, help="seed of the operands in functional mode")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary's first line")
     p.add_argument("--dry-run", action="store_true", help="list the points and stop")
 

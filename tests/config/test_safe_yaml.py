@@ -75,7 +75,9 @@ def test_the_limit_can_be_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize("text, problem", [
     ("a: &a [*a]\n", "an alias refers to a node that contains it: it expands without end; remove the alias"),
-    ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply for the YAML parser; flatten the lists and mappings"),
+    ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 100 levels deep; flatten the lists and mappings"),
+    ("a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 150)), "nested more than 100 levels deep; flatten the "
+                                                                    "lists and mappings"),
 ])
 def test_cycles_and_deep_nesting_are_named(tmp_path: Path, text: str, problem: str, deadline: Deadline) -> None:
     f = tmp_path / "w.yaml"
