@@ -14,8 +14,8 @@ the limit and how to raise it (:class:`LimitError`, exit code 2).
   engine's measured rate: a layer's hardware events (kernel calls, lock operations, BDs, route
   segments) are about :data:`EVENTS_PER_KERNEL_CALL` per kernel call, simulated at about
   :data:`EVENTS_PER_SECOND` (both measured by ``benchmarks/bench_estimate.py``, see there).
-- **Functional memory**, before the data is made: the DDR tensors and the host arrays of the
-  operands, the output and the numpy reference (:func:`functional_bytes`) against
+- **Functional memory**, before the data is made: the DDR tensors, the tile buffers and the
+  host arrays of the operands, the output and the numpy reference (:func:`functional_bytes`) against
   ``RunOptions.max_memory_bytes`` (default: the memory the machine has available), instead of a
   ``MemoryError`` part way.
 """
@@ -133,11 +133,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 86400:.3g} days"
 
 
-def functional_bytes(ddr_tensors: Iterable[int], operand_elements: int, output_elements: int) -> int:
+def functional_bytes(ddr_tensors: Iterable[int], buffers: Iterable[int], operand_elements: int,
+                     output_elements: int) -> int:
     """Host memory a functional run of a layer needs: its DDR tensors (twice: the packed
-    operands and the simulated DDR), and :data:`OPERAND_COPIES` and :data:`OUTPUT_COPIES` 8-byte
-    copies of each operand and output element."""
-    return 2 * sum(ddr_tensors) + 8 * (OPERAND_COPIES * operand_elements + OUTPUT_COPIES * output_elements)
+    operands and the simulated DDR), its tile buffers (each a memory of its own), and
+    :data:`OPERAND_COPIES` and :data:`OUTPUT_COPIES` 8-byte copies of each operand and output
+    element."""
+    return (2 * sum(ddr_tensors) + sum(buffers)
+            + 8 * (OPERAND_COPIES * operand_elements + OUTPUT_COPIES * output_elements))
 
 
 def available_memory() -> int | None:

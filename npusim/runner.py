@@ -98,7 +98,9 @@ def _simulate(config: NPUConfig, program: Program, layout: Layout, name: str, op
     check_estimate(name, cycles, calls, options)
     result: tuple[bool, float] | None = None
     if options.functional:
-        check_memory(name, functional_bytes((t.size_bytes for t in program.tensors), operands, outputs), options)
+        buffers = (b.size_bytes for tile in program.tiles for b in tile.buffers)
+        check_memory(name, functional_bytes((t.size_bytes for t in program.tensors), buffers, operands, outputs),
+                     options)
         tensors, check = data(options.seed)
         rec, out = run_functional(config, program, tensors, options, source, layout)
         result = check(out)

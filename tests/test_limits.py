@@ -103,7 +103,8 @@ def test_the_memory_estimate_bounds_the_functional_run(layer: Gemm | Conv2d | El
     config = load_config(NPU1)
     low = lower(config, layer) if isinstance(layer, (Gemm, Conv2d)) else lower_vector(config, layer)
     _, _, operands, outputs = estimate_of(low)
-    need = functional_bytes((t.size_bytes for t in low.program.tensors), operands, outputs)
+    need = functional_bytes((t.size_bytes for t in low.program.tensors),
+                            (b.size_bytes for tile in low.program.tiles for b in tile.buffers), operands, outputs)
     tracemalloc.start()
     try:
         report = run_layer(config, layer, RunOptions(functional=True))
