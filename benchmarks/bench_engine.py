@@ -30,7 +30,7 @@ import simpy
 
 from npusim import Gemm, load_config, load_workload, simulate
 from npusim.engine import RunOptions, run_program
-from npusim.frontend.layers import Conv2d
+from npusim.frontend.layers.matmul import Conv2d
 from npusim.frontend.lower import lower
 from npusim.isa import program_from_dict
 from npusim.stats.recorder import Recorder

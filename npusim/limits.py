@@ -7,7 +7,8 @@ the limit and how to raise it (:class:`LimitError`, exit code 2).
   a second per 10,000 runtime operations; a 2^31 cube needed more than 5.6 GB before it failed),
   so a size past these is refused before the lowering starts. ``NPUSIM_MAX_DIMENSION`` and
   ``NPUSIM_MAX_TENSOR_BYTES`` raise them.
-- **Estimate**, after lowering and before simulating: the lowering's estimated cycles
+- **Estimate**, before simulating (for a matmul of more than :data:`PRE_CHECK_MACS` MACs,
+  before lowering too, on the mapper's analytical estimate): the lowering's estimated cycles
   (``plan.estimate.cycles``, the largest of its compute, DDR and stream bounds: a run takes at
   least that) against ``RunOptions.max_cycles``, and the estimated wall time against
   ``RunOptions.max_wall_seconds``. The wall time is estimated as hardware events over the
@@ -24,9 +25,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+from .config import NPUConfig
 from .config.safe_yaml import limit
 from .engine import RunOptions
-from .frontend import AnyLayer, Conv2d, Elementwise, Gemm, LayerNorm, Pool, Softmax
+from .frontend import AnyLayer, Conv2d, Elementwise, Gemm, LayerNorm, Pins, Pool, Softmax, search
+from .frontend.mapper.search import SearchSettings  # not in the frontend's __init__
 from .numerics import IN_BYTES, OUT_BYTES
 
 MAX_WALL_SECONDS = 3600.0
@@ -123,6 +126,30 @@ def check_estimate(name: str, cycles: int, kernel_calls: int, options: RunOption
                          "--max-wall (RunOptions.max_wall_seconds) or run a smaller layer")
 
 
+PRE_CHECK_MACS = 10**10
+"""Matmul layers of more MACs are checked against the budgets before they are lowered: the
+mapper simulates parts of its leading designs to choose one (minutes for a 65536^3 GEMM), which
+the estimate should spare a layer that will be refused anyway."""
+
+
+def check_before_lowering(config: NPUConfig, layer: AnyLayer, options: RunOptions, pins: Pins | None = None) -> None:
+    """Before a layer is lowered: a functional run's memory on the layer's own tensors (the
+    lowering's padding comes on top, checked after); for a large matmul layer,
+    :func:`check_estimate` on the mapper's analytical estimate of its best design (the search told
+    to trust its estimate: nothing simulated). Kernel calls are counted on the unpadded shape."""
+    if options.functional:
+        check_memory(layer.name, functional_bytes(tensor_sizes(layer).values(), (), *layer_elements(layer)), options)
+    if not isinstance(layer, (Gemm, Conv2d)) or (options.max_cycles is None and options.max_wall_seconds is None):
+        return
+    m, k, n = (_dims(layer)[key] for key in list(_dims(layer))[:3])
+    if m * k * n < PRE_CHECK_MACS:
+        return
+    result = search(config, layer, pins or Pins(), settings=SearchSettings(budget_calls=0, part_close=0.0))
+    d = result.winner.design
+    calls = -(-m // d.m) * -(-k // d.k) * -(-n // d.n)
+    check_estimate(layer.name, result.winner.estimate.cycles, calls, options)
+
+
 def _duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.2g} s"
@@ -168,6 +195,18 @@ def check_memory(name: str, need: int, options: RunOptions) -> None:
                          f"the numpy reference, more than {source} ({most / 2**30:,.1f} GiB): run it timing-only "
                          "(without --functional), a smaller layer, or raise --max-memory GIB "
                          "(RunOptions.max_memory_bytes) if the machine has it")
+
+
+def layer_elements(layer: AnyLayer) -> tuple[int, int]:
+    """(operand, output) elements of a layer's functional run, from its shape (see
+    :func:`gemm_elements`; a vector layer's output has as many as its input, a pool's fewer)."""
+    if isinstance(layer, (Gemm, Conv2d)):
+        m, k, n = (_dims(layer)[key] for key in list(_dims(layer))[:3])
+        return gemm_elements(layer, m, k, n)
+    sizes = tensor_sizes(layer)
+    x = sizes["x"] // IN_BYTES[layer.dtype]
+    two = isinstance(layer, Elementwise) and layer.broadcast in ("same", "row")
+    return x * (2 if two else 1), x
 
 
 def gemm_elements(layer: Gemm | Conv2d, m: int, k: int, n: int) -> tuple[int, int]:

@@ -148,6 +148,38 @@ def gemm(a: Array, b: Array, kind: str, out: str, shift: int = 0, bias: Array | 
     return _finish(shift_round(acc, shift) if out in ("int8", "int16") else acc, out, exact)
 
 
+def gemm_steps(a: Array, b: Array, step: int, kind: str, out: str, shift: int = 0, bias: Array | None = None,
+               relu: bool = False, exact: bool = False) -> Array:
+    """``a @ b`` as a design that keeps C in the output type computes it: the reduction in steps
+    of ``step``; each step's exact products (float64; in the 32-bit accumulator type: fp32 by
+    IEEE rounding, or int32 wrapped) added to the stored C brought back to the accumulator (bf16
+    exactly; integers scaled up by ``shift`` and wrapped), the bias and ReLU on the last step, and
+    the sum rounded to ``out`` at every step (with ``exact``: the last sum, before its rounding)."""
+    stored: Array | None = None
+    acc: Array = np.zeros(0)
+    steps = range(0, a.shape[1], step)
+    for i, s in enumerate(steps):
+        part = decode(a[:, s:s + step], kind) @ decode(b[s:s + step], kind) if kind == "bf16" else \
+            _int_matmul(_exact(a[:, s:s + step], kind), _exact(b[s:s + step], kind))
+        if kind == "bf16":
+            acc = part.astype(np.float32)
+            if stored is not None:
+                acc = (decode(stored, out).astype(np.float32) + acc).astype(np.float32)
+        else:
+            acc = _wrap32(part if stored is None else (_wrap32(decode(stored, out).astype(np.int64) << shift) + part))
+        if i == len(steps) - 1:
+            if bias is not None:
+                acc = ((acc + np.asarray(bias, dtype=np.float32)).astype(np.float32) if kind == "bf16"
+                       else _wrap32(acc + np.asarray(bias).astype(np.int64)))
+            if relu:
+                acc = np.maximum(acc, 0)
+        stored = encode(shift_round(acc, shift) if out in ("int8", "int16") else acc, out)
+    if exact:
+        return _finish(shift_round(acc, shift) if out in ("int8", "int16") else acc.astype(np.float64), out, True)
+    assert stored is not None
+    return stored
+
+
 def relu(x: Array, kind: str, exact: bool = False) -> Array:
     """max(x, 0) (``x`` in storage form; with ``exact``, float64 values work too)."""
     v = x if x.dtype == np.float64 else _exact(x, kind)

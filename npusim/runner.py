@@ -17,19 +17,20 @@ from typing import TYPE_CHECKING, Any
 
 from .config import NPUConfig
 from .engine import RunOptions, run_functional, run_program
-from .frontend.data import compare, pack, random_operands, unpack
-from .frontend.layers import AnyLayer, Conv2d, Gemm, category, ops
+from .frontend.data.matmul import compare, pack, random_operands, unpack
+from .frontend.layers.matmul import AnyLayer, Conv2d, Gemm, category, ops
 from .frontend.lower import Lowered, lower
 from .frontend import TilePlan
-from .frontend.vector_data import compare_vector, pack_vector, random_vector_operands, unpack_vector, x_shape
-from .frontend.vector_program import VectorLowered, lower_vector, tensor_bytes
-from .frontend.workload import Workload
+from .frontend.mapper.design import Pins
+from .frontend.mapper.search import MappingCache
+from .frontend.data.vector import compare_vector, pack_vector, random_vector_operands, unpack_vector, x_shape
+from .frontend.program.vector import VectorLowered, lower_vector, tensor_bytes
+from .frontend.layers.workload import Workload
 from .isa import Layout, Program
-from .limits import check_estimate, check_memory, check_size, functional_bytes, gemm_elements
+from .limits import check_before_lowering, check_estimate, check_memory, check_size, functional_bytes, gemm_elements
 from .numerics import Array
 from .power import MOVEMENT, attach_power
 from .stats import Recorder, Report, make_report
-from .stats.tables import stacked_table, workload_layers_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,14 +47,17 @@ def report_with_power(rec: Recorder, config: NPUConfig, program_name: str, layou
 def lowering_summary(low: Lowered) -> dict[str, Any]:
     """What a layer's report says about its lowering (JSON-ready)."""
     p = low.plan
+    d = p.design
     return {
         "layer": p.layer.describe(),
         "tiles": {"m": p.m, "k": p.k, "n": p.n},
+        "design": {"columns": d.columns, "rows": d.rows, "c_buffers": d.c_buffers, "c_storage": d.c_storage,
+                   "reuse": d.reuse, "b_layout": d.b_layout},
         "gemm": {"m": p.M, "k": p.K, "n": p.N},
         "padded": {"m": p.Mp, "k": p.Kp, "n": p.Np},
         "kernel_calls_per_core": p.calls_per_core,
         "expected_cycles": {"compute": p.estimate.compute, "ddr": p.estimate.ddr,
-                            "stream": p.estimate.stream},
+                            "stream": p.estimate.stream, "overhead": p.estimate.overhead},
         "bound": p.estimate.bound,
     }
 
@@ -72,11 +76,13 @@ def vector_summary(low: VectorLowered) -> dict[str, Any]:
 
 
 def estimate_of(low: Lowered | VectorLowered) -> tuple[int, int, int, int]:
-    """What the limits (:mod:`npusim.limits`) check of a lowered layer: its estimated cycles,
-    its kernel calls (all cores), and the operand and output elements of a functional run."""
+    """What the limits (:mod:`npusim.limits`) check of a lowered layer: its cycles as the mapper
+    knows them (simulated or extrapolated by its search, else its estimate), its kernel calls
+    (all cores), and the operand and output elements of a functional run."""
     p = low.plan
     if isinstance(p, TilePlan):
-        return (p.estimate.cycles, p.calls_per_core * p.columns * p.rows, *gemm_elements(p.layer, p.M, p.K, p.N))
+        cycles = low.search.winner.cycles if isinstance(low, Lowered) and low.search is not None else p.estimate.cycles
+        return cycles, p.calls_per_core * p.columns * p.rows, *gemm_elements(p.layer, p.M, p.K, p.N)
     elements = math.prod(x_shape(p.layer))  # the output has as many (a pool's: fewer)
     return p.estimate.cycles, p.rounds * p.steps * p.cores, elements * (1 + (p.y_elements > 0)), elements
 
@@ -87,15 +93,19 @@ Check = Callable[[dict[str, Array]], tuple[bool, float]]
 
 def _simulate(config: NPUConfig, program: Program, layout: Layout, name: str, options: RunOptions | None,
               data: Callable[[int], tuple[dict[str, Array], Check]], estimate: tuple[int, int, int, int],
-              **details: Any) -> Report:
+              done: Recorder | None = None, **details: Any) -> Report:
     """Simulate a lowered layer's program; with ``options.functional``, on the DDR tensors
     ``data(seed)`` gives, checked by the check it returns. ``estimate`` is the lowering's (cycles,
     kernel calls, operand elements, output elements), checked against the options' limits first
-    (:mod:`npusim.limits`). ``details`` go to the report."""
+    (:mod:`npusim.limits`). ``done``: the recorder of a timing-only simulation of this very
+    program (the mapper's), used instead of simulating again when the options ask for nothing it
+    lacks. ``details`` go to the report."""
     options = options or RunOptions()
     source = f"layer '{name}'"
     cycles, calls, operands, outputs = estimate
-    check_estimate(name, cycles, calls, options)
+    reuse = done is not None and not options.functional and _reusable(done, options)
+    if not reuse:  # (a run the mapper simulated already is not refused for its estimate)
+        check_estimate(name, cycles, calls, options)
     result: tuple[bool, float] | None = None
     if options.functional:
         buffers = (b.size_bytes for tile in program.tiles for b in tile.buffers)
@@ -104,9 +114,18 @@ def _simulate(config: NPUConfig, program: Program, layout: Layout, name: str, op
         tensors, check = data(options.seed)
         rec, out = run_functional(config, program, tensors, options, source, layout)
         result = check(out)
+    elif reuse and done is not None:
+        rec = replace(done, wall_seconds=0.0)  # simulated while lowering: its time is the lowering's
     else:
         rec = run_program(config, program, options, source, layout)
     return report_with_power(rec, config, name, layout, functional=result, **details)
+
+
+def _reusable(rec: Recorder, options: RunOptions) -> bool:
+    """Whether a recorder of a plain timing-only run answers a run with ``options``: no intervals,
+    no progress callback, and within the cycle limit."""
+    return (not options.record_intervals and options.progress is None
+            and (options.max_cycles is None or rec.cycles <= options.max_cycles))
 
 
 def run_vector_lowered(config: NPUConfig, low: VectorLowered, options: RunOptions | None = None) -> Report:
@@ -130,18 +149,22 @@ def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = No
     def data(seed: int) -> tuple[dict[str, Array], Check]:
         operands = random_operands(layer, seed)
         return (pack(low.plan, operands, low.a_bytes),
-                lambda out: compare(layer, operands, unpack(low.plan, out))[:2])
-    return _simulate(config, low.program, low.layout, layer.name, options, data, estimate_of(low), ops=ops(layer),
-                     dtype=layer.dtype, lowering=lowering_summary(low))
+                lambda out: compare(layer, operands, unpack(low.plan, out), low.plan)[:2])
+    done = low.search.recorder if low.search is not None else None
+    return _simulate(config, low.program, low.layout, layer.name, options, data, estimate_of(low), done,
+                     ops=ops(layer),                     dtype=layer.dtype, lowering=lowering_summary(low))
 
 
 def run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = None,
-              tiles: tuple[int, int, int] | None = None) -> Report:
-    """Lower ``layer`` onto ``config`` (a matmul's tile sizes chosen, or ``tiles``) and simulate it."""
+              tiles: tuple[int, int, int] | None = None, pins: Pins | None = None,
+              cache: MappingCache | None = None) -> Report:
+    """Lower ``layer`` onto ``config`` (a matmul's design chosen by the mapper within ``pins``, or
+    with ``tiles``; ``cache`` keeps the mapper's results for layers of the same shape) and simulate it."""
     check_size(layer)
+    check_before_lowering(config, layer, options or RunOptions(), pins)
     t = time.perf_counter()
     if isinstance(layer, (Gemm, Conv2d)):
-        low = lower(config, layer, tiles)
+        low = lower(config, layer, tiles, pins, cache)
         lowering = time.perf_counter() - t
         report = run_lowered(config, low, options)
     else:
@@ -192,7 +215,7 @@ class WorkloadReport:
     layers: tuple[Report, ...]
     counts: tuple[int, ...]
     categories: tuple[str, ...] = ()
-    """Each layer's operator type (:func:`npusim.frontend.layers.category`)."""
+    """Each layer's operator type (:func:`npusim.frontend.layers.matmul.category`)."""
 
     @property
     def cycles(self) -> int:
@@ -277,6 +300,15 @@ class WorkloadReport:
         return None if energy is None else energy / self.seconds if self.seconds else 0.0
 
     @property
+    def npu_power_w(self) -> float | None:
+        """The NPU alone (each layer's power without DRAM, weighted by its time); None if a layer
+        has no energy."""
+        if self.energy_j is None:
+            return None
+        npu = sum((r.npu_power_w or 0.0) * r.seconds * n for r, n in zip(self.layers, self.counts))
+        return npu / self.seconds if self.seconds else 0.0
+
+    @property
     def peak_power_w(self) -> float | None:
         """The highest of the layers' peak powers (the layers run one after another); None if
         no layer recorded intervals."""
@@ -294,6 +326,8 @@ class WorkloadReport:
         ``layer_index`` and ``layer`` columns first."""
         import pandas as pd
 
+        from .stats.tables import stacked_table, workload_layers_table  # pandas: imported when a table is asked for
+
         if table == "layers":
             return workload_layers_table(self.layers, self.counts, self.kinds)
         if table == "operators":
@@ -308,7 +342,8 @@ class WorkloadReport:
             "workload": self.workload, "config": self.config, "cycles": self.cycles, "seconds": self.seconds,
             "ops": self.ops, "achieved_tops": self.achieved_tops, "peak_tops": self.peak_tops,
             "functional_ok": self.functional_ok, "max_abs_error": self.max_abs_error,
-            "energy_j": self.energy_j, "average_power_w": self.average_power_w, "peak_power_w": self.peak_power_w,
+            "energy_j": self.energy_j, "average_power_w": self.average_power_w, "npu_power_w": self.npu_power_w,
+            "peak_power_w": self.peak_power_w,
             "tops_per_watt": self.tops_per_watt, "energy_by_component": self.energy_by_component,
             "engine_events": sum(r.engine_events for r in self.layers),
             "hardware_events": sum(r.hardware_events for r in self.layers),
@@ -320,13 +355,17 @@ class WorkloadReport:
 
 
 def run_workload(config: NPUConfig, workload: Workload, options: RunOptions | None = None,
-                 on_layer: Callable[[int, Report], None] | None = None) -> WorkloadReport:
+                 on_layer: Callable[[int, Report], None] | None = None, pins: Pins | None = None,
+                 cache: MappingCache | None = None) -> WorkloadReport:
     """Run every layer of ``workload`` in order (layer ``i`` draws its operands with seed
-    ``options.seed + i``); ``on_layer(i, report)`` is called after each."""
+    ``options.seed + i``); ``on_layer(i, report)`` is called after each. ``pins`` fix mapping
+    choices of every matmul layer; layers of one shape are mapped once (``cache``, or one made for
+    this run) and, timing-only, simulated once."""
     options = options or RunOptions()
     reports = []
+    cache = cache if cache is not None else MappingCache()
     for i, layer in enumerate(workload.layers):
-        reports.append(run_layer(config, layer, replace(options, seed=options.seed + i)))
+        reports.append(run_layer(config, layer, replace(options, seed=options.seed + i), pins=pins, cache=cache))
         if on_layer is not None:
             on_layer(i, reports[-1])
     return WorkloadReport(workload.name, config.name, tuple(reports), tuple(ly.count for ly in workload.layers),

@@ -6,10 +6,11 @@ import argparse
 from typing import Any
 
 from ..config.safe_yaml import number_flag
-from ..frontend.layers import AnyLayer
+from ..frontend.layers.matmul import AnyLayer
 from .grid import SweepError
 from .run import run_sweep
 from .spec import MAX_POINTS, WorkloadLike, define
+from .summary import add_baseline_argument, summarise
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,6 +41,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=number_flag(int, 0), default=None, help="seed of the operands in functional mode")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary's first line")
     p.add_argument("--dry-run", action="store_true", help="list the points and stop")
+    p.add_argument("--summary", action="store_true",
+                   help="after the sweep, print each variant's totals with speed-up and energy against a baseline "
+                   "(as npusim sweep-summary)")
+    add_baseline_argument(p)
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -91,4 +96,6 @@ def main(args: argparse.Namespace, layer: AnyLayer | None) -> int:
         return 130
     lines = summary.lines()
     print("\n".join(lines[:1] if args.quiet else lines))
+    if args.summary or args.baseline:
+        print("\n" + summarise(args.output, args.baseline))
     return 0

@@ -14,7 +14,7 @@ from typing import Any
 from ..config import ConfigError, NPUConfig, apply_overrides
 from ..config.load import validate_config
 from ..engine import RunOptions
-from ..frontend.workload import Workload
+from ..frontend.layers.workload import Workload
 from ..runner import run_workload
 from .flatten import figures
 from .points import Point

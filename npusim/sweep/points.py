@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config import ConfigError, apply_overrides
 from ..config.load import read_yaml, validate_config
-from ..frontend.workload import Workload
+from ..frontend.layers.workload import Workload
 from .grid import OPTION_PREFIX, Combination, Setting, SweepError
 
 

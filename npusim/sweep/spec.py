@@ -30,10 +30,10 @@ from typing import Any, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config import ConfigError, read_yaml, validation_message
-from ..frontend.layers import LAYER_TAGS, AnyLayer, Conv2d, Gemm
-from ..frontend.onnx_import import import_onnx
-from ..frontend.vector_layers import Elementwise, LayerNorm, Pool, Softmax
-from ..frontend.workload import Workload, load_workload
+from ..frontend.layers.matmul import LAYER_TAGS, AnyLayer, Conv2d, Gemm
+from ..frontend.onnx.importer import import_onnx
+from ..frontend.layers.vector import Elementwise, LayerNorm, Pool, Softmax
+from ..frontend.layers.workload import Workload, load_workload
 from .grid import (
     OPTION_FIELDS,
     Combination,

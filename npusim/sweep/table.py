@@ -60,7 +60,8 @@ def totals(table: pd.DataFrame) -> pd.DataFrame:
     layers failed), ``failed`` (the same as a bool, for figures that mark failed points),
     ``layers``; additive figures summed over the layers times their ``count`` (cycles, seconds,
     ops, DDR bytes, energy and its components when present); the peaks; and the rates from the
-    sums (``achieved_tops``; ``average_power_w`` and ``tops_per_watt`` with energy).
+    sums (``achieved_tops``; ``average_power_w``, ``npu_power_w`` (DRAM excluded) and
+    ``tops_per_watt`` with energy).
 
     A failed point has no totals: its figures and rates are NaN, never the sums of the layers
     that did run (a variant whose slowest layer failed would look fast)."""
@@ -82,6 +83,8 @@ def totals(table: pd.DataFrame) -> pd.DataFrame:
         out["achieved_tops"] = out["ops"] / out["seconds"] / 1e12
     if "energy_j" in out and "seconds" in out:
         out["average_power_w"] = out["energy_j"] / out["seconds"]
+        if "energy_by_component.ddr" in out:
+            out["npu_power_w"] = (out["energy_j"] - out["energy_by_component.ddr"]) / out["seconds"]
         if "achieved_tops" in out:
             out["tops_per_watt"] = out["achieved_tops"] / out["average_power_w"]
     failed = out["status"] == "failed"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from npusim import NPUConfig, load_config
 from npusim.engine import run_functional, run_program
 from npusim.frontend import Conv2d, Gemm, lower
-from npusim.frontend.data import compare, pack, random_operands, unpack
+from npusim.frontend.data.matmul import compare, pack, random_operands, unpack
 from npusim.numerics import OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[2]

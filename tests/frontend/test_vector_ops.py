@@ -16,10 +16,10 @@ from npusim.engine import RunOptions, run_functional, run_program
 from npusim.frontend import (
     Conv2d, Elementwise, Gemm, LayerNorm, LoweringError, Pool, Softmax, VectorLayer, Workload, lower_vector,
 )
-from npusim.frontend.explain import explain, explain_vector
+from npusim.frontend.mapper.explain import explain, explain_vector
 from npusim.frontend.lower import lower
-from npusim.frontend.vector_data import compare_vector, pack_vector, random_vector_operands, unpack_vector
-from npusim.frontend.vector_program import tensor_bytes
+from npusim.frontend.data.vector import compare_vector, pack_vector, random_vector_operands, unpack_vector
+from npusim.frontend.program.vector import tensor_bytes
 from npusim.hw.timing import epilogue_cycles, kernel_call_cycles, vector_cycles
 from npusim.isa import Compute, Program, ProgramError, TileProgram, Vector, program_from_dict, program_to_dict, verify
 from npusim.runner import run_layer, run_workload

@@ -1,0 +1,168 @@
+"""Data of a lowered layer: random operands, their DDR layout, the output read back, and numpy's
+answer to compare it with.
+
+Operands are the layer's own tensors (GEMM ``A[m, k]``, ``B[k, n]``; convolution ``x[b, h, w, c]``
+NHWC and ``w[r, s, c, o]`` HWIO), as numpy arrays in storage form (bf16 as ``uint16`` bits).
+:func:`pack` lays them out as the DDR tensors the program reads (``A``, ``B``), zero-padded, B in
+the design's layout (tile by tile, column-major or row-major, see :mod:`..program.matmul`);
+:func:`unpack` crops the layer's output out of the DDR tensor ``C``. With C kept in the output
+type between reduction steps (``c_storage='out'``) the answer is rounded once per step, as the
+kernels do; :func:`reference` follows the design's steps.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ... import reference as ref
+from ...numerics import ACC_BYTES, Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, storage_dtype
+from ..layers.matmul import Conv2d, Gemm
+from ..mapper.design import TilePlan
+from ..program.conv import input_dims
+
+
+def random_operands(layer: Gemm | Conv2d, seed: int = 0) -> dict[str, Array]:
+    """Operands of ``layer`` drawn at random: full-range integers, bf16 from a unit normal."""
+    rng = np.random.default_rng(seed)
+    shapes: dict[str, tuple[int, ...]]
+    if isinstance(layer, Gemm):
+        shapes = {"a": (layer.m, layer.k), "b": (layer.k, layer.n)}
+    else:
+        shapes = {"x": (layer.batch, layer.height, layer.width, layer.in_channels),
+                  "w": (layer.kernel_h, layer.kernel_w, layer.in_channels, layer.out_channels)}
+    out = {}
+    for name, shape in shapes.items():
+        if layer.dtype == "bf16":
+            out[name] = f32_to_bf16(rng.standard_normal(shape, dtype=np.float32))
+        else:
+            info = np.iinfo(storage_dtype(layer.dtype))
+            out[name] = rng.integers(info.min, info.max, size=shape, endpoint=True).astype(storage_dtype(layer.dtype))
+    if layer.bias:  # in the accumulator type, about the size of a product sum
+        n = layer.n if isinstance(layer, Gemm) else layer.out_channels
+        if layer.dtype == "bf16":
+            out["bias"] = bf16_to_f32(f32_to_bf16(4 * rng.standard_normal(n, dtype=np.float32)))
+        else:
+            scale = 1 << (16 if layer.dtype == "int8" else 28)
+            out["bias"] = rng.integers(-scale, scale, size=n).astype(np.int32)
+    return out
+
+
+def _as_gemm(layer: Gemm | Conv2d, operands: dict[str, Array]) -> tuple[Array, Array]:
+    """The layer as ``A @ B`` with explicit matrices (im2col for a convolution): for the
+    reference only; the simulated program never builds these."""
+    if isinstance(layer, Gemm):
+        return operands["a"], operands["b"]
+    x, w = operands["x"], operands["w"]
+    pad, st = layer.padding, layer.stride
+    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    cols = [xp[:, r:r + st * layer.out_h:st, s:s + st * layer.out_w:st, :]
+            for r in range(layer.kernel_h) for s in range(layer.kernel_w)]
+    a = np.stack(cols, axis=3).reshape(layer.batch * layer.out_h * layer.out_w, -1)
+    return a, w.reshape(-1, layer.out_channels)
+
+
+def _padded_gemm(p: TilePlan, operands: dict[str, Array]) -> tuple[Array, Array]:
+    """``A`` and ``B`` with the reduction laid out as the design steps through it (a convolution's
+    kernel rows padded to ``lp``), zero where the program reads padding."""
+    layer = p.layer
+    a, b = _as_gemm(layer, operands)
+    if isinstance(layer, Gemm):
+        return a, b
+    cp, lp, c = p.conv_cp, p.conv_lp, layer.in_channels
+    ap = np.zeros((a.shape[0], layer.kernel_h, lp), dtype=a.dtype)
+    bp = np.zeros((layer.kernel_h, lp, b.shape[1]), dtype=b.dtype)
+    a4 = a.reshape(a.shape[0], layer.kernel_h, layer.kernel_w, c)
+    b4 = b.reshape(layer.kernel_h, layer.kernel_w, c, b.shape[1])
+    for s in range(layer.kernel_w):
+        ap[:, :, s * cp:s * cp + c] = a4[:, :, s]
+        bp[:, s * cp:s * cp + c] = b4[:, s]
+    return ap.reshape(a.shape[0], -1), bp.reshape(-1, b.shape[1])
+
+
+def _stepwise(p: TilePlan, operands: dict[str, Array], exact: bool = False) -> Array:
+    """The layer computed as the design does when C stays in the output type: each ``k``-step's
+    exact products added to the widened stored C, then rounded back to the output type
+    (:func:`npusim.reference.gemm_steps`)."""
+    layer = p.layer
+    a, b = _padded_gemm(p, operands)
+    return ref.gemm_steps(a, b, p.k, p.dtype, p.out, layer.shift, operands.get("bias"), layer.relu, exact)
+
+
+def reference(layer: Gemm | Conv2d, operands: dict[str, Array], p: TilePlan | None = None,
+              exact: bool = False) -> Array:
+    """numpy's answer, in the layer's output type and shape (``m x n``, or NHWC); with the plan of
+    a design that keeps C in the output type, rounded once per reduction step as it is. With
+    ``exact``, the float64 values before the (last) rounding to the output type."""
+    if p is not None and p.c_type is not None and p.kt > 1:
+        out = _stepwise(p, operands, exact)
+    else:
+        a, b = _as_gemm(layer, operands)
+        out = ref.gemm(a, b, layer.dtype, layer.output, layer.shift, operands.get("bias"), layer.relu, exact)
+    if isinstance(layer, Conv2d):
+        return out.reshape(layer.batch, layer.out_h, layer.out_w, layer.out_channels)
+    return out
+
+
+def pack(p: TilePlan, operands: dict[str, Array], a_bytes: int) -> dict[str, Array]:
+    """The DDR tensors ``A`` and ``B`` (bytes) holding ``operands`` in the plan's layout."""
+    layer, dt = p.layer, storage_dtype(p.dtype)
+    a = np.zeros(a_bytes // p.ib, dtype=dt)
+    b = np.zeros((p.Kp, p.Np), dtype=dt)
+    if isinstance(layer, Gemm):
+        a.reshape(-1)[:p.Mp * p.Kp].reshape(p.Mp, p.Kp)[:layer.m, :layer.k] = operands["a"]
+        b[:layer.k, :layer.n] = operands["b"]
+    else:
+        hp, wp = input_dims(p)
+        pad, cp = layer.padding, p.conv_cp
+        img = a[:layer.batch * hp * wp * cp].reshape(layer.batch, hp, wp, cp)
+        img[:, pad:pad + layer.height, pad:pad + layer.width, :layer.in_channels] = operands["x"]
+        rows = b.reshape(layer.kernel_h, p.conv_lp, p.Np)
+        w = operands["w"]
+        for s in range(layer.kernel_w):
+            rows[:, s * cp:s * cp + layer.in_channels, :layer.out_channels] = w[:, s]
+    if p.design.b_layout != "tiled":  # column-major (B^T, Np x Kp) or row-major (Kp x Np)
+        full = np.ascontiguousarray(b.T if p.design.b_layout == "col" else b)
+        return {"A": a.view(np.uint8), "B": full.reshape(-1).view(np.uint8)}
+    tiled = b.reshape(p.kt, p.k, p.Np // p.n, p.n).transpose(2, 0, 1, 3)  # [n tile][step][k][n]
+    raw = np.ascontiguousarray(tiled).reshape(p.Np // p.n, p.kt, -1).view(np.uint8)
+    if layer.bias:  # each B tile is followed by its n bias values
+        bias = np.zeros(p.Np, dtype=accumulate_dtype(p.dtype))
+        bias[:len(operands["bias"])] = operands["bias"]
+        trailer = np.broadcast_to(bias.reshape(-1, 1, p.n).view(np.uint8), (p.Np // p.n, p.kt, p.n * ACC_BYTES))
+        raw = np.concatenate([raw, trailer], axis=2)
+    return {"A": a.view(np.uint8), "B": np.ascontiguousarray(raw).reshape(-1)}
+
+
+def unpack(p: TilePlan, tensors: dict[str, Array]) -> Array:
+    """The layer's output, cropped from the DDR tensor ``C``."""
+    c = tensors["C"][:p.Mp * p.Np * p.ob].view(storage_dtype(p.out)).reshape(p.Mp, p.Np)
+    layer = p.layer
+    if isinstance(layer, Gemm):
+        return c[:layer.m, :layer.n].copy()
+    pixels = layer.batch * layer.out_h * p.conv_qt * p.m
+    grid = c[:pixels].reshape(layer.batch, layer.out_h, p.conv_qt * p.m, p.Np)
+    return grid[:, :, :layer.out_w, :layer.out_channels].copy()
+
+
+def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array,
+            p: TilePlan | None = None) -> tuple[bool, float, dict[str, Any]]:
+    """Whether ``got`` is numpy's answer for the design of plan ``p`` (exact for integer outputs;
+    for bf16 and fp32 a correct rounding of the exact value, give or take the fp32 summation
+    error), the largest absolute error, and details."""
+    want = reference(layer, operands, p)
+    if got.shape != want.shape:
+        return False, float("inf"), {"shape": got.shape, "expected": want.shape}
+    err = np.abs(ref.decode(got, layer.output) - ref.decode(want, layer.output))
+    max_err = float(err.max()) if err.size else 0.0
+    if layer.output not in ("bf16", "fp32"):
+        return bool(max_err == 0), max_err, {}
+    a, b = _as_gemm(layer, operands)
+    mag = np.abs(ref.decode(a, layer.dtype)) @ np.abs(ref.decode(b, layer.dtype))
+    if "bias" in operands:
+        mag = mag + np.abs(operands["bias"].astype(np.float64))
+    mag = mag.reshape(want.shape)
+    slack = (a.shape[1] + 2) * 2.0 ** -23 * mag
+    exact = reference(layer, operands, p, exact=True)
+    bad = int((~ref.rounded_right(got, want, exact, layer.output, slack)).sum())
+    return bad == 0, max_err, {"out_of_tolerance": bad}
