@@ -97,13 +97,14 @@ def test_a_closed_pipe_ends_quietly_in_process(capsys: pytest.CaptureFixture[str
 
 
 def test_npusim_run_into_head_ends_quietly() -> None:
-    # more output than a pipe holds (about 90 KB), read 100 bytes of it, then close the pipe
-    proc = subprocess.Popen([NPUSIM, "run", "--config", str(ROOT / "configs/npu1.yaml"), "--set", "columns=32",
-                             "--gemm", "256x256x256"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    # more output than a pipe holds (2001 points listed, about 120 KB), read 100 bytes of it, then
+    # close the pipe
+    proc = subprocess.Popen([NPUSIM, "sweep", "--config", TINY, "--gemm", "64x64x64", "--set", "clock_mhz=1000:3000:1",
+                             "--dry-run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     assert proc.stdout is not None and proc.stderr is not None
     with proc.stdout, proc.stderr:
         head = proc.stdout.read(100)
         proc.stdout.close()
         err = proc.stderr.read()
-    assert proc.wait(timeout=120) == 0 and head.startswith(b"program  gemm_256x256x256")
+    assert proc.wait(timeout=120) == 0 and head.startswith(b"point 0 (clock_mhz=1000) gemm_64x64x64")
     assert err == b""

@@ -108,11 +108,17 @@ def _decimal_text(v: Decimal) -> str:
     return text if "." in text else text + ".0"
 
 
+_PLAIN = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
 def _settings(key: str, texts: Iterable[str]) -> list[Setting]:
     out = []
     for text in texts:
         override = f"{key}={text}"
-        _, value = parse_override(override)
+        if _PLAIN.match(text):  # a range's value: read as YAML would, without the parser
+            value: Any = float(text) if "." in text else int(text)
+        else:
+            _, value = parse_override(override)
         out.append(Setting(key, override, value))
     return out
 

@@ -41,4 +41,4 @@ def test_each_core_keeps_its_stack_free() -> None:
         headroom[kib] = kib * 1024 - _used(config, low, "compute")
     assert min(headroom.values()) >= STACK, headroom
     # the reservation is what binds: at most sizes the tiles take all but the stack
-    assert sum(h == STACK for h in headroom.values()) >= 10, headroom
+    assert sum(h == STACK for h in headroom.values()) >= 5, headroom

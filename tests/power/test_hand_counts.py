@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from npusim import Gemm, load_config, run_layer
+from npusim.frontend import Pins
 from npusim.stats import Report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,11 @@ C_ACC, C_OUT = m * n * 4, m * n  # 32-bit accumulators, int8 output
 
 @pytest.fixture(scope="module")
 def report() -> Report:
-    return run_layer(TINY, Gemm(name="g", m=M, k=K, n=N, dtype="int8"), tiles=(m, k, n))
+    # the design the counts below describe, pinned: all 2x2 cores, 32^3 tiles, two 32-bit C
+    # buffers per core, A and B streamed (nothing kept in the memory tiles), B stored tile by tile
+    pins = Pins(columns=2, rows=2, tiles=(m, k, n), c_buffers=2, c_storage="acc", reuse="none", b_layout="tiled",
+                a_block="step")
+    return run_layer(TINY, Gemm(name="g", m=M, k=K, n=N, dtype="int8"), pins=pins)
 
 
 def test_macs_and_kernel_bytes(report: Report) -> None:

@@ -37,6 +37,7 @@ def _points(out: Path) -> int:
     return len(list(parts.glob("*.parquet"))) if parts.exists() else 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_a_second_sweep_on_the_same_output_stops_and_the_first_loses_nothing(tmp_path: Path, suffix: str) -> None:
     out = tmp_path / f"r{suffix}"
