@@ -155,7 +155,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add_plot_parser(sub)
     for command in sub.choices.values():  # --debug also after the command's name
-        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="print the traceback of an error (exit codes: docs/reference/errors.md)")
     return ap
 
 
