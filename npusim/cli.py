@@ -31,6 +31,19 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="hardware config YAML, e.g. configs/npu1.yaml")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, dotted: --set columns=2 --set mem_tile.size_kib=1024")
+    p.add_argument("--kernel", metavar="NAME", help="the kernel library every matmul uses (compute_tile.kernels, e.g. "
+                   "tuned or mlir-aie; default: the config's default_kernel)")
+
+
+def _load(args: argparse.Namespace) -> NPUConfig:
+    """The config of the command, with its --set overrides and its --kernel."""
+    config = load_config(args.config, args.overrides)
+    if args.kernel is None:
+        return config
+    if args.kernel not in config.compute_tile.kernels:
+        raise UsageError(f"--kernel {args.kernel}: {args.config} has no kernel of that name (compute_tile.kernels "
+                         f"has: {', '.join(config.compute_tile.kernels)})")
+    return load_config(args.config, [*args.overrides, f"compute_tile.default_kernel={args.kernel}"])
 
 
 def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
@@ -183,7 +196,7 @@ def _run(args: argparse.Namespace) -> int:
     if len(chosen) != 1:
         raise UsageError("npusim run: give exactly one of --trace, --workload, --onnx, --gemm or --conv2d"
                          + (f" (got {', '.join('--' + c for c in chosen)})" if chosen else ""))
-    config = load_config(args.config, args.overrides)
+    config = _load(args)
     # intervals only when asked for, or when a view needs them (the report's peak power is read
     # off them): off, they cost nothing; on a large run they cost memory and time
     options = RunOptions(max_cycles=args.max_cycles, functional=args.functional, seed=args.seed,
@@ -231,7 +244,7 @@ def _lower_onnx(args: argparse.Namespace, config: NPUConfig) -> int:
 
 
 def _lower(args: argparse.Namespace) -> int:
-    config: NPUConfig = load_config(args.config, args.overrides)
+    config: NPUConfig = _load(args)
     if bool(args.onnx) == bool(args.gemm or args.conv2d):
         raise UsageError("npusim lower: give exactly one of --onnx, --gemm or --conv2d")
     if args.onnx:
@@ -257,7 +270,7 @@ def _import_onnx(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    config = load_config(args.config, args.overrides)
+    config = _load(args)
     program = load_program(args.trace)
     layout = verify(program, config, args.trace)
     print(f"{args.trace}: ok on {config.name}: {len(program.tiles)} tiles, {len(layout.paths)} routes, "

@@ -137,7 +137,8 @@ class Core(Unit):
             stats.calls += n
             stats.macs += n * macs
             if macs:
-                stats.macs_by_dtype[ins.dtype] = stats.macs_by_dtype.get(ins.dtype, 0) + n * macs
+                key = ins.types  # only a Compute does MACs
+                stats.macs_by_dtype[key] = stats.macs_by_dtype.get(key, 0) + n * macs
             if elements:
                 by_dtype = stats.vector_elements_by_dtype
                 by_dtype[ins.dtype] = by_dtype.get(ins.dtype, 0) + n * elements

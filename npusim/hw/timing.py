@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import math
 
-from ..config import ComputeTileSpec, DdrSpec, DmaSpec, DType, KernelSpec, LockTimingSpec, StreamSwitchSpec, VectorKind
+from ..config import (
+    ComputeTileSpec, DdrSpec, DmaSpec, DType, KernelSpec, LockTimingSpec, StreamSwitchSpec, VectorKind,
+)
 from ..isa import Compute, Dim, Vector
 from ..isa.instructions import WORD_BYTES
+from ..numerics import OutType
 
 
-def compute_cycles(kernel: KernelSpec, m: int, k: int, n: int) -> int:
-    """A matmul kernel call:
-    ``ceil(m*k*n / (macs_per_cycle * efficiency) + cycles_per_output * m*n) + overhead_cycles``
+def compute_cycles(kernel: KernelSpec, m: int, k: int, n: int, out: OutType | None = None) -> int:
+    """A matmul kernel call (one variant of a kernel library, ``ComputeTileSpec.kernel``):
+    ``ceil(m*k*n / (macs_per_cycle * efficiency) + cycles_per_output(out) * m*n) + overhead_cycles``
     (rounded up after forgiving float error below 1e-9 of a cycle). The MAC term is the vector
     unit's sustained rate; the output term is the C tile's load, accumulate and store on every call,
-    which is what makes published kernels with a large m*n against k slower per MAC."""
-    exact = m * k * n / (kernel.macs_per_cycle * kernel.efficiency) + kernel.cycles_per_output * m * n
+    which is what makes published kernels with a large m*n against k slower per MAC. Its figure
+    depends on the type ``out`` C is kept in (``out_cycles_per_output``; None: the variant's default
+    output), since a wider C moves more bytes through the core on every call: arXiv 2512.13282's
+    int8->int32 kernels lose 2-4x the cycles per output of its int8->int8 ones (Tables 1-3)."""
+    exact = m * k * n / (kernel.macs_per_cycle * kernel.efficiency) + kernel.output_cycles(out) * m * n
     return math.ceil(exact - 1e-9) + kernel.overhead_cycles
 
 
@@ -45,14 +51,23 @@ def kernel_call_cycles(tile: ComputeTileSpec, ins: Compute | Vector) -> int:
     """Cycles of one core kernel call: a matmul (:func:`compute_cycles` plus any fused epilogue)
     or a vector call (:func:`vector_cycles`, plus relu's cycles per element when fused)."""
     if isinstance(ins, Compute):
-        cycles = compute_cycles(tile.kernels[ins.dtype], ins.m, ins.k, ins.n)
+        kernel = tile.kernel(ins.kernel, ins.dtype, ins.b_dtype)
+        cycles = compute_cycles(kernel, ins.m, ins.k, ins.n, c_type(ins))
         if ins.emit is not None and (ins.bias or ins.relu):
-            cycles += epilogue_cycles(tile, ins.dtype, ins.m * ins.n, ins.bias, ins.relu)
+            cycles += epilogue_cycles(tile, ins.epilogue_type, ins.m * ins.n, ins.bias, ins.relu)
         return cycles
     cycles = vector_cycles(tile, ins.kind, ins.dtype, ins.elements)
     if ins.relu and ins.kind != "relu":
         cycles += epilogue_cycles(tile, ins.dtype, ins.elements, False, True)
     return cycles
+
+
+def c_type(ins: Compute) -> OutType | None:
+    """The type a call keeps its C tile in, for the output term of :func:`compute_cycles`: the
+    instruction's ``c_type`` where the ISA carries one, else the type it emits (None: neither,
+    the kernel variant's default)."""
+    kept: OutType | None = getattr(ins, "c_type", None)
+    return kept if kept is not None else ins.emit
 
 
 def stream_bytes_per_cycle(stream: StreamSwitchSpec, src: DmaSpec, dsts: list[DmaSpec]) -> int:

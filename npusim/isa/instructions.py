@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import ConfigDict, Field, Strict
 
-from ..config import DType, VectorKind
+from ..config import DType, OperandType, VectorKind, type_pair
 from ..numerics import OutType
 
 _STRICT = ConfigDict(extra="forbid")
@@ -22,6 +22,9 @@ Pos = Annotated[int, Field(ge=1), Strict()]
 
 WORD_BYTES = 4
 """DMA address granularity: one 32-bit word."""
+
+_VECTOR_TYPE: dict[OperandType, DType] = {"int8": "int8", "int16": "int16", "bf16": "bf16", "bfp16": "bf16",
+                                          "int4": "bf16"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,11 @@ class Compute:
     A fused epilogue applies on ``emit``, to the accumulators before the conversion: ``bias`` adds
     ``n`` 32-bit values (the accumulator type) stored in ``b`` right after its ``k x n`` operands
     (the bias rides with each B tile); ``relu`` clamps at zero.
+
+    ``b_dtype`` is B's type when it differs from A's (``dtype``): e.g. bf16 A with bfp16 or int4 B.
+    ``kernel`` names the kernel library that times the call (``compute_tile.kernels``; None: the
+    config's ``default_kernel``). Operand layouts of the block and group formats (bfp16, int4) are
+    those of :func:`npusim.numerics.operand_bytes`.
     """
 
     __pydantic_config__ = _STRICT
@@ -74,7 +82,7 @@ class Compute:
     m: Pos
     k: Pos
     n: Pos
-    dtype: DType
+    dtype: OperandType
     a: str | None = None
     b: str | None = None
     c: str | None = None
@@ -83,6 +91,25 @@ class Compute:
     shift: Annotated[int, Field(ge=0, le=31), Strict()] = 0
     bias: bool = False
     relu: bool = False
+    b_dtype: OperandType | None = None
+    kernel: str | None = None
+
+    @property
+    def b_type(self) -> OperandType:
+        """B's element type (``dtype`` unless ``b_dtype`` says otherwise)."""
+        return self.dtype if self.b_dtype is None else self.b_dtype
+
+    @property
+    def types(self) -> str:
+        """The operand-type combination, as kernel variants and MAC energies key it: ``int8``, or
+        ``bf16xbfp16`` for bf16 A with bfp16 B."""
+        return type_pair(self.dtype, self.b_dtype)
+
+    @property
+    def epilogue_type(self) -> DType:
+        """The vector type that prices and computes a fused epilogue: A's type, or bf16 for the
+        block formats (their accumulators are fp32, as bf16's)."""
+        return _VECTOR_TYPE[self.dtype]
 
 
 @dataclass(frozen=True, slots=True)

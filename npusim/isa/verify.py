@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..config import NPUConfig
+from ..config import KernelError, NPUConfig
 from .errors import ProgramError
 from .instructions import (
     WORD_BYTES, Acquire, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
@@ -162,20 +162,28 @@ class _Verifier:
                 self.lock_home(ins.lock, tile, self.core_reach(tile), where)
                 self.lock_value(ins.value, where)
             elif isinstance(ins, Compute):
-                if ins.dtype not in self.c.compute_tile.kernels:
-                    have = ", ".join(self.c.compute_tile.kernels) or "none"
-                    raise self.fail(where, (
-                        f"compute in {ins.dtype}, but the config gives no kernel timing for it "
-                        f"(compute_tile.kernels has: {have}); add compute_tile.kernels.{ins.dtype}"))
+                self.kernel(ins, where)
                 for step in ("bias", "relu") if ins.emit is not None else ():
                     if getattr(ins, step):
-                        self.vector_timing(step, ins.dtype, where)
+                        self.vector_timing(step, ins.epilogue_type, where)
             elif isinstance(ins, Vector):
                 self.vector_timing(ins.kind, ins.dtype, where)
                 if ins.relu:
                     self.vector_timing("relu", ins.dtype, where)
             elif isinstance(ins, Loop):
                 self.instructions(tile, ins.body, f"{path}[{i}].body")
+
+    def kernel(self, ins: Compute, where: str) -> None:
+        """The call's kernel exists for its operand types and output, and takes its tile."""
+        try:
+            spec = self.c.compute_tile.kernel(ins.kernel, ins.dtype, ins.b_dtype, ins.emit)
+        except KernelError as exc:
+            raise self.fail(where, f"compute {ins.types}: {exc}") from None
+        problem = spec.tile_problem(ins.m, ins.k, ins.n)
+        if problem is not None:
+            name = ins.kernel or self.c.compute_tile.default_kernel
+            raise self.fail(where, f"compute {ins.types}: kernel '{name}' cannot run this call: {problem}; use a "
+                            "tile it supports")
 
     def vector_timing(self, kind: str, dtype: str, where: str) -> None:
         table = self.c.compute_tile.vector

@@ -20,7 +20,7 @@ def explain(config: NPUConfig, low: Lowered) -> str:
     """A readable account of a lowering: tiles, memory use, routes, DDR traffic, expected cycles."""
     p, prog = low.plan, low.program
     layer = p.layer
-    kern = config.compute_tile.kernels[layer.dtype]
+    kern = config.compute_tile.kernel(None, layer.dtype)
     cores = p.columns * p.rows
     padded = p.Mp * p.Kp * p.Np
     ideal = p.M * p.K * p.N / (cores * kern.macs_per_cycle * kern.efficiency)

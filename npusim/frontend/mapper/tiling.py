@@ -17,7 +17,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from ...config import NPUConfig
+from ...config import KernelError, NPUConfig
 from ...hw.timing import (
     compute_cycles, ddr_access_bytes, epilogue_cycles, ddr_bytes_per_cycle, stream_bytes_per_cycle,
 )
@@ -220,13 +220,10 @@ def _ddr_estimate(config: NPUConfig, layer: Gemm | Conv2d, m: int, k: int, n: in
 
 def plan(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | None = None) -> TilePlan:
     """Choose tile sizes for ``layer`` on ``config`` (or check the given ``(m, k, n)``)."""
-    kernels = config.compute_tile.kernels
-    if layer.dtype not in kernels:
-        have = ", ".join(kernels) or "none"
-        raise LoweringError(
-            f"layer '{layer.name}' ({layer.describe()}): the config '{config.name}' gives no {layer.dtype} "
-            f"kernel (compute_tile.kernels has: {have}); add compute_tile.kernels.{layer.dtype} or use "
-            "another data type")
+    try:
+        kernel = config.compute_tile.kernel(None, layer.dtype, None, layer.output)
+    except KernelError as exc:
+        raise LoweringError(f"layer '{layer.name}' ({layer.describe()}): config '{config.name}': {exc}") from None
     for step in layer.epilogue:
         if layer.dtype not in config.compute_tile.vector.get(step, {}):  # type: ignore[call-overload]
             raise LoweringError(
@@ -241,7 +238,6 @@ def plan(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | 
     M, K, N = shape_of(layer)
     l1 = config.compute_tile.data_mem_kib * 1024
     l2 = config.mem_tile.size_kib * 1024
-    kernel = kernels[layer.dtype]
     rate = stream_bytes_per_cycle(config.stream_switch, config.shim_tile.dma,
                                   [config.mem_tile.dma, config.compute_tile.dma])
     startup = config.compute_tile.dma.startup_cycles + config.locks.acquire_cycles
@@ -252,10 +248,15 @@ def plan(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | 
         if m < 1 or k < 1 or n < 1 or m % 4 or k % 8 or n % 8:
             raise LoweringError(f"layer '{layer.name}': tiles m={m} k={k} n={n}: m must be a multiple of 4, k and n "
                                 "of 8 (the AIE-ML matmul shapes and whole DMA words)")
+        if kernel.tile_problem(m, k, n):
+            raise LoweringError(f"layer '{layer.name}': tiles m={m} k={k} n={n}: the kernel cannot run them: "
+                                f"{kernel.tile_problem(m, k, n)}")
         cands = [tiles]
     else:
+        rm, rk, rn = kernel.tile_multiple  # the kernel's smallest tile is always a candidate
         cands = [(m, k, n) for m, k, n in itertools.product(_M, _K, _N)
-                 if m <= max(4, up(-(-M // rows), 4)) and k <= max(8, kmax) and n <= max(8, up(-(-N // cols), 8))]
+                 if m <= max(rm, up(-(-M // rows), 4)) and k <= max(rk, kmax) and n <= max(rn, up(-(-N // cols), 8))
+                 and kernel.tile_problem(m, k, n) is None]
     best: tuple[tuple[int, int, int, int], TilePlan] | None = None
     smallest_need = None
     for m, k, n in cands:
