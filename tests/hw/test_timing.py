@@ -175,3 +175,22 @@ def test_ddr_access_bytes_round_each_run_up_to_whole_accesses(npu1: NPUConfig) -
     assert timing.ddr_access_bytes(ddr, 400, ()) == 448                          # 7 accesses
     assert timing.ddr_access_bytes(ddr, 1024, (Dim(256, 16),)) == 256 * 64       # 256 runs of 4 B
     assert timing.ddr_access_bytes(ddr, 960, (Dim(24, 1), Dim(10, 64))) == 10 * 128  # 96 B runs -> 2 accesses
+
+
+def test_compute_charges_the_type_c_is_kept_in(npu1: NPUConfig) -> None:
+    int8 = npu1.compute_tile.kernel(None, "int8")
+    # 48*280*48 = 645120 MACs / 256 = 2520; int32 C: + 0.365 * 2304 = 840.96 -> 3361 (published 192.0 MAC/cycle =
+    # 3360 cycles, arXiv 2512.13282 Table 1); the default (int8) C: + 0.092 * 2304 = 211.97 -> 2732
+    assert timing.compute_cycles(int8, 48, 280, 48, "int32") == 3361
+    assert timing.compute_cycles(int8, 48, 280, 48) == timing.compute_cycles(int8, 48, 280, 48, "int8") == 2732
+    # int16 C: 64*216*64 / 256 = 3456, + 0.149 * 4096 = 610.3 -> 4067 (published 217.6 MAC/cycle = 4066)
+    assert timing.compute_cycles(int8, 64, 216, 64, "int16") == 4067
+
+
+def test_a_call_is_timed_with_the_type_it_emits(npu1: NPUConfig) -> None:
+    from npusim.isa import Compute
+
+    def call(emit: str | None) -> Compute:
+        return Compute(op="compute", m=48, k=280, n=48, dtype="int8", zero=True, emit=emit)
+    assert timing.kernel_call_cycles(npu1.compute_tile, call("int32")) == 3361
+    assert timing.kernel_call_cycles(npu1.compute_tile, call(None)) == 2732
