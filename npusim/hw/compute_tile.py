@@ -43,7 +43,7 @@ Op = tuple[Any, ...]
 
 
 class Core(Unit):
-    __slots__ = ("code", "calls", "acquire_cycles", "release_cycles", "stats", "rec", "data", "ahead")
+    __slots__ = ("code", "calls", "acquire_cycles", "release_cycles", "stats", "rec", "data", "ahead", "spec")
 
     def __init__(self, env: ArrayClock, name: str, program: tuple[Instruction, ...],
                  spec: ComputeTileSpec, lock_timing: LockTimingSpec, locks: Mapping[str, Lock | PairLock],
@@ -51,6 +51,7 @@ class Core(Unit):
                  data: DataPlane | None = None) -> None:
         super().__init__(env, name, watch, required=True)
         self.code = compile_program(program, spec, locks)
+        self.spec = spec
         self.calls = [0] * len(self.code)  # kernel calls made, per instruction
         self.acquire_cycles = lock_timing.acquire_cycles
         self.release_cycles = lock_timing.release_cycles
@@ -122,7 +123,8 @@ class Core(Unit):
         assert self.data is not None
         buf = self.data.buffers
         if isinstance(ins, Compute):
-            run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c])  # type: ignore[index]
+            emulate = self.spec.kernel(ins.kernel, ins.dtype, ins.b_dtype).emulation == "bfp16"
+            run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c], emulate)  # type: ignore[index]
         else:
             run_vector(ins, buf)
 

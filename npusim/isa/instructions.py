@@ -71,7 +71,8 @@ class Compute:
     ``n`` 32-bit values (the accumulator type) stored in ``b`` right after its ``k x n`` operands
     (the bias rides with each B tile); ``relu`` clamps at zero.
 
-    ``b_dtype`` is B's type when it differs from A's (``dtype``): e.g. bf16 A with bfp16 or int4 B.
+    ``b_dtype`` is B's type when it differs from A's (``dtype``): e.g. bf16 A with bfp16 or int4 B
+    (int4 weights carry a bf16 scale per ``group_size`` weights along K).
     ``kernel`` names the kernel library that times the call (``compute_tile.kernels``; None: the
     config's ``default_kernel``). Operand layouts of the block and group formats (bfp16, int4) are
     those of :func:`npusim.numerics.operand_bytes`.
@@ -93,6 +94,7 @@ class Compute:
     relu: bool = False
     b_dtype: OperandType | None = None
     kernel: str | None = None
+    group_size: Pos = 32
 
     @property
     def b_type(self) -> OperandType:
