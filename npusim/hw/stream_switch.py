@@ -97,7 +97,8 @@ class StreamRoute:
         if self.ddr is not None:
             scale = sum(self.scale)
             self.seg_ddr = round(seg * scale)
-            self.ddr.transfer(self.seg_ddr, self.rate * scale, self._end, start)
+            cap = min(self.rate, self.ddr.channel_bpc) * scale
+            self.ddr.transfer(self.seg_ddr, cap, self._end, start, self.ddr_writes > 0 and not self.ddr_reads)
         else:
             self.env.timeout(start - self.env._now + transfer_cycles(seg, self.rate)).callbacks.append(self._end)
 

@@ -96,6 +96,14 @@ def ddr_bytes_per_cycle(ddr: DdrSpec, clock_mhz: float) -> float:
     return ddr.bandwidth_gb_per_s * 1e3 / clock_mhz
 
 
+def ddr_limits_bytes_per_cycle(ddr: DdrSpec, clock_mhz: float) -> tuple[float, float, float]:
+    """The reads', the writes' and one shim channel's DDR limits in bytes per array cycle, as
+    :func:`ddr_bytes_per_cycle` converts GB/s (``inf`` where the config sets none)."""
+    def bpc(gb: float | None) -> float:
+        return math.inf if gb is None else gb * 1e3 / clock_mhz
+    return bpc(ddr.read_gb_per_s), bpc(ddr.write_gb_per_s), bpc(ddr.channel_gb_per_s)
+
+
 def ddr_latency_cycles(ddr: DdrSpec, clock_mhz: float) -> int:
     """DDR access latency in array cycles, rounded up: ``ceil(latency_ns * clock_mhz / 1000)``."""
     return math.ceil(ddr.latency_ns * clock_mhz / 1000 - 1e-9)
