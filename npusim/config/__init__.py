@@ -3,7 +3,7 @@ from ._base import DTYPES, OPERAND_TYPES, DType, OperandType, Spec, VectorKind
 from .ddr import DdrSpec
 from .interconnect import LockTimingSpec, StreamSwitchSpec
 from .load import (
-    ConfigError, apply_overrides, config_schema, load_config, parse_override, read_yaml, validation_message,
+    ConfigError, apply_overrides, config_schema, load_config, parse_override, read_config, read_yaml, validation_message,
 )
 from .npu import NPUConfig, TileKind
 from .power import MemoryEnergySpec, PowerSpec, TileWattsSpec
@@ -17,5 +17,5 @@ __all__ = [
     "KernelLibrarySpec", "KernelSpec", "OperandType", "type_pair",
     "LockTimingSpec", "MemTileSpec", "MemoryEnergySpec", "NPUConfig", "PowerSpec", "ShimTileSpec", "StreamPortsSpec",
     "Spec", "StreamSwitchSpec", "TileKind", "TileWattsSpec", "VectorKernelSpec", "VectorKind", "apply_overrides", "config_schema", "load_config",
-    "parse_override", "read_yaml", "validation_message",
+    "parse_override", "read_config", "read_yaml", "validation_message",
 ]
