@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import PositiveCount, Spec
+from ._base import Count, PositiveCount, Spec
 
 
 GBps = Annotated[float, Field(gt=0)]
@@ -31,6 +31,10 @@ class DdrSpec(Spec):
     latency_ns: Annotated[float, Field(ge=0)] = Field(
         description="Latency of a DDR access from a shim DMA, charged once per transfer."
     )
+    run_overhead_bytes: Count = Field(
+        0, description="DDR bandwidth each contiguous run of a shim transfer costs beyond its accesses, in bytes: "
+        "a short run opens a DRAM row and pays its commands, so a pattern of many short runs moves less than the "
+        "streaming rate (0: runs cost only their whole accesses).")
     access_bytes: PositiveCount = Field(
         description="DDR access granularity: each contiguous run of a shim transfer's access "
         "pattern costs whole accesses of this size, so short runs waste bandwidth."

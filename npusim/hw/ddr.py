@@ -89,6 +89,11 @@ class Ddr:
         self.stats = stats
         self.busy_since = 0
 
+    @property
+    def directed(self) -> bool:
+        """Whether reads or writes have a limit of their own."""
+        return self.read_bpc != math.inf or self.write_bpc != math.inf
+
     def transfer(self, nbytes: int, cap: float, done: Callable[[], object] | None = None,
                  start: int | None = None, write: bool = False) -> simpy.Event | None:
         """Serve ``nbytes`` at most ``cap`` B/cycle from cycle ``start`` (now, or later), a write
@@ -111,7 +116,7 @@ class Ddr:
     def _share(self) -> None:
         """Re-share the bandwidth (at ``last``) and note when the next flow will complete."""
         flows = self.flows
-        if self.read_bpc != math.inf or self.write_bpc != math.inf:
+        if self.directed:
             for f, rate in zip(flows, directed_rates(self.bytes_per_cycle, self.read_bpc, self.write_bpc,
                                                      [(f.cap, f.write) for f in flows])):
                 f.rate = rate

@@ -125,7 +125,9 @@ def contiguous_run_bytes(length_bytes: int, dims: tuple[Dim, ...]) -> int:
 
 
 def ddr_access_bytes(ddr: DdrSpec, length_bytes: int, dims: tuple[Dim, ...]) -> int:
-    """DDR bandwidth a shim transfer uses: each contiguous run costs whole accesses,
-    ``runs * ceil(run_bytes / access_bytes) * access_bytes`` (run alignment is not modelled)."""
+    """DDR bandwidth a shim transfer uses: each contiguous run costs whole accesses and the run's
+    own overhead, ``runs * (ceil(run_bytes / access_bytes) * access_bytes + run_overhead_bytes)``
+    (run alignment is not modelled; a run's overhead stands for its row activation and commands,
+    which a long streaming run amortises)."""
     run = contiguous_run_bytes(length_bytes, dims)
-    return (length_bytes // run) * math.ceil(run / ddr.access_bytes) * ddr.access_bytes
+    return (length_bytes // run) * (math.ceil(run / ddr.access_bytes) * ddr.access_bytes + ddr.run_overhead_bytes)
