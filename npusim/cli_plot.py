@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from . import simulate
-from .cli import UsageError, _imported, _ints, _layer, _source_args, _tiles
+from .cli import UsageError, _imported, _ints, _layer, _pins, _source_args
 from .config import NPUConfig, load_config
 from .engine import RunOptions
 from .frontend import load_workload, lower
@@ -17,6 +16,9 @@ from .isa import load_program
 from .progress import LayerProgress
 from .runner import WorkloadReport, run_lowered, run_workload
 from .stats import Report
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not when the parser is built
+    from matplotlib.figure import Figure
 
 KINDS = {
     "timeline": "Gantt of every core and DMA channel over time (busy, lock stall, DMA stall)",
@@ -58,10 +60,10 @@ def _simulate(args: argparse.Namespace, config: NPUConfig, options: RunOptions) 
     if args.workload or args.onnx:
         workload = _imported(args, True).workload if args.onnx else load_workload(args.workload)
         with LayerProgress([ly.name for ly in workload.layers]) as bar:
-            return run_workload(config, workload, options, on_layer=bar.on_layer)
+            return run_workload(config, workload, options, on_layer=bar.on_layer, pins=_pins(args))
     if args.trace:
         return simulate(config, load_program(args.trace), options, source=args.trace)
-    return run_lowered(config, lower(config, _layer(args), _tiles(args)), options)
+    return run_lowered(config, lower(config, _layer(args), pins=_pins(args)), options)
 
 
 def _layer_index(result: Report | WorkloadReport, layer: int | None) -> int | None:

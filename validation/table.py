@@ -66,6 +66,9 @@ class GemmWorkload(_Model):
     k: Pos
     n: Pos
     tiles: tuple[Pos, Pos, Pos] | None = Field(None, description="Per-core tile (m, k, n) of the publication.")
+    design: dict[Literal["c_buffers", "c_storage", "reuse", "b_layout"], int | str] = Field(
+        default_factory=dict, description="The publication's other design choices, pinned for the mapper "
+        "(npusim.frontend.Pins): C buffers and storage, memory-tile reuse, B's layout in DDR.")
 
     def describe(self) -> str:
         tiles = f" tiles {'x'.join(map(str, self.tiles))}" if self.tiles else ""

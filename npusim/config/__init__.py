@@ -6,16 +6,16 @@ from .load import (
     ConfigError, apply_overrides, config_schema, load_config, parse_override, read_config, read_yaml, validation_message,
 )
 from .npu import NPUConfig, TileKind
-from .power import MemoryEnergySpec, PowerSpec, TileWattsSpec
+from .power import MemoryEnergySpec, PowerSpec, TileWattsSpec, VoltagePoint, VoltageSpec
 from .tiles import (
-    ComputeTileSpec, DmaSpec, KernelError, KernelLibrarySpec, KernelSpec, MemTileSpec, ShimTileSpec, StreamPortsSpec,
-    VectorKernelSpec, type_pair,
+    ComputeTileSpec, CoreOpsSpec, DmaSpec, KernelError, KernelLibrarySpec, KernelSpec, MemTileSpec, ShimTileSpec,
+    StreamPortsSpec, VectorKernelSpec, type_pair,
 )
 
 __all__ = [
-    "DTYPES", "OPERAND_TYPES", "ComputeTileSpec", "ConfigError", "DType", "DdrSpec", "DmaSpec", "KernelError",
-    "KernelLibrarySpec", "KernelSpec", "OperandType", "type_pair",
-    "LockTimingSpec", "MemTileSpec", "MemoryEnergySpec", "NPUConfig", "PowerSpec", "ShimTileSpec", "StreamPortsSpec",
-    "Spec", "StreamSwitchSpec", "TileKind", "TileWattsSpec", "VectorKernelSpec", "VectorKind", "apply_overrides", "config_schema", "load_config",
-    "parse_override", "read_config", "read_yaml", "validation_message",
+    "DTYPES", "OPERAND_TYPES", "ComputeTileSpec", "ConfigError", "CoreOpsSpec", "DType", "DdrSpec", "DmaSpec",
+    "KernelError", "KernelLibrarySpec", "KernelSpec", "LockTimingSpec", "MemTileSpec", "MemoryEnergySpec", "NPUConfig",
+    "OperandType", "PowerSpec", "ShimTileSpec", "StreamPortsSpec", "Spec", "StreamSwitchSpec", "TileKind",
+    "TileWattsSpec", "VectorKernelSpec", "VectorKind", "VoltagePoint", "VoltageSpec", "apply_overrides",
+    "config_schema", "load_config", "parse_override", "read_config", "read_yaml", "type_pair", "validation_message",
 ]

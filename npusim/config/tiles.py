@@ -28,6 +28,9 @@ class DmaSpec(Spec):
     max_iterations: PositiveCount = Field(
         64, description="Largest size of the iteration dimension: one more, outermost dimension "
         "an access pattern may have beyond address_dims (aie-rt: a 6-bit iteration wrap).")
+    padding: bool = Field(
+        False, description="Whether the MM2S channels can insert zero padding around each dimension of "
+        "an access pattern (AIE-ML: the memory tile's DMA only).")
     bd_pools: Literal[1, 2] = Field(
         1, description="1: every channel may use every BD. 2: the BDs are split in two halves, one "
         "for the even-numbered channels and one for the odd ones (the memory tile's 24 + 24).")
@@ -48,20 +51,22 @@ class StreamPortsSpec(Spec):
     outgoing side is enough to enforce the limit.
     """
 
-    north: Count
-    south: Count
-    east: Count
-    west: Count
+    north: Count = Field(description="Outgoing stream ports towards the tile above (AIE-ML compute tile: 6).")
+    south: Count = Field(description="Outgoing stream ports towards the tile below (AIE-ML compute tile: 4).")
+    east: Count = Field(description="Outgoing stream ports towards the tile on the right; 0 where a tile has none "
+                        "(memory tiles).")
+    west: Count = Field(description="Outgoing stream ports towards the tile on the left; 0 where a tile has none "
+                        "(memory tiles).")
 
 
 class KernelSpec(Spec):
-    """Timing of one matmul kernel variant (one operand-type combination) in a kernel library
-    (DESIGN §3 compute rule, :func:`npusim.hw.timing.compute_cycles`), and the tile shapes it
-    accepts."""
+    """Timing of one matmul kernel variant (one operand-type combination) in a kernel library (the
+    compute rule, docs/model/timing.md; :func:`npusim.hw.timing.compute_cycles`), and the tile
+    shapes it accepts."""
 
     macs_per_cycle: PositiveCount = Field(description="Peak MACs per cycle of the vector unit in this variant's "
                                           "operand types (the mmul shape's MACs per vmac).")
-    efficiency: Fraction01 = Field(description="Sustained fraction of the peak inside a kernel call's MAC loop.")
+    efficiency: Fraction01 = Field(description="Sustained fraction of the peak in a call's MAC loop.")
     overhead_cycles: Cycles = Field(description="Fixed cycles per call (prologue, epilogue, call).")
     cycles_per_output: Annotated[float, Field(ge=0.0)] = Field(
         0.0, description="Cycles per element of the call's m x n output tile, beyond the MACs: the core "
@@ -127,22 +132,51 @@ class KernelError(ValueError):
 
 
 class VectorKernelSpec(Spec):
-    """Timing of a vector-unit kernel call of one operator in one data type (DESIGN §3, vector rule)."""
+    """Timing of a vector-unit kernel call of one operator in one data type (the vector rule, docs/model/timing.md)."""
 
     cycles_per_element: Annotated[float, Field(gt=0.0)] = Field(
         description="Cycles per element the call reads (its inner loop, pipelined), e.g. 0.0625 = 16 a cycle.")
     overhead_cycles: Cycles = Field(0, description="Fixed cycles per call (prologue, epilogue, call).")
 
 
+class CoreOpsSpec(Spec):
+    """Cycles of the core's own operations in core code (not kernel calls): each operation waits
+    for the one before (no bundling into VLIW words), so a block costs the sum (DESIGN §3)."""
+
+    scalar_alu_cycles: Cycles = Field(1, description="Integer add, subtract, logic, shift, compare, select, "
+                                      "cast or register move on the scalar unit.")
+    scalar_mul_cycles: Cycles = Field(2, description="Integer multiply on the scalar unit.")
+    scalar_div_cycles: Cycles = Field(40, description="Integer divide or remainder (no divider: a software "
+                                      "routine).")
+    scalar_float_cycles: Cycles = Field(20, description="A scalar floating-point operation (no scalar FPU: "
+                                        "emulated in software).")
+    load_cycles: Cycles = Field(6, description="A scalar load from data memory, until its value can be used.")
+    store_cycles: Cycles = Field(1, description="A scalar store to data memory.")
+    vector_alu_cycles: Cycles = Field(1, description="An elementwise vector add, subtract, logic, compare, "
+                                      "select, broadcast or cast.")
+    vector_mul_cycles: Cycles = Field(6, description="An elementwise vector multiply (the vector MAC unit's "
+                                      "latency).")
+    vector_load_cycles: Cycles = Field(7, description="A vector load, until its value can be used.")
+    vector_store_cycles: Cycles = Field(2, description="A vector store.")
+    vector_bytes: PositiveCount = Field(32, description="Bytes one vector store writes (a zeroing kernel "
+                                        "stores its buffer in these).")
+    loop_iteration_cycles: Cycles = Field(1, description="Per iteration of a loop inside core code (the "
+                                          "induction variable's update; the loop itself is a zero-overhead "
+                                          "hardware loop).")
+    branch_cycles: Cycles = Field(6, description="An if: the jump and its delay slots.")
+
+
 class ComputeTileSpec(Spec):
     """A compute tile: VLIW/SIMD core, its data memory, locks, DMA and stream ports."""
 
-    data_mem_kib: KiB = Field(description="Data memory of the tile in KiB.")
-    banks: PositiveCount = Field(description="Data-memory banks as seen by software.")
+    data_mem_kib: KiB = Field(description="Compute-tile data memory in KiB (64 on AIE-ML and AIE2P); what the "
+                              "lowering's double buffers must fit in.")
+    banks: PositiveCount = Field(description="Data-memory banks as seen by software (checked, not timed: bank "
+                                 "conflicts are not modelled).")
     program_mem_kib: KiB = Field(description="Program memory in KiB.")
     locks: PositiveCount = Field(description="Semaphore locks in the tile's memory module.")
-    dma: DmaSpec
-    stream_ports: StreamPortsSpec
+    dma: DmaSpec = Field(description="The tile's DMA: 2 S2MM + 2 MM2S channels on AIE-ML, its BDs and timing.")
+    stream_ports: StreamPortsSpec = Field(description="Outgoing stream-switch ports towards each neighbour.")
     default_kernel: KernelName = Field(description="The kernel library a matmul uses when none is named "
                                        "(a Compute instruction's kernel, a layer's kernel, --kernel).")
     kernels: dict[KernelName, KernelLibrarySpec] = Field(
@@ -152,6 +186,8 @@ class ComputeTileSpec(Spec):
         default_factory=dict, description="Vector-unit kernel timing per operator and data type (elementwise, "
         "pooling, softmax, layernorm; bias and relu also price a matmul's fused epilogue); a missing "
         "entry cannot be computed.")
+    core_ops: CoreOpsSpec = Field(default_factory=CoreOpsSpec, description="Cycles of the core's own "
+                                  "scalar and vector operations in core code (mlir-aie core bodies).")
 
 
     @model_validator(mode="after")
@@ -193,19 +229,23 @@ class ComputeTileSpec(Spec):
 class MemTileSpec(Spec):
     """A memory tile: a large banked SRAM with its own DMA, locks and stream switch."""
 
-    size_kib: KiB = Field(description="SRAM capacity in KiB.")
-    banks: PositiveCount = Field(description="SRAM banks.")
-    locks: PositiveCount
-    dma: DmaSpec
-    stream_ports: StreamPortsSpec
+    size_kib: KiB = Field(description="Memory-tile SRAM capacity in KiB (512 on AIE-ML and AIE2P).")
+    banks: PositiveCount = Field(description="Memory-tile SRAM banks (checked, not timed: bank conflicts are not "
+                                 "modelled).")
+    locks: PositiveCount = Field(description="Semaphore locks of the memory tile (64 on AIE-ML).")
+    dma: DmaSpec = Field(description="The memory tile's DMA: 6 S2MM + 6 MM2S channels on AIE-ML, 48 BDs in two "
+                         "pools, 4-D access patterns.")
+    stream_ports: StreamPortsSpec = Field(description="Outgoing stream-switch ports towards each neighbour (no "
+                                          "east/west ports on AIE-ML memory tiles).")
 
 
 class ShimTileSpec(Spec):
     """A shim (interface) tile: the array's door to host DDR. It has no data memory."""
 
-    locks: PositiveCount
-    dma: DmaSpec
-    stream_ports: StreamPortsSpec
+    locks: PositiveCount = Field(description="Semaphore locks of the shim tile (16 on AIE-ML).")
+    dma: DmaSpec = Field(description="The shim DMA between DDR and the array: 2 S2MM + 2 MM2S channels per shim "
+                         "tile on AIE-ML.")
+    stream_ports: StreamPortsSpec = Field(description="Outgoing stream-switch ports towards each neighbour.")
     task_queue_depth: PositiveCount = Field(
         description="Transfers a shim channel can hold queued; the runtime waits when it is full."
     )

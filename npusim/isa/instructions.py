@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, Strict
 
 from ..config import DType, OperandType, VectorKind, type_pair
 from ..numerics import OutType
+from .core_code import Code
 
 _STRICT = ConfigDict(extra="forbid")
 StrictInt = Annotated[int, Strict()]
@@ -71,6 +72,12 @@ class Compute:
     ``n`` 32-bit values (the accumulator type) stored in ``b`` right after its ``k x n`` operands
     (the bias rides with each B tile); ``relu`` clamps at zero.
 
+    ``c_type`` keeps ``c`` in that (narrow) type between calls instead of 32-bit accumulators, as
+    the stock mlir-aie kernels do: each call widens ``c`` (integers scaled back up by ``shift``),
+    adds the products, and stores the result converted to ``c_type`` again (shift-round-saturate,
+    or bf16 rounding), so a reduction is rounded once per call; ``emit``, if given, must be
+    ``c_type``. ``b_transposed``: ``b`` holds the tile as ``n x k`` (B stored column-major).
+
     ``b_dtype`` is B's type when it differs from A's (``dtype``): e.g. bf16 A with bfp16 or int4 B
     (int4 weights carry a bf16 scale per ``group_size`` weights along K).
     ``kernel`` names the kernel library that times the call (``compute_tile.kernels``; None: the
@@ -92,6 +99,8 @@ class Compute:
     shift: Annotated[int, Field(ge=0, le=31), Strict()] = 0
     bias: bool = False
     relu: bool = False
+    c_type: OutType | None = None
+    b_transposed: bool = False
     b_dtype: OperandType | None = None
     kernel: str | None = None
     group_size: Pos = 32
@@ -160,7 +169,11 @@ class Vector:
 
 @dataclass(frozen=True, slots=True)
 class Loop:
-    """Run ``body`` ``count`` times. Loops stay loops: they are never unrolled."""
+    """Run ``body`` ``count`` times. Loops stay loops: they are never unrolled.
+
+    A count of :data:`ENDLESS` or more is an endless loop (an mlir-aie core's
+    ``scf.for ... to 9223372036854775807``, IRON's ``range_(sys.maxsize)``): a core whose program
+    ends with one is not waited for, as the host does not wait for it."""
 
     __pydantic_config__ = _STRICT
     op: Literal["loop"]
@@ -168,7 +181,10 @@ class Loop:
     body: tuple["Instruction", ...]
 
 
-Instruction = Annotated[Union[Acquire, Release, Compute, Vector, Loop], Field(discriminator="op")]
+ENDLESS = 2**40
+"""Loop counts from here on are endless loops (see :class:`Loop`)."""
+
+Instruction = Annotated[Union[Acquire, Release, Compute, Vector, Loop, Code], Field(discriminator="op")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,11 +196,11 @@ class Dim:
     stride: NonNeg
 
 
-def pattern_bytes(dims: tuple[Dim, ...]) -> int:
-    """Bytes an access pattern moves: the product of its sizes, in words."""
+def pattern_bytes(dims: tuple[Dim, ...], pad: tuple[tuple[int, int], ...] = ()) -> int:
+    """Bytes an access pattern moves: the product of its sizes (each with its padding), in words."""
     words = 1
-    for d in dims:
-        words *= d.size
+    for i, d in enumerate(dims):
+        words *= d.size + (sum(pad[i]) if i < len(pad) else 0)
     return WORD_BYTES * words
 
 
@@ -200,6 +216,10 @@ class BufferDescriptor:
 
     ``next`` is the index of the following BD in the channel's list; ``None`` means the BD after
     this one in the list (or the end of the chain after the last one); ``"end"`` ends the chain.
+
+    ``pad`` (a memory tile's MM2S only, ``dma.padding``) gives ``(before, after)`` words of zeros
+    the DMA inserts around each dimension of ``dims`` (same order): the stream then carries
+    ``length_bytes`` = the padded pattern's words, of which only the unpadded ones are read.
     """
 
     __pydantic_config__ = _STRICT
@@ -210,6 +230,7 @@ class BufferDescriptor:
     acquire: LockOp | None = None
     release: LockOp | None = None
     next: NonNeg | Literal["end"] | None = None
+    pad: tuple[tuple[NonNeg, NonNeg], ...] = ()
 
     def extent_bytes(self) -> int:
         """Bytes from ``offset_bytes`` to one past the last byte the pattern touches."""

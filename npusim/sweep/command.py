@@ -9,6 +9,7 @@ from ..frontend.layers.matmul import AnyLayer
 from .grid import SweepError
 from .run import run_sweep
 from .spec import WorkloadLike, define
+from .summary import add_baseline_argument, summarise
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,6 +38,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernel", metavar="NAME[,NAME...]",
                    help="the kernel library of every matmul (compute_tile.kernels), swept over a list: the same as "
                    "--set kernel=tuned,mlir-aie")
+    p.add_argument("--summary", action="store_true",
+                   help="after the sweep, print each variant's totals with speed-up and energy against a baseline "
+                   "(as npusim sweep-summary)")
+    add_baseline_argument(p)
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -86,4 +91,6 @@ def main(args: argparse.Namespace, layer: AnyLayer | None) -> int:
         return 130
     lines = summary.lines()
     print("\n".join(lines[:1] if args.quiet else lines))
+    if args.summary or args.baseline:
+        print("\n" + summarise(args.output, args.baseline))
     return 0
