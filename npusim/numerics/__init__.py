@@ -133,14 +133,15 @@ def values(x: Array, kind: str) -> Array:
 
 
 from .blocks import (  # noqa: E402  (the block formats build on the rules above)
-    BFP16_BLOCK, BFP16_BLOCK_BYTES, INT4_SCALE_BYTES, bfp16_decode, bfp16_encode, bfp16_round, int4_decode, int4_encode,
+    BFP16_BLOCK, BFP16_BLOCK_BYTES, INT4_SCALE_BYTES, bfp16_bytes, bfp16_decode, bfp16_encode, bfp16_round, int4_decode,
+    int4_encode, int4_pack,
     operand_bytes, pack_operand, unpack_operand,
 )
 
 __all__ = [
     "ACC_BYTES", "Array", "BFP16_BLOCK", "BFP16_BLOCK_BYTES", "FLOAT_KINDS", "IN_BYTES", "INT4_SCALE_BYTES", "OUTPUTS",
     "OUT_BYTES", "OutType", "accumulate_dtype", "as_operand", "bf16_to_f32", "bfp16_decode", "bfp16_encode",
-    "bfp16_round", "f32_to_bf16", "int4_decode", "int4_encode", "narrow", "operand_bytes", "pack_operand",
+    "bfp16_bytes", "bfp16_round", "f32_to_bf16", "int4_decode", "int4_encode", "int4_pack", "narrow", "operand_bytes", "pack_operand",
     "reference_matmul",
     "storage_dtype", "unpack_operand", "values", "wrap_int32",
 ]

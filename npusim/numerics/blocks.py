@@ -24,6 +24,8 @@ Layouts in memory (what a DMA moves and a kernel reads):
 """
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
 
 from . import IN_BYTES, OUT_BYTES, Array, as_operand, bf16_to_f32, f32_to_bf16
@@ -37,22 +39,30 @@ INT4_SCALE_BYTES = 2
 _BIAS, _MANT = 127, 6
 
 
-def operand_bytes(kind: str, rows: int, cols: int, k_rows: bool = False, group: int = 32) -> int:
+@overload
+def operand_bytes(kind: str, rows: int, cols: int, k_rows: bool = False, group: int = 32) -> int: ...
+@overload
+def operand_bytes(kind: str, rows: Any, cols: Any, k_rows: bool = False, group: int = 32) -> Any: ...
+
+
+def operand_bytes(kind: str, rows: Any, cols: Any, k_rows: bool = False, group: int = 32) -> Any:
     """Bytes of a ``rows x cols`` tile of ``kind`` in memory: plain types (operands, accumulators,
     outputs) at their element size; bfp16 with its block exponents (K along the columns, or the
     rows when ``k_rows``, in whole blocks of 8); int4 (K along the rows) with a bf16 scale per
-    ``group`` weights. Raises ValueError for a shape the format cannot hold."""
+    ``group`` weights. ``rows`` and ``cols`` may be integers or numpy integer arrays (one tile
+    shape per element; the result is then an array). Raises ValueError for a shape the format
+    cannot hold."""
     if kind in IN_BYTES or kind in OUT_BYTES:
         return rows * cols * {**OUT_BYTES, **IN_BYTES}[kind]
     k = rows if k_rows else cols
     if kind == "bfp16":
-        if k % BFP16_BLOCK:
+        if np.any(np.asarray(k) % BFP16_BLOCK):
             raise ValueError(f"a bfp16 tile needs K in whole blocks of {BFP16_BLOCK}, got K = {k}")
         return rows * cols // BFP16_BLOCK * BFP16_BLOCK_BYTES
     if kind == "int4":
         if not k_rows:
             raise ValueError("int4 is a weight format: B, with K along the rows (k_rows=True)")
-        if k % group or (rows * cols) % 2:
+        if np.any(np.asarray(k) % group) or np.any(np.asarray(rows * cols) % 2):
             raise ValueError(f"an int4 tile needs K in whole groups of {group} and an even element count, "
                              f"got {rows} x {cols}")
         return rows * cols // 2 + (k // group) * cols * INT4_SCALE_BYTES
@@ -86,11 +96,6 @@ def bfp16_round(x: Array, axis: int = -1) -> Array:
     return np.moveaxis(bfp16_decode(*bfp16_encode(moved)), -1, axis)
 
 
-def _bfp16_bytes(x: Array) -> Array:
-    exp, mant = bfp16_encode(x)
-    return np.concatenate([exp[..., None], mant.view(np.uint8)], axis=-1)
-
-
 def _bfp16_values(raw: Array) -> Array:
     return bfp16_decode(raw[..., 0], raw[..., 1:].view(np.int8))
 
@@ -113,18 +118,30 @@ def int4_decode(q: Array, scale_bits: Array, group: int = 32) -> Array:
     return bf16_to_f32(f32_to_bf16(q.astype(np.float32) * scale))
 
 
+def int4_pack(q: Array, scale_bits: Array) -> Array:
+    """A ``k x n`` int4 tile (``q`` in [-8, 7], bf16 ``scale_bits`` per group) as its bytes: the
+    nibbles row-major, two per byte (even element low), then the scales row-major."""
+    flat = q.reshape(-1).astype(np.uint8) & 0xF
+    nibbles = (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8)
+    return np.concatenate([nibbles, np.ascontiguousarray(scale_bits, dtype=np.uint16).reshape(-1).view(np.uint8)])
+
+
+def bfp16_bytes(x: Array) -> Array:
+    """Values ``x`` as bfp16 blocks of 8 along the last axis: ``(..., n // 8, 9)`` bytes (the
+    exponent, then the eight mantissas)."""
+    exp, mant = bfp16_encode(x)
+    return np.concatenate([exp[..., None], mant.view(np.uint8)], axis=-1)
+
+
 def pack_operand(values: Array, kind: str, k_rows: bool = False, group: int = 32) -> Array:
     """A tile of ``kind`` as the bytes :func:`unpack_operand` reads: plain types from their
     storage elements; bfp16 and int4 from float values (converted, as an offline packer does)."""
     if kind == "bfp16":
         if k_rows:
-            return np.ascontiguousarray(_bfp16_bytes(values.T).transpose(1, 0, 2)).reshape(-1)
-        return np.ascontiguousarray(_bfp16_bytes(values)).reshape(-1)
+            return np.ascontiguousarray(bfp16_bytes(values.T).transpose(1, 0, 2)).reshape(-1)
+        return np.ascontiguousarray(bfp16_bytes(values)).reshape(-1)
     if kind == "int4":
-        q, scales = int4_encode(values, group)
-        flat = q.reshape(-1).astype(np.uint8) & 0xF
-        nibbles = (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8)
-        return np.concatenate([nibbles, scales.reshape(-1).view(np.uint8)])
+        return int4_pack(*int4_encode(values, group))
     return np.ascontiguousarray(values).reshape(-1).view(np.uint8)
 
 

@@ -175,7 +175,8 @@ def test_a_data_type_without_a_kernel_is_a_clear_error() -> None:
                           "macs_per_cycle: 256, efficiency: 0.9, overhead_cycles: 0}}",
                           "power.mac_pj={int8: 0.1, int16: 0.1, bf16: 0.1}"])
     with pytest.raises(LoweringError, match=(
-            r"layer 'layer' \(gemm 64x64x64 bf16->bf16\): config 'npu1 \(Phoenix XDNA, AIE-ML\)': kernel 'tuned' has "
+            r"layer 'layer' \(gemm 64x64x64 bf16->bf16\): fields kernel=None \(the default\), dtype=bf16, b_dtype=None, "
+                r"out_dtype=bf16: config 'npu1 \(Phoenix XDNA, AIE-ML\)': kernel 'tuned' has "
             r"no bf16 variant \(compute_tile.kernels.tuned.variants has: int8\); add compute_tile.kernels.tuned.variants.bf16 "
             r"or use another kernel or data type")):
         lower(config, Gemm(m=64, k=64, n=64, dtype="bf16"))

@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ...numerics import IN_BYTES, OUT_BYTES
+from ...numerics import OUT_BYTES
 from ..errors import LoweringError
 from ..layers.matmul import Conv2d, Gemm
 from .design import B_LAYOUTS, C_STORAGE, REUSE, SPLITS, STACK_BYTES, Design, Pins, TilePlan, conv_channels, shape_of, up
 from .estimate import Context, Estimate, estimate_grid
+from .sizes import BLOCK_B, a_run_bytes, b_tile_bytes, k_problem
 
 TILE_M = (4, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 192, 256)
 TILE_K = (8, 16, 24, 32, 40, 48, 56, 64, 72, 96, 104, 112, 128, 152, 192, 232, 256, 384, 512)
@@ -81,7 +82,7 @@ def tile_grid(ctx: Context, columns: int, rows: int, pins: Pins, pixels: str = "
     ks = [k for k in TILE_K if k <= max(rk, kmax)]
     ns = [n for n in TILE_N if n <= max(rn, up(-(-N // columns), 8))]
     ms = [m for m in ms if kernel.tile_problem(m, rk, rn) is None]
-    ks = [k for k in ks if kernel.tile_problem(rm, k, rn) is None]
+    ks = [k for k in ks if kernel.tile_problem(rm, k, rn) is None and k_problem(layer, k) is None]
     ns = [n for n in ns if kernel.tile_problem(rm, rk, n) is None]
     mm, kk, nn = np.meshgrid(ms, ks, ns, indexing="ij")
     return mm.ravel().astype(np.int64), kk.ravel().astype(np.int64), nn.ravel().astype(np.int64)
@@ -101,7 +102,6 @@ def padded_grid(ctx: Context, columns: int, rows: int, m: Any, k: Any, n: Any, s
     else:
         sm, sn, group, feeders = 1, rows, 1, ((1, 1),)
     Np = -(-N // (columns * sn * n)) * (columns * sn * n)
-    ib = IN_BYTES[layer.dtype]
     g: dict[str, Any] = {"m": m, "k": k, "n": n, "R": rows, "C": columns, "group": group, "Np": Np, "Sm": sm,
                          "Sn": sn, "feeders": feeders, "split": split}
     if isinstance(layer, Gemm):
@@ -125,7 +125,7 @@ def padded_grid(ctx: Context, columns: int, rows: int, m: Any, k: Any, n: Any, s
     g["kt"] = g["Kp"] // k
     g["mb"] = g["Mp"] // (sm * m)
     g["nb"] = Np // (columns * sn * n)
-    g["b_tile"] = k * n * ib + (n * 4 if layer.bias else 0)
+    g["b_tile"] = b_tile_bytes(layer, k, n)
     return g
 
 
@@ -133,13 +133,13 @@ def _fits(ctx: Context, g: dict[str, Any], c_buffers: int, c_storage: str, reuse
           a_block: str, split: str = "m", pixels: str = "strip") -> Any:
     """Which candidates fit the compute tile's data memory and the memory tile."""
     cfg, layer = ctx.config, ctx.layer
-    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    ob = OUT_BYTES[layer.output]
     m, k, n, R = g["m"], g["k"], g["n"], g["R"]
     cb = 4 if c_storage == "acc" else ob
-    l1 = 2 * (m * k * ia + g["b_tile"]) + c_buffers * m * n * cb + STACK_BYTES
+    l1 = 2 * (m * a_run_bytes(layer, k) + g["b_tile"]) + c_buffers * m * n * cb + STACK_BYTES
     a_steps = g["kt"] if reuse == "a" else g["lp"] // k if a_block == "row" else 1
     b_steps = g["kt"] if reuse == "b" else 1
-    l2 = 2 * (g["group"] * m * a_steps * k * ia + g["Sn"] * b_steps * g["b_tile"] + R * m * n * ob)
+    l2 = 2 * (g["group"] * m * a_run_bytes(layer, a_steps * k) + g["Sn"] * b_steps * g["b_tile"] + R * m * n * ob)
     return (l1 <= cfg.compute_tile.data_mem_kib * 1024) & (l2 <= cfg.mem_tile.size_kib * 1024)
 
 
@@ -157,6 +157,8 @@ def option_sets(ctx: Context, columns: int, rows: int, pins: Pins) -> Iterator[t
     stored = layer.b_layout if isinstance(layer, Gemm) else "weight"
     allowed = B_LAYOUTS if stored == "weight" else (stored,)
     layouts = allowed if pins.b_layout is not None else ("tiled",) if stored == "weight" else allowed
+    if layer.b_type in BLOCK_B:  # block formats are packed offline tile by tile
+        layouts = ("tiled",)
     splits = [sp for sp in SPLITS if _channels_fit(ctx, columns, rows, sp)]
     pixel_kinds = ("strip", "rows") if conv else ("strip",)
     for cb, cs, reuse, bl, ab, sp, px in itertools.product((2, 1), storages, REUSE, layouts, ("step", "row"), splits,
@@ -220,14 +222,14 @@ def smallest_need(ctx: Context, pins: Pins) -> tuple[int, int, tuple[int, int, i
     its best options: what the error says when nothing fits."""
     best: tuple[int, int, tuple[int, int, int]] | None = None
     layer = ctx.layer
-    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    ob = OUT_BYTES[layer.output]
     for columns, rows in geometries(ctx, pins):
         m, k, n = tile_grid(ctx, columns, rows, pins)
         g = padded_grid(ctx, columns, rows, m, k, n)
         cb = min(4 if pins.c_storage in (None, "acc") else ob, ob if pins.c_storage != "acc" else 4)
         bufs = pins.c_buffers or 1
-        l1 = 2 * (m * k * ia + g["b_tile"]) + bufs * m * n * cb + STACK_BYTES
-        l2 = 2 * (g["group"] * m * k * ia + g["b_tile"] + rows * m * n * ob)
+        l1 = 2 * (m * a_run_bytes(layer, k) + g["b_tile"]) + bufs * m * n * cb + STACK_BYTES
+        l2 = 2 * (g["group"] * m * a_run_bytes(layer, k) + g["b_tile"] + rows * m * n * ob)
         i = int(np.argmin(l1))
         if best is None or int(l1[i]) < best[0]:
             best = (int(l1[i]), int(l2[i]), (int(m[i]), int(k[i]), int(n[i])))
