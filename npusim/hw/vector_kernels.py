@@ -43,11 +43,18 @@ def run_vector(ins: Vector, buffers: Mapping[str, Bytes]) -> None:
         else:
             r = vm.binary(ins.kind, x, ins.scalar or 0.0, t)
     elif ins.kind == "softmax":
-        r = vm.softmax(x, t)
+        keys = buffers[ins.inputs[1]][:ins.shape[0] * 4].view(np.int32) if len(ins.inputs) > 1 else None
+        r = vm.softmax(x, t, 1.0 if ins.scalar is None else ins.scalar, keys)
     elif ins.kind == "layernorm":
         length = ins.shape[-1]
         gb = _view(buffers[ins.inputs[1]], t, 2 * length, ib)
         r = vm.layernorm(x, gb[:length], gb[length:], ins.scalar or 0.0, t)
+    elif ins.kind == "rmsnorm":
+        r = vm.rmsnorm(x, _view(buffers[ins.inputs[1]], t, ins.shape[-1], ib), ins.scalar or 0.0, t)
+    elif ins.kind == "rope":
+        r = vm.rope(x, _view(buffers[ins.inputs[1]], t, n, ib).reshape(ins.shape), t)
+    elif ins.kind == "gather":
+        r = x  # the shim DMA gathered the rows; the core copies them through
     else:
         raise ValueError(f"vector kind {ins.kind!r} has no functional kernel")
     if ins.relu:
@@ -69,7 +76,8 @@ def _pool(ins: Vector, x: Array, out: Bytes) -> None:
 
 def vector_memory_bytes(ins: Vector) -> tuple[int, int]:
     """Data-memory bytes one call reads and writes: its block, its second operand (a block, a
-    broadcast row, or layernorm's gamma and beta), a pool's accumulators, and its results."""
+    broadcast row, the norms' gamma (and beta), rope's table rows, a causal softmax's key counts),
+    a pool's accumulators, and its results."""
     ib, n = IN_BYTES[ins.dtype], ins.elements
     if ins.kind in vm.POOLS:
         acc = ins.shape[1] * ins.shape[3] * ACC_BYTES
@@ -77,6 +85,10 @@ def vector_memory_bytes(ins: Vector) -> tuple[int, int]:
     second = 0
     if ins.kind == "layernorm":
         second = 2 * ins.shape[-1] * ib
+    elif ins.kind == "rmsnorm":
+        second = ins.shape[-1] * ib
+    elif ins.kind == "softmax" and len(ins.inputs) > 1:
+        second = ins.shape[0] * 4  # a key count per row
     elif len(ins.inputs) > 1:
         second = ins.shape[-1] * ib if ins.broadcast else n * ib
     return n * ib + second, n * ib

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config import ConfigError, read_yaml, validation_message
 from ..frontend.layers.matmul import LAYER_TAGS, AnyLayer, Conv2d, Gemm
 from ..frontend.onnx.importer import import_onnx
-from ..frontend.layers.vector import Elementwise, LayerNorm, Pool, Softmax
+from ..frontend.layers.vector import Elementwise, Embedding, LayerNorm, Pool, RMSNorm, Rope, Softmax
 from ..frontend.layers.workload import Workload, load_workload
 from .grid import (
     OPTION_FIELDS,
@@ -53,7 +53,7 @@ WorkloadLike = Union[str, Path, Workload, AnyLayer, Mapping[str, Any]]
 file's mapping entry."""
 GridLike = Union[Sequence[str], Mapping[str, Any]]
 """Swept keys: ``["columns=2,4,8", ...]`` (command-line syntax) or ``{"columns": [2, 4, 8]}``."""
-LAYER_TYPES = (Gemm, Conv2d, Elementwise, Pool, Softmax, LayerNorm)
+LAYER_TYPES = (Gemm, Conv2d, Elementwise, Pool, Softmax, LayerNorm, RMSNorm, Rope, Embedding)
 
 
 class SweepFile(BaseModel):

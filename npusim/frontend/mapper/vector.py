@@ -2,7 +2,8 @@
 
 The operator's tensor is cut into *tiles*, each computed by one core from its own stream of
 blocks: ``rb`` rows of the tensor seen as a matrix with the operator's axis innermost
-(elementwise operators, softmax, layernorm: one kernel call per tile), or, for pooling, ``m``
+(elementwise operators, softmax, the norms, rope: one kernel call per tile; an embedding: one
+row per tile, gathered from the table by its token id), or, for pooling, ``m``
 output pixels of one output row times ``cs`` channels, reduced over the window in ``steps``
 calls of ``kr`` window rows each. Every column's memory tile feeds ``rows`` compute rows, each
 its own blocks (no broadcast): a column uses as many compute rows as its memory tile has
@@ -23,7 +24,7 @@ from ...hw.timing import ddr_access_bytes, ddr_bytes_per_cycle, stream_bytes_per
 from ...isa import WORD_BYTES as W, Dim
 from ...numerics import ACC_BYTES, IN_BYTES
 from ..mapper.tiling import STACK_BYTES, Estimate, LoweringError, up
-from ..layers.vector import Elementwise, LayerNorm, Pool, VectorLayer
+from ..layers.vector import Elementwise, Embedding, LayerNorm, Pool, RMSNorm, Rope, Softmax, VectorLayer
 
 FLAT_ROW = 64
 """Elements per row when an elementwise operator's tensor is cut into rows (no broadcast row)."""
@@ -118,10 +119,22 @@ def rows_usable(config: NPUConfig, inputs: int) -> int:
     return min(config.compute_rows, (mem.mm2s_channels - 1) // inputs, mem.s2mm_channels - inputs)
 
 
+def streams_second(layer: VectorLayer) -> bool:
+    """Whether the second input is a block per call beside the first (an operand of the same
+    shape, rope's table rows, a causal softmax's key counts) rather than one row re-read by
+    every call (a broadcast row, norms' gamma and beta)."""
+    return ((isinstance(layer, Elementwise) and layer.broadcast == "same") or isinstance(layer, Rope)
+            or (isinstance(layer, Softmax) and layer.causal_queries is not None))
+
+
 def _second_input(layer: VectorLayer, row_len: int, rb: int) -> int:
     if isinstance(layer, LayerNorm):
         return 2 * row_len  # gamma, beta
-    if isinstance(layer, Elementwise) and layer.broadcast == "same":
+    if isinstance(layer, RMSNorm):
+        return row_len  # gamma
+    if isinstance(layer, Softmax):
+        return rb * (W // IN_BYTES[layer.dtype]) if layer.causal_queries is not None else 0  # a key count per row
+    if isinstance(layer, Rope) or (isinstance(layer, Elementwise) and layer.broadcast == "same"):
         return rb * row_len
     if isinstance(layer, Elementwise) and layer.broadcast == "row":
         return row_len
@@ -228,7 +241,7 @@ def _candidates(config: NPUConfig, layer: VectorLayer, rows: int) -> list[Vector
                                             kc, Estimate(0, 0, 0, 0), cp=cp, qt=qt, wp=wp))
         return cands
     nrows, _, row_len = matrix(layer)
-    for rb in [rb for rb in _RB if rb < 2 * nrows]:
+    for rb in [rb for rb in _RB if rb < 2 * nrows and (rb == 1 or not isinstance(layer, Embedding))]:
         block = (rb, row_len)
         kc = vector_cycles(config.compute_tile, kind, dtype, rb * row_len)
         cands.append(VectorPlan(layer, cols, rows, block, _second_input(layer, row_len, rb), rb * row_len, 1,

@@ -5,8 +5,9 @@ the memory tile (MM2S1 the second input's, if any), which sends each compute row
 (one MM2S per row and input); each core calls the vector kernel on it and sends its result down
 to the memory tile, which joins the rows' results for the shim's S2MM0. Every buffer on the way
 is double-buffered with a full/empty lock pair, the BD chains loop and the core program is loops
-(the same shape as the matmul's, :mod:`.matmul`). Elementwise operators, softmax and layernorm
-move each column's blocks as one shim task per input and one for the results; pooling gathers
+(the same shape as the matmul's, :mod:`.matmul`). Elementwise operators, softmax, the norms and
+rope move each column's blocks as one shim task per input and one for the results; an embedding
+reads each of its rows from the table with a shim task of its own (one row per tile); pooling gathers
 each block from the padded NHWC input with a 4-D access pattern (channels, window columns,
 pixels ``stride`` apart, window rows), one task per block, and writes each tile's pixels into
 the NHWC output.
@@ -23,9 +24,9 @@ from ...isa import (
 )
 from ..program.matmul import core_program, loop_chain, ping_pong
 from ..mapper.tiling import LoweringError, verify_lowering
-from ..layers.vector import Elementwise, LayerNorm, Pool, VectorLayer
+from ..layers.vector import Elementwise, Embedding, LayerNorm, Pool, RMSNorm, Softmax, VectorLayer
 from ..mapper.vector import (
-    VectorPlan, plan_vector, pool_input_transfer, pool_output_bytes, pool_output_transfer,
+    VectorPlan, plan_vector, pool_input_transfer, pool_output_bytes, pool_output_transfer, streams_second,
 )
 
 
@@ -47,8 +48,10 @@ def _call(p: VectorPlan, t: str, par: int, c: str, first: bool, last: bool) -> V
     scalar, broadcast, relu = None, False, False
     if isinstance(layer, Elementwise):
         scalar, broadcast, relu = layer.scalar, layer.broadcast == "row", layer.relu
-    elif isinstance(layer, LayerNorm):
+    elif isinstance(layer, (LayerNorm, RMSNorm)):
         scalar = layer.epsilon
+    elif isinstance(layer, Softmax) and layer.scale != 1.0:
+        scalar = layer.scale
     return Vector("vector", layer.vector_kind, layer.dtype, p.block, inputs, c, scalar, broadcast, relu)
 
 
@@ -114,16 +117,39 @@ def _streamed(p: VectorPlan, size: int, col: int) -> tuple[int, tuple[Dim, ...]]
     return col * p.rows * size, dims
 
 
+def _gathered(p: VectorPlan) -> list[DmaTask | Wait]:
+    """An embedding's rows: one shim task per tile reads its token's row of the table (tiles past
+    the layer re-read row 0); the results stream back as a row-wise operator's do."""
+    layer = p.layer
+    assert isinstance(layer, Embedding)
+    ids, ops = layer.ids(), []
+    for s in range(p.rounds):
+        for r in range(p.rows):
+            for col in range(p.columns):
+                tile = (s * p.columns + col) * p.rows + r
+                off = (ids[tile] if tile < len(ids) else 0) * p.x_bytes
+                row: tuple[Dim, ...] = (Dim(p.x_bytes // W, 1),)
+                ops.append(DmaTask("dma", f"x{tile}", (col, 0), "mm2s0", "A", p.x_bytes, off, row))
+    outputs = []
+    for col in range(p.columns):
+        off, dims = _streamed(p, p.out_bytes, col)
+        ops.append(DmaTask("dma", f"c{col}", (col, 0), "s2mm0", "C", pattern_bytes(dims), off, dims))
+        outputs.append(f"c{col}")
+    return ops + [Wait("wait", tuple(outputs))]
+
+
 def _runtime(p: VectorPlan) -> list[DmaTask | Wait]:
     ops: list[DmaTask | Wait] = []
     outputs: list[str] = []
     cols = range(p.columns)
+    if isinstance(p.layer, Embedding):
+        return _gathered(p)
     if not isinstance(p.layer, Pool):
         for col in cols:
             off, dims = _streamed(p, p.x_bytes, col)
             ops.append(DmaTask("dma", f"x{col}", (col, 0), "mm2s0", "A", pattern_bytes(dims), off, dims))
             if p.y_elements:
-                same = isinstance(p.layer, Elementwise) and p.layer.broadcast == "same"
+                same = streams_second(p.layer)
                 off, dims = _streamed(p, p.y_bytes, col) if same else (
                     0, (Dim(p.y_bytes // W, 1), Dim(p.rows * p.rounds, 0)))
                 ops.append(DmaTask("dma", f"y{col}", (col, 0), "mm2s1", "B", pattern_bytes(dims), off, dims))
@@ -155,9 +181,10 @@ def tensor_bytes(p: VectorPlan) -> dict[str, int]:
         return {"A": p.layer.batch * p.hp * p.wp * p.cp * p.ib,
                 "C": pool_output_bytes(p) + (slots - p.tiles) * m * cs * p.ib}
     out = {"A": slots * p.x_bytes, "C": slots * p.out_bytes}
+    if isinstance(p.layer, Embedding):
+        out["A"] = p.layer.vocab * p.x_bytes
     if p.y_elements:
-        same = isinstance(p.layer, Elementwise) and p.layer.broadcast == "same"
-        out["B"] = slots * p.y_bytes if same else p.y_bytes
+        out["B"] = slots * p.y_bytes if streams_second(p.layer) else p.y_bytes
     return out
 
 
