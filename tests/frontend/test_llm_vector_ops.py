@@ -47,10 +47,12 @@ LAYERS = [
     Rope(rows=12, length=16, heads=3, position=5, theta=500000.0, dtype="bf16"),
     Softmax(rows=8, length=10, causal_queries=4, scale=0.5, dtype="bf16"),
     Softmax(rows=6, length=34, scale=0.25, dtype="bf16"),
+    Softmax(rows=4, length=9, scale=0.25, dtype="bf16"),  # odd rows: padded to words, the padding masked
     Elementwise(kind="silu", shape=(5, 40), dtype="bf16"),
     Elementwise(kind="swiglu", shape=(3, 64), broadcast="same", dtype="bf16"),
     Embedding(rows=5, length=32, vocab=50, tokens=(3, 49, 0, 7, 3), dtype="bf16"),
     Embedding(rows=3, length=64, vocab=10, dtype="int8"),
+    Embedding(rows=300, length=32, vocab=700, dtype="bf16"),  # many rounds: more tasks than a shim queue holds
 ]
 
 

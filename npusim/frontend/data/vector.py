@@ -3,7 +3,8 @@ and numpy's answer to compare it with (see :mod:`.data` for the matmul's).
 
 Operands are the layer's own tensors in storage form: ``x`` (and ``y`` for a binary operator, of
 the layer's shape or one row; ``gamma`` and ``beta`` for layernorm, ``gamma`` for rmsnorm;
-``table`` for rope, its rows' ``cos | sin``; ``keys`` for a causal softmax, each row's key count;
+``table`` for rope, its rows' ``cos | sin``; ``keys`` for a causal softmax (or one of rows that
+are not whole words long), each row's key count;
 an embedding's ``x`` is the whole table); images NHWC. :func:`pack`
 lays them out as the DDR tensors the program reads: a row-wise operator's tensor as a matrix of
 rows padded to whole words and to whole rounds of every core, zero-filled; a pooled image
@@ -57,7 +58,7 @@ def side_operands(layer: VectorLayer) -> dict[str, Array]:
     position) and a causal softmax's key counts (int32)."""
     if isinstance(layer, Rope):
         return {"table": f32_to_bf16(vm.rope_table(np.array(layer.positions()), layer.length, layer.theta))}
-    if isinstance(layer, Softmax) and layer.causal_queries is not None:
+    if isinstance(layer, Softmax) and layer.masked:
         return {"keys": np.array(layer.keys(), dtype=np.int32)}
     return {}
 

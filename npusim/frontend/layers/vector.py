@@ -152,7 +152,8 @@ class Softmax(_VectorLayer):
     ``causal_queries`` = ``q`` makes it an attention's causal softmax: the rows are groups of ``q``
     queries, the last ``q`` positions of a sequence of ``length`` keys, and query ``i`` of a group
     (row ``r``, ``i = r % q``) sees the first ``length - q + i + 1`` keys; the rest are masked to
-    zero. Each kernel call reads its rows' key counts (one 32-bit word per row) beside the rows."""
+    zero. Each kernel call reads its rows' key counts (one 32-bit word per row) beside the rows;
+    so does a softmax of rows that are not whole 32-bit words long, whose padding is masked."""
 
     op: Literal["softmax"] = "softmax"
     rows: Pos
@@ -170,6 +171,12 @@ class Softmax(_VectorLayer):
     @property
     def vector_kind(self) -> VectorKind:
         return "softmax"
+
+    @property
+    def masked(self) -> bool:
+        """Whether each row's key count goes beside it: a causal mask, or rows of an odd number
+        of bf16 elements (padded in DDR to whole 32-bit words, the padding masked)."""
+        return self.causal_queries is not None or self.length % 2 == 1
 
     def keys(self) -> tuple[int, ...]:
         """Keys each row sees (all of them without a causal mask)."""

@@ -124,7 +124,7 @@ def streams_second(layer: VectorLayer) -> bool:
     shape, rope's table rows, a causal softmax's key counts) rather than one row re-read by
     every call (a broadcast row, norms' gamma and beta)."""
     return ((isinstance(layer, Elementwise) and layer.broadcast == "same") or isinstance(layer, Rope)
-            or (isinstance(layer, Softmax) and layer.causal_queries is not None))
+            or (isinstance(layer, Softmax) and layer.masked))
 
 
 def _second_input(layer: VectorLayer, row_len: int, rb: int) -> int:
@@ -133,7 +133,7 @@ def _second_input(layer: VectorLayer, row_len: int, rb: int) -> int:
     if isinstance(layer, RMSNorm):
         return row_len  # gamma
     if isinstance(layer, Softmax):
-        return rb * (W // IN_BYTES[layer.dtype]) if layer.causal_queries is not None else 0  # a key count per row
+        return rb * (W // IN_BYTES[layer.dtype]) if layer.masked else 0  # a key count per row
     if isinstance(layer, Rope) or (isinstance(layer, Elementwise) and layer.broadcast == "same"):
         return rb * row_len
     if isinstance(layer, Elementwise) and layer.broadcast == "row":
@@ -148,6 +148,8 @@ def matrix(layer: VectorLayer) -> tuple[int, int, int]:
         length = layer.row if layer.broadcast == "row" else FLAT_ROW
         return -(-layer.elements // length), length, up(length, per_word)
     assert not isinstance(layer, Pool)
+    if isinstance(layer, Softmax) and layer.masked:  # the padding is masked by the key counts
+        return layer.rows, layer.length, up(layer.length, per_word)
     if layer.length % per_word:
         raise LoweringError(
             f"layer '{layer.name}' ({layer.describe()}): rows of {layer.length} {layer.dtype} elements are not "

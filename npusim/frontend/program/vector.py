@@ -122,7 +122,13 @@ def _gathered(p: VectorPlan) -> list[DmaTask | Wait]:
     the layer re-read row 0); the results stream back as a row-wise operator's do."""
     layer = p.layer
     assert isinstance(layer, Embedding)
-    ids, ops = layer.ids(), []
+    ops: list[DmaTask | Wait] = []
+    outputs = []
+    for col in range(p.columns):  # queued first: the runtime may then wait on a full input queue
+        off, dims = _streamed(p, p.out_bytes, col)
+        ops.append(DmaTask("dma", f"c{col}", (col, 0), "s2mm0", "C", pattern_bytes(dims), off, dims))
+        outputs.append(f"c{col}")
+    ids = layer.ids()
     for s in range(p.rounds):
         for r in range(p.rows):
             for col in range(p.columns):
@@ -130,11 +136,6 @@ def _gathered(p: VectorPlan) -> list[DmaTask | Wait]:
                 off = (ids[tile] if tile < len(ids) else 0) * p.x_bytes
                 row: tuple[Dim, ...] = (Dim(p.x_bytes // W, 1),)
                 ops.append(DmaTask("dma", f"x{tile}", (col, 0), "mm2s0", "A", p.x_bytes, off, row))
-    outputs = []
-    for col in range(p.columns):
-        off, dims = _streamed(p, p.out_bytes, col)
-        ops.append(DmaTask("dma", f"c{col}", (col, 0), "s2mm0", "C", pattern_bytes(dims), off, dims))
-        outputs.append(f"c{col}")
     return ops + [Wait("wait", tuple(outputs))]
 
 
