@@ -1,4 +1,5 @@
-"""The command line: `npusim run | lower | import-onnx | check | schema | plot` (plot: cli_plot.py)."""
+"""The command line: `npusim run | lower | import-onnx | check | schema | plot | sweep | llm` (plot:
+cli_plot.py; sweep: npusim/sweep/command.py; llm: npusim/llm/command.py)."""
 from __future__ import annotations
 
 import argparse
@@ -105,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     from .sweep.command import add_arguments as add_sweep_arguments  # the sweep's code lives in npusim.sweep
 
     add_sweep_arguments(swp)
+    from .llm.command import add_arguments as add_llm_arguments  # the llm command's code lives in npusim.llm
+
+    add_llm_arguments(sub.add_parser("llm", help="prefill and decode of a language model (a Hugging Face config.json)"))
     from .cli_plot import add_plot_parser  # lazy: cli_plot builds on this module's helpers
 
     add_plot_parser(sub)
@@ -277,6 +281,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .cli_plot import plot_command
 
             return plot_command(args)
+        if args.command == "llm":
+            from .llm.command import main as llm_main
+
+            return llm_main(args)
         if args.command == "sweep":
             from .sweep.command import main as sweep_main
 

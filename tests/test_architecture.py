@@ -44,10 +44,16 @@ ALLOWED: dict[str, set[str] | None] = {
               # table's own functions (plain pandas, no simulation)
               "npusim.sweep.table"},
     # what-if sweeps: config variants (config loader) x workloads (frontend), each point run by
-    # runner.run_workload (which lowers, simulates and reports); RunOptions from engine
-    "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner"},
+    # runner.run_workload (which lowers, simulates and reports); RunOptions from engine; language-model
+    # points by npusim.llm.run_llm
+    "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner", "npusim.llm"},
     # ONNX models built in code for tests and examples: onnx only, nothing from npusim
     "models": set(),
+    # language models: the decoder graph (frontend layers), each distinct layer run once by runner.run_layer,
+    # functional passes lowered and run with data (frontend, engine), energy components (power), the text
+    # report's table and energy format (report), the command's progress line (progress)
+    "llm": {"npusim.config", "npusim.numerics", "npusim.frontend", "npusim.engine", "npusim.runner", "npusim.stats",
+            "npusim.power", "npusim.report", "npusim.progress"},
     # the command line and the package facade (npusim/__init__.py) may import anything
     "cli": ANY,
     # `npusim plot`, a part of the command line in a module of its own

@@ -106,11 +106,14 @@ def _attention(model: ModelSpec, run: LlmRun, tokens: int, context: int, positio
                                                   epsilon=model.rms_norm_eps, dtype="bf16"), layers),
                   Step("k_norm", "norms", RMSNorm(name="k_norm", rows=tokens * kv, length=hd,
                                                   epsilon=model.rms_norm_eps, dtype="bf16"), layers)]
-    rope = {"length": hd, "position": position, "theta": model.rope_theta, "dtype": "bf16"}
+    def rope(name: str, n: int) -> Rope:
+        return Rope(name=name, rows=tokens * n, heads=n, length=hd, position=position, theta=model.rope_theta,
+                    dtype="bf16")
+
     causal = tokens if tokens > 1 else None
     return steps + [
-        Step("q_rope", "attention", Rope(name="q_rope", rows=tokens * heads, heads=heads, **rope), layers),
-        Step("k_rope", "attention", Rope(name="k_rope", rows=tokens * kv, heads=kv, **rope), layers),
+        Step("q_rope", "attention", rope("q_rope", heads), layers),
+        Step("k_rope", "attention", rope("k_rope", kv), layers),
         Step("scores", "attention", kv_gemm("scores", model.group * tokens, hd, context, run, "col"), layers * kv, True),
         Step("softmax", "attention", Softmax(name="softmax", rows=heads * tokens, length=context, dtype="bf16",
                                              scale=model.softmax_scale, causal_queries=causal), layers, True),

@@ -27,7 +27,8 @@ def _operators(rows: list[dict[str, Any]]) -> list[str]:
 def _headline(r: LlmReport) -> list[str]:
     run, m = r.run, r.model
     p = r.prefill_total
-    lines = [f"llm      {m.name} ({m.parameters / 1e9:.2f} B parameters, {m.num_hidden_layers} layers) on {r.config}: "
+    size = f"{m.parameters / 1e9:.2f} B" if m.parameters >= 1e8 else f"{m.parameters / 1e6:.2f} M"
+    lines = [f"llm      {m.name} ({size} parameters, {m.num_hidden_layers} layers) on {r.config}: "
              f"prompt {run.prompt}, {run.generate} generated, weights {run.weights}, KV cache {run.kv_dtype}, "
              f"prefill chunk {run.prefill_chunk}",
              f"prefill  ttft {r.ttft_s:.4f} s = {r.prefill_tokens_per_s:,.1f} tokens/s; {joules(p.energy_j)} "
