@@ -103,6 +103,37 @@ def softmax(x: Array, dtype: str, scale: float = 1.0, keys: Array | None = None)
     return _store(np.where(total > 0, e / np.where(total > 0, total, np.float32(1)), np.float32(0)), dtype)
 
 
+def _masked(x: Array, dtype: str, scale: float, keys: Array) -> Array:
+    v = _num(x, dtype).astype(np.float32) * np.float32(scale)
+    cols = np.arange(v.shape[-1])
+    return np.where(cols[None, :] >= np.asarray(keys, dtype=np.int64).reshape(-1, 1), np.float32(-np.inf), v)
+
+
+def softmax_stats(x: Array, dtype: str, scale: float, keys: Array, stats: Array | None) -> Array:
+    """One segment of each row of a softmax computed in segments (first pass): the running
+    maximum and sum of exponentials, ``stats`` ``(rows, 2)`` float32, updated by this segment's
+    first ``keys[row]`` elements of ``x * scale`` (started afresh when ``stats`` is None)."""
+    v = _masked(x, dtype, scale, keys)
+    top = v.max(axis=-1)
+    m = top if stats is None else np.maximum(stats[:, 0], top)
+    safe = np.where(np.isfinite(m), m, np.float32(0))
+    with np.errstate(invalid="ignore", over="ignore"):
+        add = np.exp(v - safe[:, None]).sum(axis=-1, dtype=np.float32)
+        old = np.float32(0) if stats is None else np.where(
+            np.isfinite(stats[:, 0]), stats[:, 1] * np.exp(stats[:, 0] - safe), np.float32(0))
+    return np.stack([m, old + add], axis=1).astype(np.float32)
+
+
+def softmax_normalised(x: Array, dtype: str, scale: float, keys: Array, stats: Array) -> Array:
+    """One segment of each row of a segmented softmax (second pass): ``exp(x * scale - max) /
+    sum`` by the row's ``stats``, the masked elements zero."""
+    v = _masked(x, dtype, scale, keys)
+    m, total = stats[:, :1], stats[:, 1:]
+    with np.errstate(invalid="ignore"):
+        e = np.exp(v - np.where(np.isfinite(m), m, np.float32(0)))
+    return _store(np.where(total > 0, e / np.where(total > 0, total, np.float32(1)), np.float32(0)), dtype)
+
+
 def rmsnorm(x: Array, gamma: Array, epsilon: float, dtype: str) -> Array:
     """``x / sqrt(mean(x^2) + epsilon) * gamma`` over the last axis, bf16 (Llama's RMSNorm)."""
     v = _num(x, dtype).astype(np.float32)

@@ -42,6 +42,9 @@ def run_vector(ins: Vector, buffers: Mapping[str, Bytes]) -> None:
             r = vm.binary(ins.kind, x.reshape(-1, ins.shape[-1]), y, t)
         else:
             r = vm.binary(ins.kind, x, ins.scalar or 0.0, t)
+    elif ins.kind == "softmax" and ins.divisor:
+        _segment(ins, x, buffers, out)
+        return
     elif ins.kind == "softmax":
         keys = buffers[ins.inputs[1]][:ins.shape[0] * 4].view(np.int32) if len(ins.inputs) > 1 else None
         r = vm.softmax(x, t, 1.0 if ins.scalar is None else ins.scalar, keys)
@@ -60,6 +63,21 @@ def run_vector(ins: Vector, buffers: Mapping[str, Bytes]) -> None:
     if ins.relu:
         r = vm.relu(r, t)
     _write(out, r)
+
+
+def _segment(ins: Vector, x: Array, buffers: Mapping[str, Bytes], out: Bytes) -> None:
+    """One segment of a softmax computed in ``divisor`` segments: without ``emit``, update the
+    rows' running max and sum in ``out`` (from scratch when ``zero``); with ``emit``, write the
+    segment normalised by the statistics in ``inputs[2]``."""
+    rows = ins.shape[0]
+    keys = buffers[ins.inputs[1]][:rows * 4].view(np.int32)
+    scale = 1.0 if ins.scalar is None else ins.scalar
+    if ins.emit:
+        stats = buffers[ins.inputs[2]][:rows * 2 * ACC_BYTES].view(np.float32).reshape(rows, 2)
+        _write(out, vm.softmax_normalised(x, ins.dtype, scale, keys, stats))
+        return
+    acc = out[:rows * 2 * ACC_BYTES].view(np.float32).reshape(rows, 2)
+    acc[...] = vm.softmax_stats(x, ins.dtype, scale, keys, None if ins.zero else acc.copy())
 
 
 def _pool(ins: Vector, x: Array, out: Bytes) -> None:
@@ -87,6 +105,9 @@ def vector_memory_bytes(ins: Vector) -> tuple[int, int]:
         second = 2 * ins.shape[-1] * ib
     elif ins.kind == "rmsnorm":
         second = ins.shape[-1] * ib
+    elif ins.kind == "softmax" and ins.divisor:  # a segment: key counts (and the running statistics)
+        stats = 2 * ACC_BYTES * ins.shape[0]
+        return n * ib + ins.shape[0] * 4 + (stats if ins.emit or not ins.zero else 0), (n * ib if ins.emit else stats)
     elif ins.kind == "softmax" and len(ins.inputs) > 1:
         second = ins.shape[0] * 4  # a key count per row
     elif len(ins.inputs) > 1:

@@ -100,6 +100,10 @@ class Vector:
       ``scalar`` (1 when None) and, given ``inputs[1]``, reads a key count per row (int32) and
       masks the keys past it; layernorm reads ``gamma`` then ``beta`` (``shape[-1]`` each) from
       ``inputs[1]``, rmsnorm ``gamma``; ``scalar`` is their epsilon;
+    - a softmax whose rows come in ``divisor`` segments (``divisor`` > 0): each call reads a
+      segment and its rows' key counts (``inputs[1]``); without ``emit`` it updates the rows'
+      running max and sum (fp32 pairs) in ``out``, started afresh when ``zero``; with ``emit`` it
+      writes the segment normalised by the statistics in ``inputs[2]``;
     - ``rope``: each row rotated by its row of ``inputs[1]`` (``cos | sin``, same shape);
     - ``gather``: ``out = x`` (an embedding's rows, gathered by the shim DMA);
     - ``max_pool``, ``avg_pool``: a block ``(rows, pixels, window columns, channels)`` reduced

@@ -62,6 +62,31 @@ def test_language_model_operators_compute_right_on_the_shipped_configs(name: str
         check(config(name), layer, i)
 
 
+@pytest.mark.parametrize("layer", [
+    Softmax(rows=8, length=1000, causal_queries=4, scale=0.5, dtype="bf16"),
+    Softmax(rows=3, length=999, dtype="bf16"),
+    Softmax(rows=5, length=3000, scale=0.125, dtype="bf16"),
+], ids=lambda ly: ly.describe())
+def test_softmax_rows_longer_than_the_data_memory_run_in_segments(layer: Softmax) -> None:
+    # a 4 KiB data memory holds no whole row: each row streams twice, segment by segment (running max and sum,
+    # then the normalised segments); the answer is the one-shot softmax's
+    cfg = load_config(ROOT / "configs/tiny.yaml", ["compute_tile.data_mem_kib=4"])
+    low = lower_vector(cfg, layer)
+    assert low.plan.segments >= 2 and low.plan.segments % 2 == 0 and low.plan.steps == 2 * low.plan.segments
+    check(cfg, layer)
+
+
+def test_a_segmented_softmax_reads_its_rows_twice() -> None:
+    cfg = load_config(ROOT / "configs/tiny.yaml", ["compute_tile.data_mem_kib=4"])
+    layer = Softmax(rows=4, length=2048, dtype="bf16")
+    report = run_layer(cfg, layer)
+    low = lower_vector(cfg, layer)
+    rows = low.plan.rounds * low.plan.cores * low.plan.block[0]
+    keys = rows * low.plan.segments * 4
+    assert report.ddr.bytes_read == 2 * (rows * 2048 * 2 + keys)
+    assert report.ddr.bytes_written == rows * 2048 * 2
+
+
 @st.composite
 def llm_layers(draw: st.DrawFn) -> VectorLayer:
     what = draw(st.sampled_from(["rmsnorm", "rope", "causal", "swiglu", "embedding"]))
@@ -81,7 +106,9 @@ def llm_layers(draw: st.DrawFn) -> VectorLayer:
         return Elementwise(kind="swiglu", shape=(rows, length), broadcast="same", dtype="bf16")
     vocab = draw(st.integers(1, 60))
     tokens = tuple(draw(st.lists(st.integers(0, vocab - 1), min_size=rows, max_size=rows)))
-    return Embedding(rows=rows, length=length, vocab=vocab, tokens=tokens, dtype=draw(st.sampled_from(["int8", "bf16"])))
+    dtype = draw(st.sampled_from(["int8", "bf16"]))
+    return Embedding(rows=rows, length=2 * length if dtype == "int8" else length, vocab=vocab, tokens=tokens,
+                     dtype=dtype)  # rows of whole 32-bit words
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

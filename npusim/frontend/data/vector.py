@@ -101,6 +101,8 @@ def pack_vector(p: VectorPlan, operands: dict[str, Array], sizes: dict[str, int]
         out["B"] = operands["gamma"].view(np.uint8)
     elif isinstance(layer, Rope):
         out["B"] = _rows(p, operands["table"]).reshape(-1).view(np.uint8)
+    elif isinstance(layer, Softmax) and p.segments > 1:
+        out["B"] = _segment_keys(p, np.array(layer.keys(), dtype=np.int64)).view(np.uint8)
     elif isinstance(layer, Softmax) and "keys" in operands:
         keys = np.zeros(p.rounds * p.cores * p.block[0], dtype=np.int32)
         keys[:layer.rows] = operands["keys"]
@@ -116,6 +118,17 @@ def pack_vector(p: VectorPlan, operands: dict[str, Array], sizes: dict[str, int]
     return out
 
 
+def _segment_keys(p: VectorPlan, keys: Array) -> Array:
+    """A segmented softmax's key counts in the order its tasks read them: per round and column,
+    per segment, per compute row, its ``rb`` rows' keys within the segment."""
+    rb, seg = p.block
+    rows = np.zeros(p.rounds * p.cores * rb, dtype=np.int64)
+    rows[:len(keys)] = keys
+    grid = rows.reshape(p.rounds, p.columns, p.rows, rb)
+    per_seg = np.stack([np.clip(grid - j * seg, 0, seg) for j in range(p.segments)], axis=2)
+    return per_seg.astype(np.int32).reshape(-1)
+
+
 def unpack_vector(p: VectorPlan, tensors: dict[str, Array]) -> Array:
     """The layer's output, cropped from the DDR tensor ``C``."""
     layer = p.layer
@@ -125,7 +138,8 @@ def unpack_vector(p: VectorPlan, tensors: dict[str, Array]) -> Array:
         grid = grid.reshape(layer.batch, layer.out_h, p.qt * p.block[1], p.cp)
         return grid[:, :, :layer.out_w, :layer.channels].copy()
     nrows, length, _ = matrix(layer)
-    m = tensors["C"][:p.rounds * p.cores * p.out_bytes].view(dt).reshape(-1, p.row_len)[:nrows, :length]
+    used = p.rounds * p.cores * p.block[0] * p.row_len * p.ib  # whole rows (a segmented softmax's too)
+    m = tensors["C"][:used].view(dt).reshape(-1, p.row_len)[:nrows, :length]
     if isinstance(layer, Elementwise):
         return m.reshape(-1)[:layer.elements].reshape(layer.shape).copy()
     return m.copy()

@@ -3,7 +3,8 @@
 The operator's tensor is cut into *tiles*, each computed by one core from its own stream of
 blocks: ``rb`` rows of the tensor seen as a matrix with the operator's axis innermost
 (elementwise operators, softmax, the norms, rope: one kernel call per tile; an embedding: one
-row per tile, gathered from the table by its token id), or, for pooling, ``m``
+row per tile, gathered from the table by its token id; a softmax whose rows do not fit the data
+memory: ``segments`` segments per row, in two passes, see :attr:`VectorPlan.segments`), or, for pooling, ``m``
 output pixels of one output row times ``cs`` channels, reduced over the window in ``steps``
 calls of ``kr`` window rows each. Every column's memory tile feeds ``rows`` compute rows, each
 its own blocks (no broadcast): a column uses as many compute rows as its memory tile has
@@ -62,6 +63,9 @@ class VectorPlan:
     """Pooling: pixel tiles per output row."""
     wp: int = 0
     """Pooling: width of the padded input in DDR (with room for the last tile's reads)."""
+    segments: int = 1
+    """A softmax whose rows do not fit the data memory: segments per row (``block[1]`` elements
+    each), streamed twice (running max and sum, then the normalised segments); 1: whole rows."""
 
     @property
     def ib(self) -> int:
@@ -89,6 +93,11 @@ class VectorPlan:
         return self.out_elements * ACC_BYTES if isinstance(self.layer, Pool) else self.out_bytes
 
     @property
+    def stats_bytes(self) -> int:
+        """A segmented softmax's running maximum and sum per row (fp32 each), kept in the core."""
+        return 2 * ACC_BYTES * self.block[0] if self.segments > 1 else 0
+
+    @property
     def cores(self) -> int:
         return self.columns * self.rows
 
@@ -99,7 +108,7 @@ class VectorPlan:
 
     @property
     def l1_bytes(self) -> int:
-        return 2 * (self.x_bytes + self.y_bytes + self.acc_bytes) + STACK_BYTES
+        return 2 * (self.x_bytes + self.y_bytes + self.acc_bytes) + self.stats_bytes + STACK_BYTES
 
     @property
     def memtile_bytes(self) -> int:
@@ -212,6 +221,9 @@ def _estimate(config: NPUConfig, p: VectorPlan) -> Estimate:
     else:
         per_tile = ddr_access_bytes(config.ddr, p.x_bytes + p.out_bytes, ()) + (
             ddr_access_bytes(config.ddr, p.y_bytes, ()) if p.y_bytes else 0)
+        if p.segments > 1:  # each segment read twice with its key counts, written once
+            per_tile = p.segments * (2 * ddr_access_bytes(config.ddr, p.x_bytes + p.y_bytes, ())
+                                     + ddr_access_bytes(config.ddr, p.out_bytes, ()))
         ddr_bytes = per_tile * p.rounds * p.cores
     rate = stream_bytes_per_cycle(config.stream_switch, config.shim_tile.dma,
                                   [config.mem_tile.dma, config.compute_tile.dma])
@@ -251,6 +263,20 @@ def _candidates(config: NPUConfig, layer: VectorLayer, rows: int) -> list[Vector
     return cands
 
 
+def _segmented(config: NPUConfig, layer: Softmax, rows: int) -> list[VectorPlan]:
+    """A softmax's rows cut into an even number of segments (see :attr:`VectorPlan.segments`)."""
+    per_word = W // IN_BYTES[layer.dtype]
+    cands = []
+    for segments in (2, 4, 8, 16, 32, 64):
+        seg = up(-(-layer.length // segments), per_word)
+        for rb in [rb for rb in _RB if rb < 2 * layer.rows]:
+            kc = vector_cycles(config.compute_tile, "softmax", layer.dtype, rb * seg)
+            cands.append(VectorPlan(layer, config.columns, rows, (rb, seg), rb * per_word, rb * seg, 2 * segments,
+                                    -(-layer.rows // rb), kc, Estimate(0, 0, 0, 0), row_len=seg * segments,
+                                    nrows=layer.rows, segments=segments))
+    return cands
+
+
 def plan_vector(config: NPUConfig, layer: VectorLayer) -> VectorPlan:
     """Choose block sizes for ``layer`` on ``config``; raise :class:`LoweringError` saying why not."""
     kind, dtype = layer.vector_kind, layer.dtype
@@ -271,7 +297,10 @@ def plan_vector(config: NPUConfig, layer: VectorLayer) -> VectorPlan:
     l1, l2 = config.compute_tile.data_mem_kib * 1024, config.mem_tile.size_kib * 1024
     best: tuple[tuple[int, int, int], VectorPlan] | None = None
     smallest: VectorPlan | None = None
-    for cand in _candidates(config, layer, rows):
+    cands = _candidates(config, layer, rows)
+    if isinstance(layer, Softmax) and not any(c.l1_bytes <= l1 and c.memtile_bytes <= l2 for c in cands):
+        cands += _segmented(config, layer, rows_usable(config, 2))  # rows too long for the data memory
+    for cand in cands:
         if cand.l1_bytes > l1 or cand.memtile_bytes > l2:
             if smallest is None or cand.l1_bytes < smallest.l1_bytes:
                 smallest = cand

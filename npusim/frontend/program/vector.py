@@ -20,7 +20,7 @@ from ...config import NPUConfig
 from ...isa import (
     WORD_BYTES as W,
     Acquire, Buffer, BufferDescriptor, Dim, DmaChannelProgram, DmaTask, Endpoint, Instruction, Layout, LockDecl,
-    LockOp, Program, Release, Route, Tensor, TileProgram, Vector, Wait, pattern_bytes,
+    LockOp, Loop, Program, Release, Route, Tensor, TileProgram, Vector, Wait, pattern_bytes,
 )
 from ..program.matmul import core_program, loop_chain, ping_pong
 from ..mapper.tiling import LoweringError, verify_lowering
@@ -55,11 +55,38 @@ def _call(p: VectorPlan, t: str, par: int, c: str, first: bool, last: bool) -> V
     return Vector("vector", layer.vector_kind, layer.dtype, p.block, inputs, c, scalar, broadcast, relu)
 
 
+def _segmented_core(p: VectorPlan, t: str) -> tuple[Instruction, ...]:
+    """A segmented softmax's core: per tile, the first pass's calls accumulate each row's running
+    max and sum in ``{t}_s`` (from zero at the first segment), the second pass's write each
+    normalised segment; an even segment count keeps every buffer's parity the same per tile."""
+    layer = p.layer
+    assert isinstance(layer, Softmax)
+    scale = layer.scale if layer.scale != 1.0 else None
+
+    def call(par: int, zero: bool, second: bool) -> list[Instruction]:
+        body: list[Instruction] = [Acquire("acquire", f"{t}_x_full"), Acquire("acquire", f"{t}_y_full")]
+        inputs = (f"{t}_x{par}", f"{t}_y{par}") + ((f"{t}_s",) if second else ())
+        out = f"{t}_c{par}" if second else f"{t}_s"
+        if second:
+            body.append(Acquire("acquire", f"{t}_c_empty"))
+        body.append(Vector("vector", "softmax", layer.dtype, p.block, inputs, out, scale, zero=zero, emit=second,
+                           divisor=p.segments))
+        body += [Release("release", f"{t}_x_empty"), Release("release", f"{t}_y_empty")]
+        return body + ([Release("release", f"{t}_c_full")] if second else [])
+
+    tile = call(0, True, False) + call(1, False, False)
+    if p.segments > 2:
+        tile.append(Loop("loop", p.segments // 2 - 1, tuple(call(0, False, False) + call(1, False, False))))
+    tile.append(Loop("loop", p.segments // 2, tuple(call(0, False, True) + call(1, False, True))))
+    return (Loop("loop", p.rounds, tuple(tile)),)
+
+
 def _compute_tile(p: VectorPlan, col: int, row: int) -> TileProgram:
     t = f"t{col}_{row}"
     sizes = [("x", p.x_bytes), ("y", p.y_bytes), ("c", p.acc_bytes)]
     sizes = [(x, size) for x, size in sizes if size]
-    buffers = tuple(Buffer(f"{t}_{x}{i}", size) for x, size in sizes for i in (0, 1))
+    stats = (Buffer(f"{t}_s", p.stats_bytes),) if p.segments > 1 else ()
+    buffers = tuple(Buffer(f"{t}_{x}{i}", size) for x, size in sizes for i in (0, 1)) + stats
     locks = tuple(LockDecl(f"{t}_{x}_{s}", 2 if s == "empty" else 0) for x, _ in sizes for s in ("empty", "full"))
     dma = [DmaChannelProgram("s2mm0", loop_chain(ping_pong(f"{t}_x", p.x_bytes, f"{t}_x_full", f"{t}_x_empty")))]
     if p.y_elements:
@@ -72,7 +99,8 @@ def _compute_tile(p: VectorPlan, col: int, row: int) -> TileProgram:
         body.append(_call(p, t, par, c, first, last))
         return body + [Release("release", f"{t}_{x}_empty") for x in ins]
 
-    return TileProgram((col, row + 2), buffers, locks, core_program(p.rounds, p.steps, step, t), tuple(dma))
+    core = _segmented_core(p, t) if p.segments > 1 else core_program(p.rounds, p.steps, step, t)
+    return TileProgram((col, row + 2), buffers, locks, core, tuple(dma))
 
 
 def _mem_tile(p: VectorPlan, col: int) -> tuple[TileProgram, list[Route]]:
@@ -139,12 +167,39 @@ def _gathered(p: VectorPlan) -> list[DmaTask | Wait]:
     return ops + [Wait("wait", tuple(outputs))]
 
 
+def _segmented_runtime(p: VectorPlan) -> list[DmaTask | Wait]:
+    """A segmented softmax's tasks, per round and column: the rows' segments twice (one task a pass:
+    segment by segment, each compute row's block of ``rb`` rows), their key counts twice (laid out
+    in that order by the data), and the normalised segments back into the rows."""
+    ops: list[DmaTask | Wait] = []
+    outputs = []
+    rb, seg = p.block
+    ib = p.ib
+    keys = p.segments * p.rows * p.y_bytes
+    for s in range(p.rounds):
+        for col in range(p.columns):
+            first = (s * p.columns + col) * p.rows * rb  # the column's first row this round
+            dims = (Dim(seg * ib // W, 1), Dim(rb, p.row_len * ib // W), Dim(p.rows, rb * p.row_len * ib // W),
+                    Dim(p.segments, seg * ib // W))
+            off = first * p.row_len * ib
+            kdims = (Dim(keys // W, 1),)
+            for pas in (1, 2):
+                ops.append(DmaTask("dma", f"x{s}_{col}_{pas}", (col, 0), "mm2s0", "A", pattern_bytes(dims), off, dims))
+                ops.append(DmaTask("dma", f"y{s}_{col}_{pas}", (col, 0), "mm2s1", "B", keys,
+                                   (s * p.columns + col) * keys, kdims))
+            ops.append(DmaTask("dma", f"c{s}_{col}", (col, 0), "s2mm0", "C", pattern_bytes(dims), off, dims))
+            outputs.append(f"c{s}_{col}")
+    return ops + [Wait("wait", tuple(outputs))]
+
+
 def _runtime(p: VectorPlan) -> list[DmaTask | Wait]:
     ops: list[DmaTask | Wait] = []
     outputs: list[str] = []
     cols = range(p.columns)
     if isinstance(p.layer, Embedding):
         return _gathered(p)
+    if p.segments > 1:
+        return _segmented_runtime(p)
     if not isinstance(p.layer, Pool):
         for col in cols:
             off, dims = _streamed(p, p.x_bytes, col)
@@ -181,6 +236,10 @@ def tensor_bytes(p: VectorPlan) -> dict[str, int]:
         _, m, _, cs = p.block
         return {"A": p.layer.batch * p.hp * p.wp * p.cp * p.ib,
                 "C": pool_output_bytes(p) + (slots - p.tiles) * m * cs * p.ib}
+    if p.segments > 1:
+        rows = slots * p.block[0]
+        return {"A": rows * p.row_len * p.ib, "B": rows * p.segments * p.y_bytes // p.block[0],
+                "C": rows * p.row_len * p.ib}
     out = {"A": slots * p.x_bytes, "C": slots * p.out_bytes}
     if isinstance(p.layer, Embedding):
         out["A"] = p.layer.vocab * p.x_bytes
