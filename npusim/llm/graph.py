@@ -10,7 +10,9 @@ A pass processes ``tokens`` new tokens at positions ``position ...`` against ``c
   cache in DDR (the conversion to ``--kv-dtype`` is folded into them, not run apart);
 - attention per K/V head (grouped-query: the ``group`` query heads sharing a K/V head are one
   GEMM's rows): ``scores`` = Q K^T over the whole cache, ``softmax`` of all heads' scores
-  (scaled by 1/sqrt(head_dim), causal when several tokens), ``context`` = P V;
+  (scaled by 1/sqrt(head_dim), causal: each row is given its count of keys, as a kernel is given
+  the cache's valid length, which also keeps its cost smooth from one context to the next),
+  ``context`` = P V;
 - ``o_proj``, ``attn_residual`` (add), ``post_norm``, ``gate_proj`` and ``up_proj``, ``swiglu``
   (silu(gate) x up), ``down_proj``, ``mlp_residual``.
 
@@ -110,13 +112,12 @@ def _attention(model: ModelSpec, run: LlmRun, tokens: int, context: int, positio
         return Rope(name=name, rows=tokens * n, heads=n, length=hd, position=position, theta=model.rope_theta,
                     dtype="bf16")
 
-    causal = tokens if tokens > 1 else None
     return steps + [
         Step("q_rope", "attention", rope("q_rope", heads), layers),
         Step("k_rope", "attention", rope("k_rope", kv), layers),
         Step("scores", "attention", kv_gemm("scores", model.group * tokens, hd, context, run, "col"), layers * kv, True),
         Step("softmax", "attention", Softmax(name="softmax", rows=heads * tokens, length=context, dtype="bf16",
-                                             scale=model.softmax_scale, causal_queries=causal), layers, True),
+                                             scale=model.softmax_scale, causal_queries=tokens), layers, True),
         Step("context", "attention", kv_gemm("context", model.group * tokens, context, hd, run, "row"),
              layers * kv, True),
     ]

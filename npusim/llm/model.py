@@ -57,8 +57,8 @@ class ModelSpec(Spec):
     @model_validator(mode="after")
     def _groups(self) -> "ModelSpec":
         if self.num_attention_heads % self.num_key_value_heads:
-            raise ValueError(f"num_attention_heads {self.num_attention_heads} is not a multiple of num_key_value_heads "
-                             f"{self.num_key_value_heads}: grouped-query attention shares each K/V head among a whole "
+            raise ValueError(f"num_key_value_heads {self.num_key_value_heads} does not divide num_attention_heads "
+                             f"{self.num_attention_heads}: grouped-query attention shares each K/V head among a whole "
                              "number of query heads")
         if self.head_dim % 2:
             raise ValueError(f"head_dim {self.head_dim} is odd: RoPE rotates pairs of elements")
@@ -131,7 +131,7 @@ def model_from_dict(data: Any, path: Path, text: str = "") -> ModelSpec:
     except ValidationError as exc:
         msgs = []
         for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "<top level>"
+            field = ".".join(str(p) for p in err["loc"]) or str(err.get("ctx", {}).get("error", "")).split(" ")[0]
             where = f"{path}{_field_line(text, field)}" if text else str(path)
             detail = err["ctx"]["error"] if err["type"] == "value_error" else f"{err['msg']}, got {err.get('input')!r}"
             msgs.append(f"{where}: {field}: {detail}")

@@ -16,7 +16,7 @@ exactly. The report counts the layer runs simulated, reused and interpolated.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 from ..config import NPUConfig
 from ..engine import RunOptions
@@ -63,6 +63,23 @@ def _decode(model: ModelSpec, run: LlmRun, cache: TimingCache, curve: ContextCur
     return out, interpolated
 
 
+def attention_curve(model: ModelSpec, run: LlmRun, cache: TimingCache) -> ContextCurve:
+    """The cost of a decode step's attention-length-dependent layers (``Step.grows``) against the
+    context: simulated by ``cache`` at the curve's anchors, cut where their lowering's plans
+    change (see :mod:`.interpolate`)."""
+    def attention_at(context: int) -> Cost:
+        part = Cost()
+        for s in decode_steps(model, run, context):
+            if s.grows:
+                part.add(cache.cost(s.layer), s.count)
+        return part
+
+    def signature_at(context: int) -> tuple[Hashable, ...]:
+        return tuple(cache.signature(s.layer) for s in decode_steps(model, run, context) if s.grows)
+
+    return ContextCurve(attention_at, run.tolerance, signature_at)
+
+
 def _step(model: ModelSpec, run: LlmRun, cache: TimingCache, context: int) -> Cost:
     parts = groups()
     add_steps(parts, decode_steps(model, run, context), cache)
@@ -82,14 +99,7 @@ def run_llm(config: NPUConfig, model: ModelSpec, run: LlmRun, options: RunOption
     prefill = groups()
     add_steps(prefill, prefill_steps(model, run), cache)
 
-    def attention_at(context: int) -> Cost:
-        part = Cost()
-        for s in decode_steps(model, run, context):
-            if s.grows:
-                part.add(cache.cost(s.layer), s.count)
-        return part
-
-    curve = ContextCurve(attention_at, run.tolerance)
+    curve = attention_curve(model, run, cache)
     decode, interpolated = _decode(model, run, cache, curve) if run.generate else (groups(), 0)
     first = last = None
     if run.generate:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import fields, replace
 from typing import Any
 
 from ..config import NPUConfig
 from ..engine import RunOptions
-from ..frontend import AnyLayer
+from ..frontend import AnyLayer, Conv2d, Gemm, plan, plan_vector
 from ..power import COMPONENTS
 from ..runner import run_layer
 from ..stats import Report
@@ -90,6 +90,20 @@ def layer_key(layer: AnyLayer) -> str:
     return json.dumps(fields, sort_keys=True)
 
 
+def plan_signature(config: NPUConfig, layer: AnyLayer) -> Hashable:
+    """What the lowering chose for ``layer`` apart from the layer's own sizes: a GEMM's tiles,
+    padded sizes and placement, a vector operator's rows per block, segments and placement. Two
+    layers of one kind with the same signature run the same program but for their lengths."""
+    if isinstance(layer, (Gemm, Conv2d)):
+        p = plan(config, layer)
+        return ("matmul",) + tuple((f.name, getattr(p, f.name)) for f in fields(p) if f.name not in _SIZES)
+    v = plan_vector(config, layer)
+    return ("vector", v.block[0], v.segments, v.columns, v.rows, v.tiles, v.steps)
+
+
+_SIZES = frozenset({"layer", "estimate", "M", "K", "N"})
+
+
 class TimingCache:
     """Each distinct layer simulated once on ``config``; repeats answered from the cache.
 
@@ -102,6 +116,7 @@ class TimingCache:
         self.options = replace(options or RunOptions(), functional=False, record_intervals=False, progress=None)
         self.on_simulate = on_simulate
         self._costs: dict[str, Cost] = {}
+        self._signatures: dict[str, Hashable] = {}
         self.simulated = 0
         self.lookups = 0
         self.wall_seconds = 0.0
@@ -118,3 +133,10 @@ class TimingCache:
             self.wall_seconds += time.perf_counter() - t
             self.simulated += 1
         return self._costs[key]
+
+    def signature(self, layer: AnyLayer) -> Hashable:
+        """:func:`plan_signature` of ``layer`` on the cache's config (remembered)."""
+        key = layer_key(layer)
+        if key not in self._signatures:
+            self._signatures[key] = plan_signature(self.config, layer)
+        return self._signatures[key]
