@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from .config import ConfigError, NPUConfig, config_schema, load_config, validation_message
 from .engine import DeadlockError, MaxCyclesError, RunOptions
-from .frontend import Conv2d, Gemm, LoweringError, load_workload, lower
+from .frontend import Conv2d, Gemm, LoweringError, Pins, load_workload, lower
 from .frontend.mapper.explain import explain, explain_vector
 from .frontend.onnx.importer import ImportedModel, import_onnx, save_workload
 from .frontend.program.vector import lower_vector
@@ -46,6 +46,19 @@ def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
                    help="output type (default: the operand type)")
     p.add_argument("--shift", type=int, default=0, help="right shift to a narrow integer output (0)")
     p.add_argument("--tiles", metavar="M,K,N", help="use these tile sizes instead of choosing them")
+    m = p.add_argument_group("mapping", "pin a choice of the mapper's search (the rest is searched; see lower --explain)")
+    m.add_argument("--use-columns", type=int, metavar="N", help="use the first N columns of the array")
+    m.add_argument("--use-rows", type=int, metavar="N", help="use the lowest N compute rows")
+    m.add_argument("--c-buffers", type=int, choices=(1, 2), help="C buffers per core: 1 (the core waits while C "
+                   "drains) or 2 (the drain overlaps the next output tile)")
+    m.add_argument("--c-storage", choices=("acc", "out"), help="keep C between reduction steps as 32-bit "
+                   "accumulators (exact) or in the output type (rounded once per step, as mlir-aie's kernels do)")
+    m.add_argument("--reuse", choices=("none", "a", "b"), help="keep A's row blocks (a) or B's column blocks (b) "
+                   "resident in the memory tiles, read from DDR once; none streams both")
+    m.add_argument("--b-layout", choices=("tiled", "col", "row"), help="how B is stored in DDR: tile by tile "
+                   "(laid out offline), column-major or row-major")
+    m.add_argument("--a-block", choices=("step", "row"), help="convolutions: the shim gathers A a reduction step "
+                   "or a kernel row at a time")
     p.add_argument("--bias", action="store_true", help="fuse a bias add into the layer (an epilogue)")
     p.add_argument("--relu", action="store_true", help="fuse a ReLU into the layer (an epilogue)")
 
@@ -79,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--perfetto", metavar="FILE", help="write a Perfetto (Chrome trace-event) JSON of the run")
     run.add_argument("--csv", metavar="DIR", help="write the report's tables as CSV files in DIR (layers.csv, tiles.csv, "
                      "channels.csv, routes.csv, energy.csv, operators.csv)")
+    from .mlir.command import add_import_parser, add_run_arguments  # mlir-aie designs (lazy: npusim.mlir)
+
+    add_run_arguments(run)
+    add_import_parser(sub)
     run.add_argument("--intervals", action="store_true",
                      help="record every busy and stall interval: the report's peak power (on by itself with "
                      "--perfetto and --plot; costs memory and time on large runs)")
@@ -147,6 +164,15 @@ def _tiles(args: argparse.Namespace) -> tuple[int, int, int] | None:
     return m, k, n
 
 
+def _pins(args: argparse.Namespace) -> Pins:
+    """The mapping choices the command line pins."""
+    for flag in ("use_columns", "use_rows"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: give at least 1")
+    return Pins(columns=args.use_columns, rows=args.use_rows, tiles=_tiles(args), c_buffers=args.c_buffers,
+                c_storage=args.c_storage, reuse=args.reuse, b_layout=args.b_layout, a_block=args.a_block)
+
+
 def _plot(report: Report, path: str, quiet: bool) -> None:
     from .plots import utilisation_figure
 
@@ -183,21 +209,25 @@ def _imported(args: argparse.Namespace, quiet: bool) -> ImportedModel:
 
 
 def _run(args: argparse.Namespace) -> int:
-    chosen = [f for f in ("trace", "workload", "onnx", "gemm", "conv2d") if getattr(args, f)]
+    chosen = [f for f in ("trace", "workload", "onnx", "gemm", "conv2d", "mlir") if getattr(args, f)]
     if len(chosen) != 1:
-        raise UsageError("npusim run: give exactly one of --trace, --workload, --onnx, --gemm or --conv2d"
+        raise UsageError("npusim run: give exactly one of --trace, --workload, --onnx, --gemm, --conv2d or --mlir"
                          + (f" (got {', '.join('--' + c for c in chosen)})" if chosen else ""))
     config = load_config(args.config, args.overrides)
     # intervals only when asked for, or when a view needs them (the report's peak power is read
     # off them): off, they cost nothing; on a large run they cost memory and time
     options = RunOptions(max_cycles=args.max_cycles, functional=args.functional, seed=args.seed,
                          record_intervals=bool(args.intervals or args.perfetto or args.plot))
+    if args.mlir:
+        from .mlir.command import run_mlir
+
+        return run_mlir(args, config, options)
     if args.workload or args.onnx:
         workload = _imported(args, args.json).workload if args.onnx else load_workload(args.workload)
         from .progress import LayerProgress
 
         with LayerProgress([ly.name for ly in workload.layers], quiet=args.json) as bar:
-            wr = run_workload(config, workload, options, on_layer=bar.on_layer)
+            wr = run_workload(config, workload, options, on_layer=bar.on_layer, pins=_pins(args))
         _perfetto(wr, config, args.perfetto, args.json)
         print(report_json(wr) if args.json else format_workload(wr))
         _csv(wr, args.csv, args.json)
@@ -207,7 +237,7 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError("--functional needs a layer (--gemm, --conv2d, --workload or --onnx): a trace has no data")
         report = simulate(config, load_program(args.trace), options, source=args.trace)
     else:
-        low = lower(config, _layer(args), _tiles(args))
+        low = lower(config, _layer(args), pins=_pins(args))
         from .progress import CycleProgress
 
         with CycleProgress(low.plan.estimate.cycles, quiet=args.json) as bar:
@@ -240,7 +270,7 @@ def _lower(args: argparse.Namespace) -> int:
         raise UsageError("npusim lower: give exactly one of --onnx, --gemm or --conv2d")
     if args.onnx:
         return _lower_onnx(args, config)
-    low = lower(config, _layer(args), _tiles(args))
+    low = lower(config, _layer(args), pins=_pins(args))
     if args.explain or not args.output:
         print(explain(config, low))
     if args.output:
@@ -289,6 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .sweep.command import main as sweep_main
 
             return sweep_main(args, _layer(args) if args.gemm or args.conv2d else None)
+        if args.command == "import-mlir":
+            from .mlir.command import import_command
+
+            return import_command(args)
         return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
     except (ConfigError, ProgramError, LoweringError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)

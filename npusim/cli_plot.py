@@ -9,7 +9,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from . import simulate
-from .cli import UsageError, _imported, _ints, _layer, _source_args, _tiles
+from .cli import UsageError, _imported, _ints, _layer, _pins, _source_args
 from .config import NPUConfig, load_config
 from .engine import RunOptions
 from .frontend import load_workload, lower
@@ -62,10 +62,10 @@ def _simulate(args: argparse.Namespace, config: NPUConfig, options: RunOptions) 
     if args.workload or args.onnx:
         workload = _imported(args, True).workload if args.onnx else load_workload(args.workload)
         with LayerProgress([ly.name for ly in workload.layers]) as bar:
-            return run_workload(config, workload, options, on_layer=bar.on_layer)
+            return run_workload(config, workload, options, on_layer=bar.on_layer, pins=_pins(args))
     if args.trace:
         return simulate(config, load_program(args.trace), options, source=args.trace)
-    return run_lowered(config, lower(config, _layer(args), _tiles(args)), options)
+    return run_lowered(config, lower(config, _layer(args), pins=_pins(args)), options)
 
 
 def _layer_index(result: Report | WorkloadReport, layer: int | None) -> int | None:

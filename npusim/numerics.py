@@ -87,6 +87,16 @@ def narrow(acc: Array, out: str, shift: int = 0) -> Array:
     return np.clip(wide, info.min, info.max).astype(_STORAGE[out])
 
 
+def widen(stored: Array, kind: str, shift: int = 0) -> Array:
+    """Stored output-type values back in the accumulator type: integers scaled up by ``shift``
+    (the inverse of :func:`narrow`'s scaling, wrapping at 32 bits), bf16 widened to fp32."""
+    if kind == "bf16":
+        return bf16_to_f32(stored)
+    if kind == "fp32":
+        return stored.astype(np.float32)
+    return wrap_int32(stored.astype(np.int64) << shift)
+
+
 def reference_matmul(a: Array, b: Array, kind: str, out: str,
                      shift: int = 0, bias: Array | None = None, relu: bool = False) -> Array:
     """What the hardware should produce for ``a @ b``: the exact product in the accumulator

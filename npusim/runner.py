@@ -19,6 +19,8 @@ from .engine import RunOptions, run_functional, run_program
 from .frontend.data.matmul import compare, pack, random_operands, unpack
 from .frontend.layers.matmul import AnyLayer, Conv2d, Gemm, category, ops
 from .frontend.lower import Lowered, lower
+from .frontend.mapper.design import Pins
+from .frontend.mapper.search import MappingCache
 from .frontend.data.vector import compare_vector, pack_vector, random_vector_operands, unpack_vector
 from .frontend.program.vector import VectorLowered, lower_vector, tensor_bytes
 from .frontend.layers.workload import Workload
@@ -43,14 +45,17 @@ def report_with_power(rec: Recorder, config: NPUConfig, program_name: str, layou
 def lowering_summary(low: Lowered) -> dict[str, Any]:
     """What a layer's report says about its lowering (JSON-ready)."""
     p = low.plan
+    d = p.design
     return {
         "layer": p.layer.describe(),
         "tiles": {"m": p.m, "k": p.k, "n": p.n},
+        "design": {"columns": d.columns, "rows": d.rows, "c_buffers": d.c_buffers, "c_storage": d.c_storage,
+                   "reuse": d.reuse, "b_layout": d.b_layout},
         "gemm": {"m": p.M, "k": p.K, "n": p.N},
         "padded": {"m": p.Mp, "k": p.Kp, "n": p.Np},
         "kernel_calls_per_core": p.calls_per_core,
         "expected_cycles": {"compute": p.estimate.compute, "ddr": p.estimate.ddr,
-                            "stream": p.estimate.stream},
+                            "stream": p.estimate.stream, "overhead": p.estimate.overhead},
         "bound": p.estimate.bound,
     }
 
@@ -73,9 +78,12 @@ Check = Callable[[dict[str, Array]], tuple[bool, float]]
 
 
 def _simulate(config: NPUConfig, program: Program, layout: Layout, name: str, options: RunOptions | None,
-              data: Callable[[int], tuple[dict[str, Array], Check]], **details: Any) -> Report:
+              data: Callable[[int], tuple[dict[str, Array], Check]], done: Recorder | None = None,
+              **details: Any) -> Report:
     """Simulate a lowered layer's program; with ``options.functional``, on the DDR tensors
-    ``data(seed)`` gives, checked by the check it returns. ``details`` go to the report."""
+    ``data(seed)`` gives, checked by the check it returns. ``done``: the recorder of a timing-only
+    simulation of this very program (the mapper's), used instead of simulating again when the
+    options ask for nothing it lacks. ``details`` go to the report."""
     options = options or RunOptions()
     source = f"layer '{name}'"
     result: tuple[bool, float] | None = None
@@ -83,9 +91,18 @@ def _simulate(config: NPUConfig, program: Program, layout: Layout, name: str, op
         tensors, check = data(options.seed)
         rec, out = run_functional(config, program, tensors, options, source, layout)
         result = check(out)
+    elif done is not None and _reusable(done, options):
+        rec = replace(done, wall_seconds=0.0)  # simulated while lowering: its time is the lowering's
     else:
         rec = run_program(config, program, options, source, layout)
     return report_with_power(rec, config, name, layout, functional=result, **details)
+
+
+def _reusable(rec: Recorder, options: RunOptions) -> bool:
+    """Whether a recorder of a plain timing-only run answers a run with ``options``: no intervals,
+    no progress callback, and within the cycle limit."""
+    return (not options.record_intervals and options.progress is None
+            and (options.max_cycles is None or rec.cycles <= options.max_cycles))
 
 
 def run_vector_lowered(config: NPUConfig, low: VectorLowered, options: RunOptions | None = None) -> Report:
@@ -109,17 +126,20 @@ def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = No
     def data(seed: int) -> tuple[dict[str, Array], Check]:
         operands = random_operands(layer, seed)
         return (pack(low.plan, operands, low.a_bytes),
-                lambda out: compare(layer, operands, unpack(low.plan, out))[:2])
-    return _simulate(config, low.program, low.layout, layer.name, options, data, ops=ops(layer), dtype=layer.dtype,
-                     lowering=lowering_summary(low))
+                lambda out: compare(layer, operands, unpack(low.plan, out), low.plan)[:2])
+    done = low.search.recorder if low.search is not None else None
+    return _simulate(config, low.program, low.layout, layer.name, options, data, done, ops=ops(layer),
+                     dtype=layer.dtype, lowering=lowering_summary(low))
 
 
 def run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = None,
-              tiles: tuple[int, int, int] | None = None) -> Report:
-    """Lower ``layer`` onto ``config`` (a matmul's tile sizes chosen, or ``tiles``) and simulate it."""
+              tiles: tuple[int, int, int] | None = None, pins: Pins | None = None,
+              cache: MappingCache | None = None) -> Report:
+    """Lower ``layer`` onto ``config`` (a matmul's design chosen by the mapper within ``pins``, or
+    with ``tiles``; ``cache`` keeps the mapper's results for layers of the same shape) and simulate it."""
     t = time.perf_counter()
     if isinstance(layer, (Gemm, Conv2d)):
-        low = lower(config, layer, tiles)
+        low = lower(config, layer, tiles, pins, cache)
         lowering = time.perf_counter() - t
         report = run_lowered(config, low, options)
     else:
@@ -298,13 +318,17 @@ class WorkloadReport:
 
 
 def run_workload(config: NPUConfig, workload: Workload, options: RunOptions | None = None,
-                 on_layer: Callable[[int, Report], None] | None = None) -> WorkloadReport:
+                 on_layer: Callable[[int, Report], None] | None = None, pins: Pins | None = None,
+                 cache: MappingCache | None = None) -> WorkloadReport:
     """Run every layer of ``workload`` in order (layer ``i`` draws its operands with seed
-    ``options.seed + i``); ``on_layer(i, report)`` is called after each."""
+    ``options.seed + i``); ``on_layer(i, report)`` is called after each. ``pins`` fix mapping
+    choices of every matmul layer; layers of one shape are mapped once (``cache``, or one made for
+    this run) and, timing-only, simulated once."""
     options = options or RunOptions()
     reports = []
+    cache = cache if cache is not None else MappingCache()
     for i, layer in enumerate(workload.layers):
-        reports.append(run_layer(config, layer, replace(options, seed=options.seed + i)))
+        reports.append(run_layer(config, layer, replace(options, seed=options.seed + i), pins=pins, cache=cache))
         if on_layer is not None:
             on_layer(i, reports[-1])
     return WorkloadReport(workload.name, config.name, tuple(reports), tuple(ly.count for ly in workload.layers),

@@ -21,15 +21,21 @@ ALLOWED: dict[str, set[str] | None] = {
     # the arithmetic of the vector operators, shared by functional mode's kernels (hw) and the
     # frontend's numpy reference, so that both apply the same formulas
     "vector_math": {"npusim.numerics"},
+    # what core code's operations compute, shared by functional mode's interpreter (hw) and the
+    # mlir-aie importer's constant folding, so both apply the same arithmetic
+    "scalar_math": {"npusim.numerics"},
     "isa": {"npusim.config", "npusim.numerics"},
     # stats/report.py converts the DDR bandwidth with hw.timing.ddr_bytes_per_cycle, so that the
     # figure is stated once. This one rule-module import is allowed; the rest of hw is not (it
     # would close a cycle, since hw imports stats for the recorder).
     "stats": {"npusim.config", "npusim.hw.timing"},
-    "hw": {"npusim.config", "npusim.isa", "npusim.stats", "npusim.numerics", "npusim.vector_math"},
+    "hw": {"npusim.config", "npusim.isa", "npusim.stats", "npusim.numerics", "npusim.vector_math",
+           "npusim.scalar_math"},
     "engine": {"npusim.config", "npusim.isa", "npusim.stats", "npusim.hw"},
     # the frontend states its expected cycles with the engine's own timing rules
-    "frontend": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.hw.timing", "npusim.vector_math"},
+    # and the mapper's search simulates its leading designs (the engine never imports the frontend)
+    "frontend": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.hw.timing", "npusim.vector_math",
+                 "npusim.engine", "npusim.stats"},
     # running layers: lower (frontend), simulate (engine), condense (stats)
     "runner": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.frontend", "npusim.engine",
                "npusim.stats", "npusim.power"},
@@ -47,6 +53,10 @@ ALLOWED: dict[str, set[str] | None] = {
     # runner.run_workload (which lowers, simulates and reports); RunOptions from engine; language-model
     # points by npusim.llm.run_llm
     "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner", "npusim.llm"},
+    # mlir-aie designs: parsed and lowered to a Program (isa), folded with scalar_math, run and reported
+    # like a layer (engine, runner's report_with_power, report views); the frontend is not needed
+    "mlir": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.scalar_math", "npusim.engine",
+             "npusim.stats", "npusim.power", "npusim.runner", "npusim.report", "npusim.hw.errors"},
     # ONNX models built in code for tests and examples: onnx only, nothing from npusim
     "models": set(),
     # language models: the decoder graph (frontend layers), each distinct layer run once by runner.run_layer,

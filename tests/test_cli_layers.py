@@ -84,10 +84,11 @@ def test_workload_text_table(capsys: pytest.CaptureFixture[str]) -> None:
     (["--conv2d", "1,3,2,2,8,3,3,1,0"], "error: --conv2d: <top level>: a 3x3 kernel does not fit a 2x2 input"),
     (["--gemm", "8x8x8", "--tiles", "8,8"], "error: --tiles '8,8': expected 3 integers separated by ','"),
     (["--gemm", "8x8x8", "--trace", "x.json"], "error: npusim run: give exactly one of --trace, --workload, "
-                                                "--onnx, --gemm or --conv2d (got --trace, --gemm)"),
+                                                "--onnx, --gemm, --conv2d or --mlir (got --trace, --gemm)"),
     (["--trace", str(ROOT / "traces/passthrough.json"), "--functional"], "error: --functional needs a layer"),
     (["--workload", "nope.yaml"], "error: nope.yaml: cannot read workload file"),
-    (["--gemm", "64x64x64", "--set", "compute_rows=5"], "error: config 'tiny (test array)': a memory tile stages"),
+    (["--gemm", "64x64x64", "--set", "compute_tile.data_mem_kib=1"],
+     "error: layer 'gemm_64x64x64' (gemm 64x64x64 int8->int8): no design fits."),
 ])
 def test_bad_layer_arguments_exit_2(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     code, _, err = run(capsys, "run", "--config", TINY, *args)

@@ -7,10 +7,10 @@ from .load import (
 )
 from .npu import NPUConfig, TileKind
 from .power import MemoryEnergySpec, PowerSpec, TileWattsSpec
-from .tiles import ComputeTileSpec, DmaSpec, KernelSpec, MemTileSpec, ShimTileSpec, StreamPortsSpec, VectorKernelSpec
+from .tiles import ComputeTileSpec, CoreOpsSpec, DmaSpec, KernelSpec, MemTileSpec, ShimTileSpec, StreamPortsSpec, VectorKernelSpec
 
 __all__ = [
-    "DTYPES", "ComputeTileSpec", "ConfigError", "DType", "DdrSpec", "DmaSpec", "KernelSpec",
+    "DTYPES", "ComputeTileSpec", "ConfigError", "CoreOpsSpec", "DType", "DdrSpec", "DmaSpec", "KernelSpec",
     "LockTimingSpec", "MemTileSpec", "MemoryEnergySpec", "NPUConfig", "PowerSpec", "ShimTileSpec", "StreamPortsSpec",
     "Spec", "StreamSwitchSpec", "TileKind", "TileWattsSpec", "VectorKernelSpec", "VectorKind", "apply_overrides", "config_schema", "load_config",
     "parse_override", "read_yaml", "validation_message",

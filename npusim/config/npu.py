@@ -21,8 +21,10 @@ class NPUConfig(Spec):
     name: str = Field(description="Device name, e.g. 'npu1 (Phoenix XDNA)'.")
     description: str = Field("", description="Free text: what this configuration models.")
     clock_mhz: Annotated[float, Field(gt=0)] = Field(description="Array clock in MHz.")
-    columns: PositiveCount = Field(description="Columns of the array usable by one design.")
-    compute_rows: PositiveCount = Field(description="Rows of compute tiles per column.")
+    columns: Annotated[int, Field(ge=1, le=8)] = Field(
+        description="Columns of the array usable by one design (1-8: XDNA2's whole array has 8).")
+    compute_rows: Annotated[int, Field(ge=1, le=6)] = Field(
+        description="Rows of compute tiles per column (1-6; XDNA and XDNA2 have 4).")
     mem_tile_rows: Count = Field(1, description="Rows of memory tiles between shim and compute rows.")
     compute_tile: ComputeTileSpec
     mem_tile: MemTileSpec

@@ -27,6 +27,9 @@ class DmaSpec(Spec):
     max_iterations: PositiveCount = Field(
         64, description="Largest size of the iteration dimension: one more, outermost dimension "
         "an access pattern may have beyond address_dims (aie-rt: a 6-bit iteration wrap).")
+    padding: bool = Field(
+        False, description="Whether the MM2S channels can insert zero padding around each dimension of "
+        "an access pattern (AIE-ML: the memory tile's DMA only).")
     bd_pools: Literal[1, 2] = Field(
         1, description="1: every channel may use every BD. 2: the BDs are split in two halves, one "
         "for the even-numbered channels and one for the odd ones (the memory tile's 24 + 24).")
@@ -73,6 +76,33 @@ class VectorKernelSpec(Spec):
     overhead_cycles: Cycles = Field(0, description="Fixed cycles per call (prologue, epilogue, call).")
 
 
+class CoreOpsSpec(Spec):
+    """Cycles of the core's own operations in core code (not kernel calls): each operation waits
+    for the one before (no bundling into VLIW words), so a block costs the sum (DESIGN §3)."""
+
+    scalar_alu_cycles: Cycles = Field(1, description="Integer add, subtract, logic, shift, compare, select, "
+                                      "cast or register move on the scalar unit.")
+    scalar_mul_cycles: Cycles = Field(2, description="Integer multiply on the scalar unit.")
+    scalar_div_cycles: Cycles = Field(40, description="Integer divide or remainder (no divider: a software "
+                                      "routine).")
+    scalar_float_cycles: Cycles = Field(20, description="A scalar floating-point operation (no scalar FPU: "
+                                        "emulated in software).")
+    load_cycles: Cycles = Field(6, description="A scalar load from data memory, until its value can be used.")
+    store_cycles: Cycles = Field(1, description="A scalar store to data memory.")
+    vector_alu_cycles: Cycles = Field(1, description="An elementwise vector add, subtract, logic, compare, "
+                                      "select, broadcast or cast.")
+    vector_mul_cycles: Cycles = Field(6, description="An elementwise vector multiply (the vector MAC unit's "
+                                      "latency).")
+    vector_load_cycles: Cycles = Field(7, description="A vector load, until its value can be used.")
+    vector_store_cycles: Cycles = Field(2, description="A vector store.")
+    vector_bytes: PositiveCount = Field(32, description="Bytes one vector store writes (a zeroing kernel "
+                                        "stores its buffer in these).")
+    loop_iteration_cycles: Cycles = Field(1, description="Per iteration of a loop inside core code (the "
+                                          "induction variable's update; the loop itself is a zero-overhead "
+                                          "hardware loop).")
+    branch_cycles: Cycles = Field(6, description="An if: the jump and its delay slots.")
+
+
 class ComputeTileSpec(Spec):
     """A compute tile: VLIW/SIMD core, its data memory, locks, DMA and stream ports."""
 
@@ -89,6 +119,8 @@ class ComputeTileSpec(Spec):
         default_factory=dict, description="Vector-unit kernel timing per operator and data type (elementwise, "
         "pooling, softmax, layernorm; bias and relu also price a matmul's fused epilogue); a missing "
         "entry cannot be computed.")
+    core_ops: CoreOpsSpec = Field(default_factory=CoreOpsSpec, description="Cycles of the core's own "
+                                  "scalar and vector operations in core code (mlir-aie core bodies).")
 
 
 class MemTileSpec(Spec):

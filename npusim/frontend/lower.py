@@ -1,60 +1,69 @@
-"""Lowering: a layer and a config in, a verified Program (and the plan behind it) out."""
+"""Lowering: a layer and a config in, a verified Program (and the design behind it) out."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..config import NPUConfig
 from ..isa import Layout, Program
-from .program.conv import a_tensor_bytes, conv_a_transfer
+from .errors import LoweringError
 from .layers.matmul import Conv2d, Gemm
-from .program.matmul import build_program, gemm_a_transfer
-from .mapper.tiling import LoweringError, TilePlan, plan, verify_lowering
+from .mapper.design import Pins, TilePlan
+from .mapper.search import MappingCache, SearchResult, build, plan_for, search
 
 
 @dataclass(frozen=True, slots=True)
 class Lowered:
-    """A lowered layer: its plan, its program, and the program's verified layout."""
+    """A lowered layer: its plan (the chosen design), its program, the program's verified layout,
+    and the search that chose the design."""
 
     plan: TilePlan
     program: Program
     layout: Layout
+    search: SearchResult | None = None
 
     @property
     def a_bytes(self) -> int:
         return next(t.size_bytes for t in self.program.tensors if t.name == "A")
 
 
-def _check_geometry(config: NPUConfig, p: TilePlan) -> None:
-    mem = config.mem_tile.dma
-    need_in = 2 + p.rows
-    need_out = p.group + 2
-    if mem.s2mm_channels < need_in or mem.mm2s_channels < need_out:
-        raise LoweringError(
-            f"config '{config.name}': a memory tile stages A and B and joins the C blocks of "
-            f"{p.rows} compute rows, which takes {need_in} S2MM and {need_out} MM2S channels; it has "
-            f"{mem.s2mm_channels} and {mem.mm2s_channels} (mem_tile.dma.s2mm_channels / mm2s_channels); "
-            "use fewer compute rows or more memory-tile channels")
-    shim = config.shim_tile.dma
-    if shim.mm2s_channels < 2 or shim.s2mm_channels < 1:
-        raise LoweringError(
-            f"config '{config.name}': each column's shim tile needs 2 MM2S channels (A and B) and 1 S2MM "
-            f"channel (C); it has {shim.mm2s_channels} and {shim.s2mm_channels} "
-            "(shim_tile.dma.mm2s_channels / s2mm_channels)")
+def _check(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | None) -> None:
     if config.mem_tile_rows != 1:
         raise LoweringError(
             f"config '{config.name}': the frontend stages data in one row of memory tiles; this config has "
             f"mem_tile_rows = {config.mem_tile_rows}")
+    if tiles is not None:
+        m, k, n = tiles
+        if m < 1 or k < 1 or n < 1 or m % 4 or k % 8 or n % 8:
+            raise LoweringError(f"layer '{layer.name}': tiles m={m} k={k} n={n}: m must be a multiple of 4, k and n "
+                                "of 8 (the AIE-ML matmul shapes and whole DMA words)")
+    kernels = config.compute_tile.kernels
+    if layer.dtype not in kernels:
+        raise LoweringError(
+            f"layer '{layer.name}' ({layer.describe()}): the config '{config.name}' gives no {layer.dtype} "
+            f"kernel (compute_tile.kernels has: {', '.join(kernels) or 'none'}); add "
+            f"compute_tile.kernels.{layer.dtype} or use another data type")
+    for step in layer.epilogue:
+        if layer.dtype not in config.compute_tile.vector.get(step, {}):  # type: ignore[call-overload]
+            raise LoweringError(
+                f"layer '{layer.name}' ({layer.describe()}): the fused {step} needs its vector timing, but the "
+                f"config '{config.name}' gives none (compute_tile.vector.{step}.{layer.dtype}); add it")
 
 
-def lower(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | None = None) -> Lowered:
-    """Lower ``layer`` onto ``config``: choose the tiling (or use ``tiles`` = ``(m, k, n)``), build
-    the program and verify it. Raises :class:`LoweringError` if it cannot be done, saying why."""
-    p = plan(config, layer, tiles)
-    _check_geometry(config, p)
-    desc = f"{layer.describe()} lowered by npusim: tiles m={p.m} k={p.k} n={p.n} on {p.columns}x{p.rows} cores"
-    if isinstance(layer, Gemm):
-        program = build_program(p, gemm_a_transfer, p.Mp * p.Kp * p.ib, layer.name, desc)
+def lower(config: NPUConfig, layer: Gemm | Conv2d, tiles: tuple[int, int, int] | None = None,
+          pins: Pins | None = None, cache: MappingCache | None = None) -> Lowered:
+    """Lower ``layer`` onto ``config``: search the designs (within ``pins``; ``tiles`` = ``(m, k, n)``
+    pins the tile sizes), build the winner's program and verify it. Raises :class:`LoweringError`
+    if it cannot be done, saying why. ``cache`` keeps search results for layers of the same shape."""
+    pins = pins or Pins()
+    if tiles is not None:
+        pins = replace(pins, tiles=tiles)
+    _check(config, layer, pins.tiles)
+    result = search(config, layer, pins, cache)
+    plan = plan_for(config, result, layer)
+    if result.built is not None:  # the search built this design for a layer of this shape: same program
+        program, layout = result.built
+        program = replace(program, name=layer.name,
+                          description=f"{layer.describe()} lowered by npusim: {plan.design.describe()}")
     else:
-        program = build_program(p, conv_a_transfer, a_tensor_bytes(p), layer.name, desc)
-    layout = verify_lowering(program, config, layer.name, f"{layer.describe()} with m={p.m} k={p.k} n={p.n}")
-    return Lowered(p, program, layout)
+        program, layout = build(config, plan)
+    return Lowered(plan, program, layout, result)

@@ -5,7 +5,10 @@
 stall if a core's did) and then takes ``locks.acquire_cycles``; ``release`` takes
 ``locks.release_cycles`` and then adds to the lock. Loops are run, never unrolled. In functional
 mode ``compute`` and ``vector`` also compute on their buffers (hw/kernels.py, hw/vector_kernels.py),
-taking the same cycles.
+taking the same cycles. A ``code`` block (core code) is a kernel call whose cycles come from the
+per-operation cost table (``timing.code_cycles``); functional mode interprets it on the core's
+registers and buffers (hw/core_code.py). A program ending in an endless loop (``isa.ENDLESS``) is
+not waited for, as the host does not wait for such a core.
 
 Run-ahead: a core keeps its own clock, ``ahead`` cycles in front of the array's, and yields to
 the engine only when it must meet another unit at an exact cycle. Compute and lock-operation
@@ -24,12 +27,13 @@ from typing import Any
 import simpy
 
 from ..config import ComputeTileSpec, LockTimingSpec
-from ..isa import Acquire, Compute, Instruction, Loop, Release, Vector
+from ..isa import ENDLESS, Acquire, Code, Compute, Instruction, Loop, Release, Vector
 from ..stats.recorder import CoreStats, Recorder
+from .core_code import Registers, code_memory_bytes, run_code
 from .data import DataPlane
 from .kernels import matmul_memory_bytes, run_matmul
 from .lock import Lock, PairLock
-from .timing import kernel_call_cycles
+from .timing import code_cycles, kernel_call_cycles
 from .unit import ArrayClock, ProgressWatch, Unit
 from .vector_kernels import run_vector, vector_memory_bytes
 
@@ -43,13 +47,14 @@ Op = tuple[Any, ...]
 
 
 class Core(Unit):
-    __slots__ = ("code", "calls", "acquire_cycles", "release_cycles", "stats", "rec", "data", "ahead")
+    __slots__ = ("code", "calls", "acquire_cycles", "release_cycles", "stats", "rec", "data", "ahead", "regs")
 
     def __init__(self, env: ArrayClock, name: str, program: tuple[Instruction, ...],
                  spec: ComputeTileSpec, lock_timing: LockTimingSpec, locks: Mapping[str, Lock | PairLock],
                  rec: Recorder, stats: CoreStats, watch: ProgressWatch,
                  data: DataPlane | None = None) -> None:
-        super().__init__(env, name, watch, required=True)
+        endless = bool(program) and isinstance(program[-1], Loop) and program[-1].count >= ENDLESS
+        super().__init__(env, name, watch, required=not endless)
         self.code = compile_program(program, spec, locks)
         self.calls = [0] * len(self.code)  # kernel calls made, per instruction
         self.acquire_cycles = lock_timing.acquire_cycles
@@ -58,6 +63,7 @@ class Core(Unit):
         self.rec = rec
         self.data = data  # functional mode: kernels compute on the buffers
         self.ahead = 0  # cycles this core's own clock runs ahead of the array's (see module doc)
+        self.regs: Registers = {}  # functional mode: core code's registers
         env.process(self.run())
 
     def run(self) -> Generator[simpy.Event, Any, None]:
@@ -117,12 +123,14 @@ class Core(Unit):
                     loops.pop()
             pc += 1
 
-    def compute(self, ins: Compute | Vector) -> None:
-        """Functional mode: what a kernel call does to the numbers."""
+    def compute(self, ins: Compute | Vector | Code) -> None:
+        """Functional mode: what a kernel call (or a block of core code) does to the numbers."""
         assert self.data is not None
         buf = self.data.buffers
         if isinstance(ins, Compute):
             run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c])  # type: ignore[index]
+        elif isinstance(ins, Code):
+            run_code(ins, self.regs, buf, self.name)
         else:
             run_vector(ins, buf)
 
@@ -180,6 +188,8 @@ def compile_program(body: tuple[Instruction, ...], spec: ComputeTileSpec,
                          *matmul_memory_bytes(ins)))
         elif isinstance(ins, Vector):
             code.append((KERNEL, kernel_call_cycles(spec, ins), ins, 0, ins.elements, *vector_memory_bytes(ins)))
+        elif isinstance(ins, Code):
+            code.append((KERNEL, code_cycles(spec.core_ops, ins.body), ins, 0, 0, *code_memory_bytes(ins.body)))
         elif isinstance(ins, Acquire):
             code.append((ACQUIRE, locks[ins.lock], ins.value))
         elif isinstance(ins, Release):

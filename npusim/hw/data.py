@@ -45,8 +45,28 @@ def words(mem: Bytes) -> npt.NDArray[np.uint32]:
     return mem.view(np.uint32)
 
 
-def gather(mem: Bytes, offset_bytes: int, length_bytes: int, dims: tuple[Dim, ...]) -> Bytes:
-    """The bytes a transfer reads from ``mem``, in stream order."""
+def _padded_index(offset_words: int, dims: tuple[Dim, ...],
+                  pad: tuple[tuple[int, int], ...]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """Word addresses of a padded pattern in stream order, and which of them are real (not padding)."""
+    idx = np.full((), offset_words, dtype=np.intp)
+    real = np.ones((), dtype=np.bool_)
+    for i in reversed(range(len(dims))):
+        d = dims[i]
+        before, after = pad[i] if i < len(pad) else (0, 0)
+        pos = np.arange(-before, d.size + after, dtype=np.intp)
+        idx = idx[..., None] + np.clip(pos, 0, d.size - 1) * d.stride
+        real = real[..., None] & ((pos >= 0) & (pos < d.size))
+    return idx.reshape(-1), real.reshape(-1)
+
+
+def gather(mem: Bytes, offset_bytes: int, length_bytes: int, dims: tuple[Dim, ...],
+           pad: tuple[tuple[int, int], ...] = ()) -> Bytes:
+    """The bytes a transfer reads from ``mem``, in stream order (zero words where ``pad`` inserts them)."""
+    if pad:
+        idx, real = _padded_index(offset_bytes // WORD_BYTES, dims, pad)
+        out = np.zeros(len(idx), dtype=np.uint32)
+        out[real] = words(mem)[idx[real]]
+        return out.view(np.uint8)
     if not dims:
         return mem[offset_bytes:offset_bytes + length_bytes].copy()
     return words(mem)[_word_index(offset_bytes // WORD_BYTES, dims)].view(np.uint8)

@@ -146,7 +146,7 @@ class TileDmaChannel(Unit):
     def push(self, bd: BufferDescriptor) -> None:
         """Functional mode, source end: gather the BD's bytes into the route."""
         assert self.data is not None
-        self.route.data.push(gather(self.data.buffers[bd.buffer], bd.offset_bytes, bd.length_bytes, bd.dims))
+        self.route.data.push(gather(self.data.buffers[bd.buffer], bd.offset_bytes, bd.length_bytes, bd.dims, bd.pad))
 
     def moved(self) -> None:
         """The BD's bytes have left the source: count them, post the release, start the next."""

@@ -6,20 +6,41 @@ one place. Time is an integer count of array clock cycles.
 from __future__ import annotations
 
 import math
+from typing import Any, overload
 
-from ..config import ComputeTileSpec, DdrSpec, DmaSpec, DType, KernelSpec, LockTimingSpec, StreamSwitchSpec, VectorKind
+import numpy as np
+import numpy.typing as npt
+
+from ..config import ComputeTileSpec, CoreOpsSpec, DdrSpec, DmaSpec, DType, KernelSpec, LockTimingSpec, StreamSwitchSpec, VectorKind
 from ..isa import Compute, Dim, Vector
+from ..isa.core_code import Stmt, split_type, trip_count
 from ..isa.instructions import WORD_BYTES
 
 
-def compute_cycles(kernel: KernelSpec, m: int, k: int, n: int) -> int:
+IntArray = npt.NDArray[np.int64]
+"""The mapper evaluates some rules over many candidate tile sizes at once: those rules accept
+numpy integer arrays as well as integers and apply element by element."""
+
+
+def _ceil(x: Any) -> Any:
+    """``ceil`` after forgiving float error below 1e-9 of a cycle, for a number or an array."""
+    if isinstance(x, np.ndarray):
+        return np.ceil(x - 1e-9).astype(np.int64)
+    return math.ceil(x - 1e-9)
+
+
+@overload
+def compute_cycles(kernel: KernelSpec, m: int, k: int, n: int) -> int: ...
+@overload
+def compute_cycles(kernel: KernelSpec, m: IntArray, k: IntArray, n: IntArray) -> IntArray: ...
+def compute_cycles(kernel: KernelSpec, m: Any, k: Any, n: Any) -> Any:
     """A matmul kernel call:
     ``ceil(m*k*n / (macs_per_cycle * efficiency) + cycles_per_output * m*n) + overhead_cycles``
     (rounded up after forgiving float error below 1e-9 of a cycle). The MAC term is the vector
     unit's sustained rate; the output term is the C tile's load, accumulate and store on every call,
     which is what makes published kernels with a large m*n against k slower per MAC."""
     exact = m * k * n / (kernel.macs_per_cycle * kernel.efficiency) + kernel.cycles_per_output * m * n
-    return math.ceil(exact - 1e-9) + kernel.overhead_cycles
+    return _ceil(exact) + kernel.overhead_cycles
 
 
 def vector_cycles(tile: ComputeTileSpec, kind: VectorKind, dtype: DType, elements: int) -> int:
@@ -30,7 +51,11 @@ def vector_cycles(tile: ComputeTileSpec, kind: VectorKind, dtype: DType, element
     return math.ceil(elements * spec.cycles_per_element - 1e-9) + spec.overhead_cycles
 
 
-def epilogue_cycles(tile: ComputeTileSpec, dtype: DType, outputs: int, bias: bool, relu: bool) -> int:
+@overload
+def epilogue_cycles(tile: ComputeTileSpec, dtype: DType, outputs: int, bias: bool, relu: bool) -> int: ...
+@overload
+def epilogue_cycles(tile: ComputeTileSpec, dtype: DType, outputs: IntArray, bias: bool, relu: bool) -> IntArray: ...
+def epilogue_cycles(tile: ComputeTileSpec, dtype: DType, outputs: Any, bias: bool, relu: bool) -> Any:
     """A matmul's fused epilogue on ``outputs`` accumulators: ``ceil(outputs * (cycles_per_element of
     vector.bias if bias + of vector.relu if relu))``; no overhead, it runs inside the kernel call."""
     per = 0.0
@@ -38,7 +63,7 @@ def epilogue_cycles(tile: ComputeTileSpec, dtype: DType, outputs: int, bias: boo
         per += tile.vector["bias"][dtype].cycles_per_element
     if relu:
         per += tile.vector["relu"][dtype].cycles_per_element
-    return math.ceil(outputs * per - 1e-9) if per else 0
+    return _ceil(outputs * per) if per else 0 * outputs
 
 
 def kernel_call_cycles(tile: ComputeTileSpec, ins: Compute | Vector) -> int:
@@ -105,4 +130,55 @@ def ddr_access_bytes(ddr: DdrSpec, length_bytes: int, dims: tuple[Dim, ...]) -> 
     """DDR bandwidth a shim transfer uses: each contiguous run costs whole accesses,
     ``runs * ceil(run_bytes / access_bytes) * access_bytes`` (run alignment is not modelled)."""
     run = contiguous_run_bytes(length_bytes, dims)
-    return (length_bytes // run) * math.ceil(run / ddr.access_bytes) * ddr.access_bytes
+    return ddr_runs_bytes(ddr, length_bytes // run, run)
+
+
+@overload
+def ddr_runs_bytes(ddr: DdrSpec, runs: int, run_bytes: int) -> int: ...
+@overload
+def ddr_runs_bytes(ddr: DdrSpec, runs: IntArray, run_bytes: IntArray | int) -> IntArray: ...
+@overload
+def ddr_runs_bytes(ddr: DdrSpec, runs: int, run_bytes: IntArray) -> IntArray: ...
+def ddr_runs_bytes(ddr: DdrSpec, runs: Any, run_bytes: Any) -> Any:
+    """DDR bandwidth ``runs`` contiguous runs of ``run_bytes`` each use: whole accesses of
+    ``ddr.access_bytes`` per run (the rule of :func:`ddr_access_bytes`, for the mapper's estimates)."""
+    return runs * (-(-run_bytes // ddr.access_bytes)) * ddr.access_bytes
+
+
+def _stmt_cycles(ops: CoreOpsSpec, s: Stmt) -> int:
+    """Cycles of one statement of core code (see :func:`code_cycles`)."""
+    lanes, elem = split_type(s.type)
+    vector = lanes > 1
+    fn = s.fn
+    if fn == "for":
+        return trip_count(s) * (code_cycles(ops, s.body) + ops.loop_iteration_cycles)
+    if fn == "if":
+        return ops.branch_cycles + max(code_cycles(ops, s.body), code_cycles(ops, s.orelse))
+    if fn in ("yield", "call"):
+        return s.cycles
+    if fn in ("load", "store", "vload", "vstore"):
+        return {"load": ops.load_cycles, "store": ops.store_cycles, "vload": ops.vector_load_cycles,
+                "vstore": ops.vector_store_cycles}[fn]
+    if fn == "fill":
+        return math.ceil(int(s.args[0]) / ops.vector_bytes) * ops.vector_store_cycles
+    floating = elem in ("f32", "bf16") or s.src_type in ("f32", "bf16") or fn.startswith("cmpf")
+    if fn in ("muli", "mulf") or (fn == "divf" and vector):
+        return ops.vector_mul_cycles if vector else ops.scalar_float_cycles if floating else ops.scalar_mul_cycles
+    if fn in ("divsi", "divui", "remsi", "remui"):
+        return lanes * ops.scalar_div_cycles
+    if vector:
+        return ops.vector_alu_cycles
+    return ops.scalar_float_cycles if floating and fn not in ("copy", "select") else ops.scalar_alu_cycles
+
+
+def code_cycles(ops: CoreOpsSpec, body: tuple[Stmt, ...]) -> int:
+    """Cycles of a block of core code: the sum of its statements' costs from
+    ``compute_tile.core_ops`` (each waits for the one before; no VLIW bundling). Integer
+    add/logic/shift/compare/select/cast/move: ``scalar_alu``; multiply: ``scalar_mul``; divide or
+    remainder: ``scalar_div`` (per lane: there is no divider); scalar floating point:
+    ``scalar_float`` (emulated); on vectors: ``vector_alu``, multiplies (and float divides)
+    ``vector_mul``; loads and stores: ``load``/``store`` or ``vector_load``/``vector_store``;
+    zeroing ``n`` bytes: ``ceil(n / vector_bytes)`` vector stores; a loop: its trip count x (body +
+    ``loop_iteration``); an if: ``branch`` + its longer branch (data-dependent branches cost the
+    same in both modes); a fixed-cost kernel call: its given cycles. Sources: configs/*.yaml."""
+    return sum(_stmt_cycles(ops, s) for s in body)

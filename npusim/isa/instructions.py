@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, Strict
 
 from ..config import DType, VectorKind
 from ..numerics import OutType
+from .core_code import Code
 
 _STRICT = ConfigDict(extra="forbid")
 StrictInt = Annotated[int, Strict()]
@@ -67,6 +68,12 @@ class Compute:
     A fused epilogue applies on ``emit``, to the accumulators before the conversion: ``bias`` adds
     ``n`` 32-bit values (the accumulator type) stored in ``b`` right after its ``k x n`` operands
     (the bias rides with each B tile); ``relu`` clamps at zero.
+
+    ``c_type`` keeps ``c`` in that (narrow) type between calls instead of 32-bit accumulators, as
+    the stock mlir-aie kernels do: each call widens ``c`` (integers scaled back up by ``shift``),
+    adds the products, and stores the result converted to ``c_type`` again (shift-round-saturate,
+    or bf16 rounding), so a reduction is rounded once per call; ``emit``, if given, must be
+    ``c_type``. ``b_transposed``: ``b`` holds the tile as ``n x k`` (B stored column-major).
     """
 
     __pydantic_config__ = _STRICT
@@ -83,6 +90,8 @@ class Compute:
     shift: Annotated[int, Field(ge=0, le=31), Strict()] = 0
     bias: bool = False
     relu: bool = False
+    c_type: OutType | None = None
+    b_transposed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +148,11 @@ class Vector:
 
 @dataclass(frozen=True, slots=True)
 class Loop:
-    """Run ``body`` ``count`` times. Loops stay loops: they are never unrolled."""
+    """Run ``body`` ``count`` times. Loops stay loops: they are never unrolled.
+
+    A count of :data:`ENDLESS` or more is an endless loop (an mlir-aie core's
+    ``scf.for ... to 9223372036854775807``, IRON's ``range_(sys.maxsize)``): a core whose program
+    ends with one is not waited for, as the host does not wait for it."""
 
     __pydantic_config__ = _STRICT
     op: Literal["loop"]
@@ -147,7 +160,10 @@ class Loop:
     body: tuple["Instruction", ...]
 
 
-Instruction = Annotated[Union[Acquire, Release, Compute, Vector, Loop], Field(discriminator="op")]
+ENDLESS = 2**40
+"""Loop counts from here on are endless loops (see :class:`Loop`)."""
+
+Instruction = Annotated[Union[Acquire, Release, Compute, Vector, Loop, Code], Field(discriminator="op")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +175,11 @@ class Dim:
     stride: NonNeg
 
 
-def pattern_bytes(dims: tuple[Dim, ...]) -> int:
-    """Bytes an access pattern moves: the product of its sizes, in words."""
+def pattern_bytes(dims: tuple[Dim, ...], pad: tuple[tuple[int, int], ...] = ()) -> int:
+    """Bytes an access pattern moves: the product of its sizes (each with its padding), in words."""
     words = 1
-    for d in dims:
-        words *= d.size
+    for i, d in enumerate(dims):
+        words *= d.size + (sum(pad[i]) if i < len(pad) else 0)
     return WORD_BYTES * words
 
 
@@ -179,6 +195,10 @@ class BufferDescriptor:
 
     ``next`` is the index of the following BD in the channel's list; ``None`` means the BD after
     this one in the list (or the end of the chain after the last one); ``"end"`` ends the chain.
+
+    ``pad`` (a memory tile's MM2S only, ``dma.padding``) gives ``(before, after)`` words of zeros
+    the DMA inserts around each dimension of ``dims`` (same order): the stream then carries
+    ``length_bytes`` = the padded pattern's words, of which only the unpadded ones are read.
     """
 
     __pydantic_config__ = _STRICT
@@ -189,6 +209,7 @@ class BufferDescriptor:
     acquire: LockOp | None = None
     release: LockOp | None = None
     next: NonNeg | Literal["end"] | None = None
+    pad: tuple[tuple[NonNeg, NonNeg], ...] = ()
 
     def extent_bytes(self) -> int:
         """Bytes from ``offset_bytes`` to one past the last byte the pattern touches."""

@@ -7,10 +7,14 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from .core_code import Code
 from .errors import ProgramError
-from .instructions import Program
+from .instructions import Instruction, Loop, Program
 
-TRACE_VERSION = 1
+TRACE_VERSION = 2
+"""The newest trace format. Version 2 adds core ``code`` blocks and padded BDs (``pad``); a
+program that uses neither is still written as version 1, which older readers take."""
+READ_VERSIONS = (1, 2)
 _ADAPTER: TypeAdapter[Program] = TypeAdapter(Program)
 
 
@@ -50,10 +54,10 @@ def program_from_dict(data: Any, source: str = "<trace>") -> Program:
     version = data.get("version", TRACE_VERSION)
     if data.get("format", "npusim-trace") != "npusim-trace":
         raise ProgramError(f"{source}: format: expected 'npusim-trace', got {data.get('format')!r}")
-    if version != TRACE_VERSION:
+    if version not in READ_VERSIONS:
         raise ProgramError(
             f"{source}: version: trace format version {version!r} is not supported; this npusim "
-            f"reads version {TRACE_VERSION} only (\"version\": {TRACE_VERSION}); convert the trace "
+            f"reads versions 1 and {TRACE_VERSION} (\"version\": {TRACE_VERSION}); convert the trace "
             "to that format (see README, Programs)")
     try:
         return _ADAPTER.validate_python(data)
@@ -65,11 +69,21 @@ def program_from_dict(data: Any, source: str = "<trace>") -> Program:
             f"{source}: {where}: {'; or '.join(whats)}" for where, whats in problems.items())) from None
 
 
+def _has_code(body: tuple[Instruction, ...]) -> bool:
+    return any(isinstance(i, Code) or (isinstance(i, Loop) and _has_code(i.body)) for i in body)
+
+
+def needs_version_2(program: Program) -> bool:
+    """Whether ``program`` uses what only trace version 2 has (core code, padded BDs)."""
+    return any(_has_code(tp.core) or any(bd.pad for ch in tp.dma for bd in ch.bds) for tp in program.tiles)
+
+
 def program_to_dict(program: Program) -> dict[str, Any]:
     """The JSON-ready form of ``program`` (what :func:`save_program` writes); fields left at
-    their defaults are left out, except the format and version."""
+    their defaults are left out, except the format and version (2 if the program needs it)."""
     body: dict[str, Any] = _ADAPTER.dump_python(program, mode="json", exclude_defaults=True)
-    head = {"format": program.format, "version": program.version, "name": program.name}
+    version = max(program.version, 2 if needs_version_2(program) else 1)
+    head = {"format": program.format, "version": version, "name": program.name}
     return head | {k: v for k, v in body.items() if k not in head}
 
 

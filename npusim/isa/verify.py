@@ -11,12 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..config import NPUConfig
+from ..numerics import OUTPUTS
+from .core_code import Code
 from .errors import ProgramError
 from .instructions import (
     WORD_BYTES, Acquire, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
     Instruction, Loop, Program, Release, Tensor, Tile, TileProgram, Vector, Wait, pattern_bytes,
 )
 from .routing import RoutePath, RoutePlacer
+from .verify_code import CodeChecker
+from .verify_pattern import PatternUse, check_pattern
 
 _KIND = {"shim": "shim tile", "mem": "memory tile", "compute": "compute tile"}
 _SPEC = {"shim": "shim_tile", "mem": "mem_tile", "compute": "compute_tile"}
@@ -153,20 +157,35 @@ class _Verifier:
             return
         if self.c.tile_kind(tp.tile[1]) != "compute":
             raise self.fail(self.where(tp.tile), "has no core; only compute tiles run core programs")
+        self.code = CodeChecker(lambda name, where: self.core_buffer(tp.tile, name, where), self.fail)
         self.instructions(tp.tile, tp.core, "core")
+
+    def core_buffer(self, tile: Tile, name: str, where: str) -> int:
+        """Size of a buffer core code on ``tile`` uses; it must be in the core's reach."""
+        if name not in self.buffers:
+            raise self.fail(where, f"unknown buffer '{name}'; declare it in a tile's 'buffers'")
+        home = self.buffers[name].tile
+        if home not in self.core_reach(tile):
+            raise self.fail(where, (
+                f"buffer '{name}' lives on tile {_t(home)}, which the core of {_t(tile)} cannot reach "
+                f"(reachable: {', '.join(_t(t) for t in self.core_reach(tile))})"))
+        return self.buffers[name].size_bytes
 
     def instructions(self, tile: Tile, body: tuple[Instruction, ...], path: str) -> None:
         for i, ins in enumerate(body):
             where = f"{self.where(tile)}: {path}[{i}]"
+            if isinstance(ins, Code):
+                self.code.code(ins, where)
             if isinstance(ins, (Acquire, Release)):
                 self.lock_home(ins.lock, tile, self.core_reach(tile), where)
                 self.lock_value(ins.value, where)
-            elif isinstance(ins, Compute):
+            if isinstance(ins, Compute):
                 if ins.dtype not in self.c.compute_tile.kernels:
                     have = ", ".join(self.c.compute_tile.kernels) or "none"
                     raise self.fail(where, (
                         f"compute in {ins.dtype}, but the config gives no kernel timing for it "
                         f"(compute_tile.kernels has: {have}); add compute_tile.kernels.{ins.dtype}"))
+                self.c_type(ins, where)
                 for step in ("bias", "relu") if ins.emit is not None else ():
                     if getattr(ins, step):
                         self.vector_timing(step, ins.dtype, where)
@@ -176,6 +195,12 @@ class _Verifier:
                     self.vector_timing("relu", ins.dtype, where)
             elif isinstance(ins, Loop):
                 self.instructions(tile, ins.body, f"{path}[{i}].body")
+
+    def c_type(self, ins: Compute, where: str) -> None:
+        if ins.c_type is not None and (ins.c_type not in OUTPUTS[ins.dtype] or ins.emit not in (None, ins.c_type)):
+            raise self.fail(where, (
+                f"c_type {ins.c_type} with emit {ins.emit}: C kept between calls must be an output type of "
+                f"{ins.dtype} ({', '.join(OUTPUTS[ins.dtype])}) and a call emits that type; fix c_type or emit"))
 
     def vector_timing(self, kind: str, dtype: str, where: str) -> None:
         table = self.c.compute_tile.vector
@@ -252,7 +277,12 @@ class _Verifier:
                 f"buffer '{bd.buffer}' lives on tile {_t(home.tile)}, which this DMA channel cannot "
                 f"reach (reachable: {', '.join(_t(t) for t in reach)})"))
         self.pattern(bd.dims, bd.length_bytes, bd.offset_bytes, bd.extent_bytes(),
-                     home.size_bytes, f"buffer '{bd.buffer}'", where, _SPEC[self.c.tile_kind(tile[1])])
+                     home.size_bytes, f"buffer '{bd.buffer}'", where, _SPEC[self.c.tile_kind(tile[1])], bd.pad)
+        if bd.pad and not (channel.startswith("mm2s") and self.c.tile_spec(tile[1]).dma.padding):
+            raise self.fail(where, (
+                "pads its access pattern, which only an MM2S channel whose DMA can pad does "
+                f"({_SPEC[self.c.tile_kind(tile[1])]}.dma.padding is false or this is an S2MM channel); "
+                "remove 'pad' or move the transfer to a memory tile's MM2S channel"))
         for op in (bd.acquire, bd.release):
             if op is not None:
                 self.lock_home(op.lock, tile, reach, where)
@@ -263,36 +293,9 @@ class _Verifier:
                 f"0..{count - 1}, or \"end\" to end the chain"))
 
     def pattern(self, dims: tuple[Dim, ...], length: int, offset: int, extent: int, size: int,
-                what: str, where: str, spec: str) -> None:
+                what: str, where: str, spec: str, pad: tuple[tuple[int, int], ...] = ()) -> None:
         """Check an access pattern; ``spec`` is the config section of the DMA ('shim_tile', ...)."""
-        dma = getattr(self.c, spec).dma
-        max_dims = dma.address_dims
-        if length % WORD_BYTES:
-            raise self.fail(where, (
-                f"length_bytes {length} is not a multiple of the {WORD_BYTES}-byte DMA word; "
-                f"pad the transfer to a multiple of {WORD_BYTES}"))
-        if offset % WORD_BYTES:
-            raise self.fail(where, (
-                f"offset_bytes {offset} is not a multiple of the {WORD_BYTES}-byte DMA word; "
-                f"align it to {WORD_BYTES} bytes"))
-        if dims:
-            if len(dims) > max_dims + 1:
-                raise self.fail(where, (
-                    f"access pattern has {len(dims)} dimensions, the DMA has {max_dims} and an iteration "
-                    f"dimension (limit {spec}.dma.address_dims = {max_dims}); fold dimensions or split the BD"))
-            if len(dims) == max_dims + 1 and dims[-1].size > dma.max_iterations:
-                raise self.fail(where, (
-                    f"the outermost dimension of a {len(dims)}-dimension pattern is the iteration "
-                    f"dimension, and its size {dims[-1].size} is above the limit {spec}.dma.max_iterations "
-                    f"= {dma.max_iterations}; split the transfer into several"))
-            if pattern_bytes(dims) != length:
-                raise self.fail(where, (
-                    f"access pattern moves {pattern_bytes(dims)} bytes (product of sizes x "
-                    f"{WORD_BYTES}) but length_bytes is {length}; make them agree"))
-        if offset + extent > size:
-            raise self.fail(where, (
-                f"reaches byte {offset + extent} of {what}, which has {size} bytes; "
-                "shorten the transfer or its strides"))
+        check_pattern(self.c, self.fail, PatternUse(dims, length, offset, extent, size, pad), what, where, spec)
 
     # -- routes and runtime ----------------------------------------------------------------
     def endpoint(self, ep: Endpoint, direction: str, where: str) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..config import NPUConfig
 from ..engine import run_functional
-from ..frontend import AnyLayer, Gemm, Conv2d, lower, lower_vector
+from ..frontend import AnyLayer, Conv2d, Gemm, MappingCache, lower, lower_vector
 from ..frontend.data.matmul import compare, pack, unpack
 from ..frontend.data.vector import compare_vector, pack_vector, side_operands, unpack_vector
 from ..frontend.program.vector import tensor_bytes
@@ -84,11 +84,12 @@ class FunctionalRun:
                                for _ in range(model.num_hidden_layers)]
         self.v = [c.copy() for c in self.k]
         self.checked, self.ok, self.max_abs_error = 0, True, 0.0
+        self.mapping = MappingCache()  # layers of one shape mapped once
 
     def layer(self, layer: AnyLayer, operands: dict[str, Array]) -> Array:
         """Simulate ``layer`` on ``operands``; its output read back from DDR (and checked)."""
         if isinstance(layer, (Gemm, Conv2d)):
-            low = lower(self.config, layer)
+            low = lower(self.config, layer, cache=self.mapping)
             _, out = run_functional(self.config, low.program, pack(low.plan, operands, low.a_bytes), layout=low.layout)
             got = unpack(low.plan, out)
             ok, err, _ = compare(layer, operands, got)

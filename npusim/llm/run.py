@@ -20,12 +20,12 @@ from collections.abc import Callable, Hashable, Iterable
 
 from ..config import NPUConfig
 from ..engine import RunOptions
-from ..frontend import AnyLayer
+from ..frontend import AnyLayer, Conv2d, Gemm
 from .graph import GROUPS, LlmRun, Step, decode_steps, prefill_steps
 from .interpolate import ContextCurve
 from .model import ModelSpec
 from .report import ContextPoint, LlmReport, Reuse
-from .timings import Cost, TimingCache
+from .timings import Cost, TimingCache, pins_of
 
 
 def groups() -> dict[str, Cost]:
@@ -63,26 +63,35 @@ def _decode(model: ModelSpec, run: LlmRun, cache: TimingCache, curve: ContextCur
     return out, interpolated
 
 
-def attention_curve(model: ModelSpec, run: LlmRun, cache: TimingCache) -> ContextCurve:
+def attention_curve(model: ModelSpec, run: LlmRun, cache: TimingCache, hi: int) -> ContextCurve:
     """The cost of a decode step's attention-length-dependent layers (``Step.grows``) against the
-    context: simulated by ``cache`` at the curve's anchors, cut where their lowering's plans
-    change (see :mod:`.interpolate`)."""
+    context, up to ``hi``: their matmuls in the design the mapper chooses at ``hi`` (a kernel
+    compiled once for the longest cache, run at every length), simulated by ``cache`` at the
+    curve's anchors, the curve cut where their padded sizes or vector blocks change (see
+    :mod:`.interpolate`)."""
+    fixed = {s.name: cache.search(s.layer) for s in decode_steps(model, run, hi)
+             if s.grows and isinstance(s.layer, (Gemm, Conv2d))}
+    pins = {name: pins_of(r.winner.design) for name, r in fixed.items()}
+
     def attention_at(context: int) -> Cost:
         part = Cost()
         for s in decode_steps(model, run, context):
             if s.grows:
-                part.add(cache.cost(s.layer), s.count)
+                part.add(cache.cost(s.layer, pins.get(s.name)), s.count)
         return part
 
     def signature_at(context: int) -> tuple[Hashable, ...]:
-        return tuple(cache.signature(s.layer) for s in decode_steps(model, run, context) if s.grows)
+        return tuple(cache.signature(s.layer, fixed.get(s.name)) for s in decode_steps(model, run, context) if s.grows)
 
     return ContextCurve(attention_at, run.tolerance, signature_at)
 
 
-def _step(model: ModelSpec, run: LlmRun, cache: TimingCache, context: int) -> Cost:
+def _step(model: ModelSpec, run: LlmRun, cache: TimingCache, context: int, curve: ContextCurve | None = None) -> Cost:
+    """One decode step at ``context``: its attention from ``curve`` when given."""
     parts = groups()
-    add_steps(parts, decode_steps(model, run, context), cache)
+    add_steps(parts, decode_steps(model, run, context), cache, grows=curve is None)
+    if curve is not None:
+        parts["attention"].add(curve.cost(context))
     return total(parts)
 
 
@@ -99,11 +108,12 @@ def run_llm(config: NPUConfig, model: ModelSpec, run: LlmRun, options: RunOption
     prefill = groups()
     add_steps(prefill, prefill_steps(model, run), cache)
 
-    curve = attention_curve(model, run, cache)
+    curve = attention_curve(model, run, cache, run.prompt + max(run.generate, 1))
     decode, interpolated = _decode(model, run, cache, curve) if run.generate else (groups(), 0)
     first = last = None
     if run.generate:
-        first, last = _step(model, run, cache, run.prompt + 1), _step(model, run, cache, run.prompt + run.generate)
+        first = _step(model, run, cache, run.prompt + 1, curve)
+        last = _step(model, run, cache, run.prompt + run.generate, curve)
     contexts = tuple(ContextPoint(c, _step(model, run, cache, c)) for c in run.contexts)
     runs = total(prefill).runs + total(decode).runs + sum(p.cost.runs for p in contexts)
     reuse = Reuse(runs, cache.simulated - before, interpolated, curve.anchors if run.generate else (),

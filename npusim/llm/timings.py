@@ -18,7 +18,8 @@ from typing import Any
 
 from ..config import NPUConfig
 from ..engine import RunOptions
-from ..frontend import AnyLayer, Conv2d, Gemm, plan, plan_vector
+from ..frontend import AnyLayer, Conv2d, Design, Gemm, MappingCache, Pins, SearchResult, plan_vector, search
+from ..frontend.mapper.search import plan_for  # the padded sizes of a fixed design, no search
 from ..power import COMPONENTS
 from ..runner import run_layer
 from ..stats import Report
@@ -90,18 +91,25 @@ def layer_key(layer: AnyLayer) -> str:
     return json.dumps(fields, sort_keys=True)
 
 
-def plan_signature(config: NPUConfig, layer: AnyLayer) -> Hashable:
-    """What the lowering chose for ``layer`` apart from the layer's own sizes: a GEMM's tiles,
-    padded sizes and placement, a vector operator's rows per block, segments and placement. Two
-    layers of one kind with the same signature run the same program but for their lengths."""
+def pins_of(design: Design) -> Pins:
+    """Pins that fix every choice of ``design`` (a kernel compiled once, run at many lengths)."""
+    return Pins(columns=design.columns, rows=design.rows, tiles=(design.m, design.k, design.n),
+                c_buffers=design.c_buffers, c_storage=design.c_storage, reuse=design.reuse, b_layout=design.b_layout,
+                a_block=design.a_block)
+
+
+def plan_signature(config: NPUConfig, layer: AnyLayer, fixed: SearchResult | None = None) -> Hashable:
+    """What the lowering does with ``layer`` apart from the layer's own sizes: a matmul's padded
+    sizes under the design of ``fixed`` (a search result whose winner is pinned), a vector
+    operator's rows per block, segments and placement. Two layers of one kind with the same
+    signature run the same program but for their lengths."""
     if isinstance(layer, (Gemm, Conv2d)):
-        p = plan(config, layer)
-        return ("matmul",) + tuple((f.name, getattr(p, f.name)) for f in fields(p) if f.name not in _SIZES)
+        if fixed is None:
+            raise ValueError("a matmul's plan signature is taken under a fixed design: pass its search result")
+        p = plan_for(config, fixed, layer)
+        return ("matmul", p.Mp, p.Kp, p.Np, p.iterations, p.mem_iterations)
     v = plan_vector(config, layer)
     return ("vector", v.block[0], v.segments, v.columns, v.rows, v.tiles, v.steps)
-
-
-_SIZES = frozenset({"layer", "estimate", "M", "K", "N"})
 
 
 class TimingCache:
@@ -117,26 +125,33 @@ class TimingCache:
         self.on_simulate = on_simulate
         self._costs: dict[str, Cost] = {}
         self._signatures: dict[str, Hashable] = {}
+        self.mapping = MappingCache()
+        """The mapper's search results by layer shape (each searched once)."""
         self.simulated = 0
         self.lookups = 0
         self.wall_seconds = 0.0
 
-    def cost(self, layer: AnyLayer) -> Cost:
-        """One run of ``layer``: simulated the first time its shape is seen."""
+    def cost(self, layer: AnyLayer, pins: Pins | None = None) -> Cost:
+        """One run of ``layer`` (a matmul's design chosen by the mapper, or fixed by ``pins``):
+        simulated the first time its shape is seen."""
         self.lookups += 1
-        key = layer_key(layer)
+        key = layer_key(layer) + (f" pins {pins.describe()}" if pins is not None else "")
         if key not in self._costs:
             if self.on_simulate is not None:
                 self.on_simulate(layer)
             t = time.perf_counter()
-            self._costs[key] = Cost.of(run_layer(self.config, layer, self.options))
+            self._costs[key] = Cost.of(run_layer(self.config, layer, self.options, pins=pins, cache=self.mapping))
             self.wall_seconds += time.perf_counter() - t
             self.simulated += 1
         return self._costs[key]
 
-    def signature(self, layer: AnyLayer) -> Hashable:
+    def search(self, layer: Gemm | Conv2d) -> SearchResult:
+        """The mapper's choice of design for ``layer`` (searched once per shape)."""
+        return search(self.config, layer, Pins(), self.mapping)
+
+    def signature(self, layer: AnyLayer, fixed: SearchResult | None = None) -> Hashable:
         """:func:`plan_signature` of ``layer`` on the cache's config (remembered)."""
-        key = layer_key(layer)
+        key = layer_key(layer) + (f" design {fixed.winner.design.describe()}" if fixed is not None else "")
         if key not in self._signatures:
-            self._signatures[key] = plan_signature(self.config, layer)
+            self._signatures[key] = plan_signature(self.config, layer, fixed)
         return self._signatures[key]

@@ -21,7 +21,8 @@ def test_shipped_trace_round_trips(trace: Path, tmp_path: Path) -> None:
     save_program(program, out)
     assert load_program(out) == program
     saved = json.loads(out.read_text())
-    assert (saved["format"], saved["version"]) == ("npusim-trace", TRACE_VERSION)
+    # shipped traces use no version-2 feature (core code, padded BDs), so they stay version 1
+    assert (saved["format"], saved["version"]) == ("npusim-trace", 1) and TRACE_VERSION == 2
 
 
 _instr = st.deferred(lambda: st.one_of(

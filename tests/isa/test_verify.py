@@ -593,7 +593,7 @@ def test_trace_not_an_object(tmp_path: Path) -> None:
      r"{p}: tiles\[1\]\.core\[0\]\.body\[0\]\.dtype: Input should be 'int8', 'int16' or 'bf16', got 'fp32'"),
     (lambda d: d["tiles"][1].update(core=[{"op": "jump"}]),
      (r"{p}: tiles\[1\]\.core\[0\]: Input tag 'jump' found using 'op' does not match any of the expected "
-      r"tags: 'acquire', 'release', 'compute', 'vector', 'loop'")),
+      r"tags: 'acquire', 'release', 'compute', 'vector', 'loop', 'code'")),
     (lambda d: d["runtime"][0].update(bogus=1),
      r"{p}: runtime\[0\]\.bogus: unknown field; remove it or fix its spelling"),
     (lambda d: d["tiles"][0]["dma"][0]["bds"][0].pop("length_bytes"),
@@ -606,9 +606,9 @@ def test_trace_not_an_object(tmp_path: Path) -> None:
       r"or Input should be 'end', got 'stop'")),
     (lambda d: d["tiles"][0].update(tile=[0, 1, 0]),
      r"{p}: tiles\[0\]\.tile: Tuple should have at most 2 items after validation, not 3"),
-    (lambda d: d.update(version=2),
-     (r"{p}: version: trace format version 2 is not supported; this npusim reads version 1 only "
-      r"\(\"version\": 1\); convert the trace to that format \(see README, Programs\)")),
+    (lambda d: d.update(version=3),
+     (r"{p}: version: trace format version 3 is not supported; this npusim reads versions 1 and 2 "
+      r"\(\"version\": 2\); convert the trace to that format \(see README, Programs\)")),
     (lambda d: d.update(format="mlir-aie"), r"{p}: format: expected 'npusim-trace', got 'mlir-aie'"),
 ])
 def test_bad_trace_file(tmp_path: Path, mutate: Any, pattern: str) -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from npusim import NPUConfig, load_config
-from npusim.frontend import AnyLayer, Embedding, RMSNorm, Rope, Softmax
+from npusim.frontend import AnyLayer, Embedding, Gemm, Pins, RMSNorm, Rope, Softmax
 from npusim.llm import Cost, LlmRun, TimingCache, decode_steps, load_model, prefill_steps, run_llm
 from npusim.llm.interpolate import ContextCurve
 from npusim.llm.run import attention_curve
-from npusim.llm.timings import DATA_ONLY, deviation, layer_key
+from npusim.llm.timings import DATA_ONLY, deviation, layer_key, pins_of
 from npusim.runner import run_layer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,22 +47,25 @@ def test_the_data_only_fields_are_the_ones_the_layers_have() -> None:
     assert DATA_ONLY - {"name", "fused"} <= fields
 
 
-def full(cfg: NPUConfig, layers: list[tuple[AnyLayer, int]]) -> Cost:
+def full(cfg: NPUConfig, layers: list[tuple[AnyLayer, int, Pins | None]]) -> Cost:
     """Every layer simulated afresh (no cache), times its count."""
     out = Cost()
-    for layer, count in layers:
-        out.add(Cost.of(run_layer(cfg, layer)), count)
+    for layer, count, pins in layers:
+        out.add(Cost.of(run_layer(cfg, layer, pins=pins)), count)
     return out
 
 
 def test_a_cached_run_equals_every_layer_simulated_afresh() -> None:
     cfg, run = config("tiny"), LlmRun(prompt=12, generate=3, prefill_chunk=8, weights="bf16", tolerance=1e-9)
     report = run_llm(cfg, TINY, run)
-    want = full(cfg, [(s.layer, s.count) for s in prefill_steps(TINY, run)])
+    want = full(cfg, [(s.layer, s.count, None) for s in prefill_steps(TINY, run)])
     got = report.prefill_total
     assert got.seconds == pytest.approx(want.seconds, rel=1e-12) and got.ddr_bytes == want.ddr_bytes
     assert got.energy_j == pytest.approx(want.energy_j, rel=1e-12)
-    steps = [(s.layer, s.count) for c in (13, 14, 15) for s in decode_steps(TINY, run, c)]
+    cache = TimingCache(cfg)  # the decode attention's matmuls keep the design chosen at the longest context
+    pins = {s.name: pins_of(cache.search(s.layer).winner.design) for s in decode_steps(TINY, run, 15)
+            if s.grows and isinstance(s.layer, Gemm)}
+    steps = [(s.layer, s.count, pins.get(s.name)) for c in (13, 14, 15) for s in decode_steps(TINY, run, c)]
     want = full(cfg, steps)
     assert report.decode_total.seconds == pytest.approx(want.seconds, rel=1e-12)
     assert report.decode_total.energy_j == pytest.approx(want.energy_j, rel=1e-12)
@@ -71,11 +74,11 @@ def test_a_cached_run_equals_every_layer_simulated_afresh() -> None:
     assert report.reuse.simulated < report.reuse.layer_runs / 4
 
 
-def attention(run: LlmRun, cache: TimingCache, context: int) -> Cost:
+def attention(run: LlmRun, cache: TimingCache, context: int, pins: dict[str, Pins]) -> Cost:
     out = Cost()
     for s in decode_steps(TINY, run, context):
         if s.grows:
-            out.add(cache.cost(s.layer), s.count)
+            out.add(cache.cost(s.layer, pins.get(s.name)), s.count)
     return out
 
 
@@ -85,10 +88,12 @@ def attention(run: LlmRun, cache: TimingCache, context: int) -> Cost:
 def test_interpolated_decode_attention_is_within_its_tolerance_at_every_context(name: str, lo: int, hi: int) -> None:
     # the ranges cross boundaries of the lowering's tiles and padding (steps in the cost) and changes of its plan
     cfg, run = config(name), LlmRun(prompt=lo, weights="bf16", tolerance=0.01)
-    curve = attention_curve(TINY, run, TimingCache(cfg))
+    curve = attention_curve(TINY, run, TimingCache(cfg), hi)
     curve.cover(lo, hi)
     exact = TimingCache(cfg)
-    worst = max(deviation(curve.cost(c), attention(run, exact, c)) for c in range(lo, hi + 1))
+    pins = {s.name: pins_of(exact.search(s.layer).winner.design) for s in decode_steps(TINY, run, hi)
+            if s.grows and isinstance(s.layer, Gemm)}  # the design the curve fixes: chosen at the longest
+    worst = max(deviation(curve.cost(c), attention(run, exact, c, pins)) for c in range(lo, hi + 1))
     assert worst <= 0.01, f"interpolation off by {100 * worst:.2f}% somewhere in {lo}..{hi}"
     assert curve.max_deviation <= 0.005
     assert len(curve.anchors) < (hi - lo + 1) * 3 / 4

@@ -34,7 +34,10 @@ def test_serial_pool_and_dask_give_the_same_table() -> None:
                                         "ddr.bandwidth_gb_per_s", "status", "error_kind"]
     # the swept DDR bandwidth and the report's achieved DDR bandwidth are two columns
     assert "report.ddr.bandwidth_gb_per_s" in serial.columns
-    assert serial.groupby("point")["tiles.cores"].first().tolist() == [1, 1, 1, 2, 2, 2, 2, 2, 2, 4, 4, 4]
+    # the mapper uses at most the swept array (it may use less of it)
+    first = serial.groupby("point").first()
+    assert (first["tiles.cores"] <= first["columns"] * first["compute_rows"]).all()
+    assert first["tiles.cores"].tolist()[:3] == [1, 1, 1]
 
 
 def test_the_file_does_not_depend_on_the_order_points_finish(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ def test_invalid_variants_are_reported_and_the_rest_complete() -> None:
     tight = table[(table["columns"] == 2) & (table["compute_tile.data_mem_kib"] == 1)]
     assert list(tight["layer"]) == ["gemm_64", "gemm 64x64x64 int8->int8", "gemm 128x128x128 bf16->bf16"]
     assert set(tight["error_kind"]) == {"LoweringError"}
-    assert tight["error"].str.contains("no tile size fits").all()
+    assert tight["error"].str.contains("no design fits").all()
     assert tight["error"].str.contains("limit compute_tile.data_mem_kib = 1").all()
     # the run option of one point stops its runs
     stopped = table[table["options.max_cycles"] == 100]

@@ -3,9 +3,11 @@ answer to compare it with.
 
 Operands are the layer's own tensors (GEMM ``A[m, k]``, ``B[k, n]``; convolution ``x[b, h, w, c]``
 NHWC and ``w[r, s, c, o]`` HWIO), as numpy arrays in storage form (bf16 as ``uint16`` bits).
-:func:`pack` lays them out as the DDR tensors the program reads (``A``, ``B``), zero-padded, B
-stored tile by tile (see :mod:`.matmul`);
-:func:`unpack` crops the layer's output out of the DDR tensor ``C``.
+:func:`pack` lays them out as the DDR tensors the program reads (``A``, ``B``), zero-padded, B in
+the design's layout (tile by tile, column-major or row-major, see :mod:`..program.matmul`);
+:func:`unpack` crops the layer's output out of the DDR tensor ``C``. With C kept in the output
+type between reduction steps (``c_storage='out'``) the answer is rounded once per step, as the
+kernels do; :func:`reference` follows the design's steps.
 """
 from __future__ import annotations
 
@@ -14,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from ...numerics import (
-    ACC_BYTES, Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, reference_matmul, storage_dtype, values,
+    ACC_BYTES, Array, accumulate_dtype, as_operand, bf16_to_f32, f32_to_bf16, narrow, reference_matmul,
+    storage_dtype, values, widen,
 )
-from ..program.conv import input_dims
 from ..layers.matmul import Conv2d, Gemm
-from ..mapper.tiling import TilePlan
+from ..mapper.design import TilePlan
+from ..program.conv import input_dims
 
 
 def random_operands(layer: Gemm | Conv2d, seed: int = 0) -> dict[str, Array]:
@@ -61,10 +64,53 @@ def _as_gemm(layer: Gemm | Conv2d, operands: dict[str, Array]) -> tuple[Array, A
     return a, w.reshape(-1, layer.out_channels)
 
 
-def reference(layer: Gemm | Conv2d, operands: dict[str, Array]) -> Array:
-    """numpy's answer, in the layer's output type and shape (``m x n``, or NHWC)."""
+def _padded_gemm(p: TilePlan, operands: dict[str, Array]) -> tuple[Array, Array]:
+    """``A`` and ``B`` with the reduction laid out as the design steps through it (a convolution's
+    kernel rows padded to ``lp``), zero where the program reads padding."""
+    layer = p.layer
     a, b = _as_gemm(layer, operands)
-    out = reference_matmul(a, b, layer.dtype, layer.output, layer.shift, operands.get("bias"), layer.relu)
+    if isinstance(layer, Gemm):
+        return a, b
+    cp, lp, c = p.conv_cp, p.conv_lp, layer.in_channels
+    ap = np.zeros((a.shape[0], layer.kernel_h, lp), dtype=a.dtype)
+    bp = np.zeros((layer.kernel_h, lp, b.shape[1]), dtype=b.dtype)
+    a4 = a.reshape(a.shape[0], layer.kernel_h, layer.kernel_w, c)
+    b4 = b.reshape(layer.kernel_h, layer.kernel_w, c, b.shape[1])
+    for s in range(layer.kernel_w):
+        ap[:, :, s * cp:s * cp + c] = a4[:, :, s]
+        bp[:, s * cp:s * cp + c] = b4[:, s]
+    return ap.reshape(a.shape[0], -1), bp.reshape(-1, b.shape[1])
+
+
+def _stepwise(p: TilePlan, operands: dict[str, Array]) -> Array:
+    """The layer computed as the design does when C stays in the output type: each ``k``-step's
+    exact products added to the widened stored C, then rounded back to the output type."""
+    layer, t, out = p.layer, p.dtype, p.out
+    a, b = _padded_gemm(p, operands)
+    acc_t = accumulate_dtype(t)
+    stored: Array | None = None
+    for s in range(0, a.shape[1], p.k):
+        prod = (as_operand(a[:, s:s + p.k], t).astype(np.float64) @ as_operand(b[s:s + p.k], t).astype(np.float64))
+        part = prod.astype(np.float32) if t == "bf16" else prod.astype(np.int64).astype(np.int32)
+        acc = part if stored is None else (widen(stored, out, layer.shift) + part).astype(acc_t)
+        if s + p.k >= a.shape[1]:
+            if "bias" in operands:
+                acc = (acc + operands["bias"].astype(acc_t)).astype(acc_t)
+            if layer.relu:
+                acc = np.maximum(acc, 0)
+        stored = narrow(acc, out, layer.shift)
+    assert stored is not None
+    return stored
+
+
+def reference(layer: Gemm | Conv2d, operands: dict[str, Array], p: TilePlan | None = None) -> Array:
+    """numpy's answer, in the layer's output type and shape (``m x n``, or NHWC); with the plan of
+    a design that keeps C in the output type, rounded once per reduction step as it is."""
+    if p is not None and p.c_type is not None and p.kt > 1:
+        out = _stepwise(p, operands)
+    else:
+        a, b = _as_gemm(layer, operands)
+        out = reference_matmul(a, b, layer.dtype, layer.output, layer.shift, operands.get("bias"), layer.relu)
     if isinstance(layer, Conv2d):
         return out.reshape(layer.batch, layer.out_h, layer.out_w, layer.out_channels)
     return out
@@ -87,6 +133,9 @@ def pack(p: TilePlan, operands: dict[str, Array], a_bytes: int) -> dict[str, Arr
         w = operands["w"]
         for s in range(layer.kernel_w):
             rows[:, s * cp:s * cp + layer.in_channels, :layer.out_channels] = w[:, s]
+    if p.design.b_layout != "tiled":  # column-major (B^T, Np x Kp) or row-major (Kp x Np)
+        full = np.ascontiguousarray(b.T if p.design.b_layout == "col" else b)
+        return {"A": a.view(np.uint8), "B": full.reshape(-1).view(np.uint8)}
     tiled = b.reshape(p.kt, p.k, p.Np // p.n, p.n).transpose(2, 0, 1, 3)  # [n tile][step][k][n]
     raw = np.ascontiguousarray(tiled).reshape(p.Np // p.n, p.kt, -1).view(np.uint8)
     if layer.bias:  # each B tile is followed by its n bias values
@@ -108,10 +157,12 @@ def unpack(p: TilePlan, tensors: dict[str, Array]) -> Array:
     return grid[:, :, :layer.out_w, :layer.out_channels].copy()
 
 
-def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array) -> tuple[bool, float, dict[str, Any]]:
-    """Whether ``got`` is numpy's answer (exact for integer outputs; for bf16 and fp32 within one
-    rounding of the output plus fp32 summation error), the largest absolute error, and details."""
-    want = reference(layer, operands)
+def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array,
+            p: TilePlan | None = None) -> tuple[bool, float, dict[str, Any]]:
+    """Whether ``got`` is numpy's answer for the design of plan ``p`` (exact for integer outputs;
+    for bf16 and fp32 within one rounding of the output plus fp32 summation error), the largest
+    absolute error, and details."""
+    want = reference(layer, operands, p)
     if got.shape != want.shape:
         return False, float("inf"), {"shape": got.shape, "expected": want.shape}
     err = np.abs(values(got, layer.output) - values(want, layer.output))

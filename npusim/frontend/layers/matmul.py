@@ -68,6 +68,10 @@ class Gemm(_Layer):
     m: Pos
     k: Pos
     n: Pos
+    b_layout: Literal["weight", "row", "col"] = Field(
+        "weight", description="How B is stored in DDR: 'weight', a constant the compiler lays out offline as it "
+        "likes (the mapper stores it tile by tile); 'row', row-major K x N as a previous layer wrote it; 'col', "
+        "column-major (N x K, e.g. the keys of attention, K^T).")
 
     @property
     def macs(self) -> int:

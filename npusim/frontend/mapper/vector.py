@@ -24,7 +24,9 @@ from ...config import NPUConfig
 from ...hw.timing import ddr_access_bytes, ddr_bytes_per_cycle, stream_bytes_per_cycle, vector_cycles
 from ...isa import WORD_BYTES as W, Dim
 from ...numerics import ACC_BYTES, IN_BYTES
-from ..mapper.tiling import STACK_BYTES, Estimate, LoweringError, up
+from ..errors import LoweringError
+from .design import STACK_BYTES, up
+from .estimate import Estimate
 from ..layers.vector import Elementwise, Embedding, LayerNorm, Pool, RMSNorm, Rope, Softmax, VectorLayer
 
 FLAT_ROW = 64

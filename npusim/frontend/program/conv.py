@@ -7,8 +7,9 @@ covers are next to each other in memory: one window row is one contiguous run. T
 padded to a multiple of ``k`` (``lp``); the padded positions read whatever follows in memory and
 meet zero rows of B, so they add nothing. Output pixels are tiled ``m`` at a time along an
 output row (the row is padded to ``qt * m`` pixels), so the ``m`` runs of one tile are
-``stride * cp`` elements apart: the A tile of a reduction step is a 2-D pattern, and a whole
-output tile's A is a 4-D one (element, pixel, step within a kernel row, kernel row).
+``stride * cp`` elements apart. A memory-tile block of A is one kernel row's runs of the rows'
+pixels (``lp`` elements each), or, when A is resident, every kernel row's: the shim task is a 3-D
+pattern (window row, pixel, kernel row).
 
 Nothing is copied on the host besides the zero padding: every A element the cores see was
 read from DDR by the shim DMA, so a ``kh x kw`` convolution reads its input up to ``kh * kw``
@@ -16,9 +17,10 @@ times (divided by the stride squared), and the report's DDR bytes count it.
 """
 from __future__ import annotations
 
-from ...isa import WORD_BYTES as W, Dim, pattern_extent_bytes
+from ...isa import WORD_BYTES as W, Dim
 from ..layers.matmul import Conv2d
-from ..mapper.tiling import TilePlan
+from ..mapper.design import TilePlan
+from .matmul import Task
 
 
 def input_dims(p: TilePlan) -> tuple[int, int]:
@@ -30,30 +32,32 @@ def input_dims(p: TilePlan) -> tuple[int, int]:
     return layer.height + 2 * layer.padding, wp
 
 
-def conv_a_transfer(p: TilePlan, mb: int, nb0: int, count: int, col: int) -> list[tuple[int, tuple[Dim, ...]]]:
-    """A tasks of one feeder column for super-tile row ``mb``: the rows' pixel tiles over every
-    reduction step, once per super-tile column (``count`` identical tasks)."""
+def conv_a_transfer(p: TilePlan, mb: int, nb: int, count: int, col: int) -> list[Task]:
+    """The A task of one feeder column for super-tile row ``mb``. By kernel rows (or resident):
+    the rows' pixels' window rows, one kernel row after another, repeated for ``count`` super-tile
+    columns (``mn`` order) unless A is resident. By steps: ``k`` elements of each pixel's window row
+    per step, every step of a kernel row, every kernel row (a 4-D pattern: one super-tile per task)."""
     layer = p.layer
     assert isinstance(layer, Conv2d)
     hp, wp = input_dims(p)
     rows = p.group_rows(col)
-    tile = mb * p.rows + rows[0]
-    image, rest = divmod(tile, layer.out_h * p.conv_qt)
+    image, rest = divmod(mb * p.rows + rows[0], layer.out_h * p.conv_qt)
     prow, qt = divmod(rest, p.conv_qt)
     st, cp, ib = layer.stride, p.conv_cp, p.ib
     base = ((image * hp + prow * st) * wp + qt * p.m * st) * cp
-    dims = (Dim(p.k * ib // W, 1), Dim(len(rows) * p.m, st * cp * ib // W),
-            Dim(p.conv_lp // p.k, p.k * ib // W), Dim(layer.kernel_h, wp * cp * ib // W))
-    return [(base * ib, dims)] * count
+    pixels = Dim(len(rows) * p.m, st * cp * ib // W)
+    kernel_rows = Dim(layer.kernel_h, wp * cp * ib // W)
+    if p.a_block_steps == 1 and p.kt > layer.kernel_h:
+        assert count == 1, "a convolution's A by steps comes one super-tile per task"
+        return [(base * ib, (Dim(p.k * ib // W, 1), pixels, Dim(p.conv_lp // p.k, p.k * ib // W), kernel_rows))]
+    again = count > 1 and p.design.reuse != "a"  # a resident block comes once, the memory tile re-reads it
+    dims = (Dim(p.conv_lp * ib // W, 1), pixels, kernel_rows)
+    return [(base * ib, dims + ((Dim(count, 0),) if again else ()))]
 
 
 def a_tensor_bytes(p: TilePlan) -> int:
-    """Size of the input tensor in DDR: the padded image, and what the last tiles read past it."""
+    """Size of the padded input image in DDR (the program grows it to what the last tiles read)."""
     hp, wp = input_dims(p)
     layer = p.layer
     assert isinstance(layer, Conv2d)
-    size = layer.batch * hp * wp * p.conv_cp * p.ib
-    for col in range(p.feeders):
-        off, dims = conv_a_transfer(p, p.mb - 1, 0, 1, col)[0]
-        size = max(size, off + pattern_extent_bytes(dims))
-    return size
+    return layer.batch * hp * wp * p.conv_cp * p.ib

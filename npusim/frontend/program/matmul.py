@@ -1,78 +1,98 @@
-"""The program of a tiled matrix multiplication over the whole array (see :mod:`.tiling`).
+"""The program of a matmul design (see :mod:`..mapper.design`).
 
-Per column ``j``: the shim's MM2S0 brings the A tiles of the column's row group into the memory
-tile, MM2S1 the B tiles of the column (B, the weights, is stored in DDR tile by tile, ``k x n``
-blocks with the reduction steps of one column of tiles next to each other: a layout made once,
-offline, so that each B read is one long contiguous run; a fused bias follows each ``k x n`` block);
-the memory tile sends each row's A slice to its row
-(broadcast along the row) and B down the column (broadcast), and collects every core's C block
-and sends the joined super-tile rows to the shim's S2MM0. Every buffer on the way is
-double-buffered with a full/empty lock pair, as ObjectFIFOs of depth 2 are.
+Per used column ``j``: the shim's MM2S0 brings the A blocks of the column's row group into the
+memory tile (feeder columns only), MM2S1 the column's B blocks, and S2MM0 takes the joined C
+blocks to DDR. The memory tile sends each row its A tiles (broadcast along the row), B tiles down
+the column (broadcast), and joins every core's C block. A block is one reduction step (a kernel
+row of a convolution), or, when resident, a whole row block of A (all of ``K`` for ``rows/columns``
+rows) or column block of B, read again for every super-tile that uses it. Every buffer is
+double-buffered with a full/empty lock pair, as ObjectFIFOs of depth 2 are (C in the compute tile
+has ``c_buffers`` buffers).
 
 A core runs, for each output tile: acquire an empty C, then for each of the ``kt`` reduction
-steps acquire the next A and B, call the kernel (zeroing C on the first step, emitting the
-output type on the last), release A and B; then release C. Loops stay loops: the core program
-and the BD chains have a fixed size whatever the layer's size; only the runtime sequence grows,
-by one set of shim tasks per super-tile row (and per ``max_iterations`` super-tile columns).
+steps acquire the next A and B, call the kernel (zeroing C on the first step, emitting the output
+type on the last), release A and B; then release C. Loops stay loops: the core program and the BD
+chains have a fixed size whatever the layer's size; only the runtime sequence grows.
+
+The runtime sequence is issued in *waves*, one per group of super-tiles (at most
+``shim_tile.dma.max_iterations``, the iteration dimension of one task): a wave queues every shim
+task the group needs, at most one per shim channel, before the next wave's. A task then completes
+using only tasks already queued, so the runtime never blocks on a full task queue in a way that
+starves the array: the program cannot deadlock on its runtime sequence, whatever the geometry.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from ...isa import (
     WORD_BYTES as W,
     Acquire, Buffer, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint, Instruction,
-    LockDecl, LockOp, Loop, Program, Release, Route, Tensor, TileProgram, Wait, pattern_bytes,
+    LockDecl, LockOp, Program, Release, Route, Tensor, TileProgram, Wait, pattern_bytes, pattern_extent_bytes,
 )
-from ...numerics import ACC_BYTES
-from ..mapper.tiling import TilePlan
+from ..mapper.design import TilePlan
+from .common import core_program, loop_chain, ping_pong, repeated_reads
 
-ATransfer = Callable[[TilePlan, int, int, int, int], list[tuple[int, tuple[Dim, ...]]]]
-"""(plan, super-tile row, first super-tile column, columns in the chunk, feeder column) ->
-the A tasks' (offset_bytes, dims) for them, in stream order."""
+Task = tuple[int, tuple[Dim, ...]]
+"""A shim transfer: (offset_bytes, dims) in its DDR tensor."""
+ATransfer = Callable[[TilePlan, int, int, int, int], list[Task]]
+"""(plan, super-tile row, super-tile column, count, feeder column) -> the A tasks that bring
+``count`` super-tiles' worth of A (the next super-tile rows in ``nm`` order, the same row again
+in ``mn`` order; a resident block once) for the feeder's rows, in stream order."""
 
 
 def _name(col: int, row: int) -> str:
     return f"t{col}_{row}"
 
 
-def gemm_a_transfer(p: TilePlan, mb: int, nb0: int, count: int, col: int) -> list[tuple[int, tuple[Dim, ...]]]:
-    """A of a dense GEMM: the group's ``m``-row slices for every reduction step, repeated for
-    each super-tile column (the iteration dimension, stride 0)."""
+def gemm_a_transfer(p: TilePlan, mb: int, nb: int, count: int, col: int) -> list[Task]:
+    """A of a dense GEMM (row-major ``Mp x Kp``): the group's ``m``-row slices, for every
+    reduction step (``k`` elements at a time) or, resident, whole rows."""
     rows, ib = p.group_rows(col), p.ib
     first = (mb * p.rows + rows[0]) * p.m
-    dims = (Dim(p.k * ib // W, 1), Dim(len(rows) * p.m, p.Kp * ib // W), Dim(p.kt, p.k * ib // W), Dim(count, 0))
-    return [(first * p.Kp * ib, dims)]
+    if p.design.reuse == "a":
+        return [(first * p.Kp * ib, ())]
+    dims = (Dim(p.k * ib // W, 1), Dim(len(rows) * p.m, p.Kp * ib // W), Dim(p.kt, p.k * ib // W))
+    again = Dim(count, 0) if p.design.order == "mn" else Dim(count, p.rows * p.m * p.Kp * ib // W)
+    return [(first * p.Kp * ib, dims + ((again,) if count > 1 else ()))]
 
 
-Step = Callable[[int, str, bool, bool], list[Instruction]]
-"""(input buffer parity, output buffer, first step, last step) -> one reduction step's instructions."""
+def _b_task(p: TilePlan, nt: int, count: int) -> Task:
+    """B of column of tiles ``nt`` (``count`` of them, ``columns`` apart), in the design's layout:
+    ``tiled`` (one contiguous run per column of tiles), ``col`` (``B^T``, ``Np x Kp``) or ``row``
+    (``Kp x Np``); resident B comes whole, once."""
+    ib, n, k, kt, d = p.ib, p.n, p.k, p.kt, p.design
+    resident = d.reuse == "b"
+    if d.b_layout == "tiled":
+        column = kt * p.b_bytes
+        return nt * column, ((Dim(column // W, 1), Dim(count, p.columns * column // W)) if count > 1 else ())
+    if d.b_layout == "col":
+        dims = () if resident else (Dim(k * ib // W, 1), Dim(n, p.Kp * ib // W), Dim(kt, k * ib // W))
+        again = (Dim(count, p.columns * n * p.Kp * ib // W),) if count > 1 else ()
+        return nt * n * p.Kp * ib, (dims + again) if dims else ()
+    rows = (Dim(p.Kp, p.Np * ib // W),) if resident else (Dim(k, p.Np * ib // W), Dim(kt, k * p.Np * ib // W))
+    again = (Dim(count, p.columns * n * ib // W),) if count > 1 else ()
+    return nt * n * ib, (Dim(n * ib // W, 1),) + rows + again
 
 
-def core_program(out_tiles: int, kt: int, step: Step, t: str) -> tuple[Instruction, ...]:
-    """A core's whole program: ``out_tiles`` output tiles of ``kt`` steps each, the inputs
-    ping-ponging from step to step and the output buffer (``{t}_c0``/``{t}_c1``, guarded by
-    ``{t}_c_empty``/``{t}_c_full``) from tile to tile; loops, never unrolled."""
-    def tile(par: int, c: str) -> list[Instruction]:
-        body: list[Instruction] = [Acquire("acquire", f"{t}_c_empty")]
-        body += step(par, c, True, kt == 1)
-        middle = kt - 2
-        if middle >= 2:
-            body.append(Loop("loop", middle // 2, tuple(step(1 - par, c, False, False) + step(par, c, False, False))))
-        if middle > 0 and middle % 2:
-            body += step((par + middle) % 2, c, False, False)
-        if kt > 1:
-            body += step((par + kt - 1) % 2, c, False, True)
-        return body + [Release("release", f"{t}_c_full")]
+def _length(p: TilePlan, dims: tuple[Dim, ...], whole: int) -> int:
+    return pattern_bytes(dims) if dims else whole
 
-    odd = kt % 2  # with an odd step count the input parity flips from one output tile to the next
-    pair = tile(0, f"{t}_c0") + tile(odd, f"{t}_c1")
-    prog: list[Instruction] = []
-    if out_tiles >= 2:
-        prog.append(Loop("loop", out_tiles // 2, tuple(pair)))
-    if out_tiles % 2:
-        prog += tile(0, f"{t}_c0")
-    return tuple(prog)
+
+def _compute_tile(p: TilePlan, col: int, row: int) -> TileProgram:
+    t, d = _name(col, row), p.design
+    a, b, c = p.m * p.k * p.ib, p.b_bytes, p.m * p.n * p.cb
+    buffers = tuple(Buffer(f"{t}_{x}{i}", size) for x, size in (("a", a), ("b", b)) for i in (0, 1))
+    buffers += tuple(Buffer(f"{t}_c{i}", c) for i in range(d.c_buffers))
+    locks = tuple(LockDecl(f"{t}_{x}_{s}", (2 if x != "c" else d.c_buffers) if s == "empty" else 0)
+                  for x in "abc" for s in ("empty", "full"))
+    drain = [BufferDescriptor(f"{t}_c{i}", p.m * p.n * p.ob, acquire=LockOp(f"{t}_c_full"),
+                              release=LockOp(f"{t}_c_empty")) for i in range(d.c_buffers)]
+    dma = (
+        DmaChannelProgram("s2mm0", loop_chain(ping_pong(f"{t}_a", a, f"{t}_a_full", f"{t}_a_empty"))),
+        DmaChannelProgram("s2mm1", loop_chain(ping_pong(f"{t}_b", b, f"{t}_b_full", f"{t}_b_empty"))),
+        DmaChannelProgram("mm2s0", loop_chain(drain)),  # the core releases c_full once C holds the output
+    )
+    return TileProgram((col, row + 2), buffers, locks, _core(p, t), dma)
 
 
 def _core(p: TilePlan, t: str) -> tuple[Instruction, ...]:
@@ -81,70 +101,78 @@ def _core(p: TilePlan, t: str) -> tuple[Instruction, ...]:
     def step(par: int, c: str, first: bool, last: bool) -> list[Instruction]:
         return [Acquire("acquire", f"{t}_a_full"), Acquire("acquire", f"{t}_b_full"),
                 Compute("compute", p.m, p.k, p.n, layer.dtype, f"{t}_a{par}", f"{t}_b{par}", c,
-                        zero=first, emit=p.out if last else None, shift=layer.shift if last else 0,
-                        bias=layer.bias and last, relu=layer.relu and last),
+                        zero=first, emit=p.out if last else None, shift=layer.shift if last or p.c_type else 0,
+                        bias=layer.bias and last, relu=layer.relu and last, c_type=p.c_type,
+                        b_transposed=p.design.b_layout == "col"),
                 Release("release", f"{t}_a_empty"), Release("release", f"{t}_b_empty")]
 
-    return core_program(p.mb * p.nb, p.kt, step, t)
+    return core_program(p.mb * p.nb, p.kt, step, t, p.design.c_buffers)
 
 
-def ping_pong(buffer: str, length: int, full: str, empty: str, offset: int = 0) -> list[BufferDescriptor]:
-    return [BufferDescriptor(f"{buffer}{x}", length, offset, acquire=LockOp(empty), release=LockOp(full))
-            for x in (0, 1)]
+def _a_reads(p: TilePlan, sub: int) -> tuple[Dim, ...]:
+    """How a row's MM2S reads its part of an A block (``sub`` bytes, ``m`` rows of ``span``
+    elements: all of ``K``, or one kernel row of a convolution, then the next kernel row's):
+    ``m x k`` tiles, one per reduction step, in step order."""
+    ib, m, k = p.ib, p.m, p.k
+    if p.a_block_steps == 1:
+        return ()
+    span = p.conv_lp or p.Kp
+    dims: tuple[Dim, ...] = (Dim(k * ib // W, 1), Dim(m, span * ib // W), Dim(span // k, k * ib // W))
+    if span * m * ib < sub:  # a resident convolution block: one such part per kernel row
+        dims += (Dim(sub // (span * m * ib), m * span * ib // W),)
+    return dims
 
 
-def loop_chain(bds: list[BufferDescriptor]) -> tuple[BufferDescriptor, ...]:
-    """A BD chain whose last BD links back to the first: the channel serves forever."""
-    last = bds[-1]
-    return tuple(bds[:-1]) + (BufferDescriptor(last.buffer, last.length_bytes, last.offset_bytes, last.dims,
-                                               last.acquire, last.release, 0),)
+def _mem_a(p: TilePlan, col: int, mm2s: int) -> tuple[list[Buffer], list[LockDecl], list[DmaChannelProgram], list[Route]]:
+    t, rows = f"m{col}", p.group_rows(col)
+    sub = p.m * p.a_block_steps * p.k * p.ib
+    buffers = [Buffer(f"{t}_a{x}", len(rows) * sub) for x in (0, 1)]
+    locks = [LockDecl(f"{t}_a{r}_{s}", 2 if s == "empty" else 0) for r in rows for s in ("empty", "full")]
+    fill = [BufferDescriptor(f"{t}_a{x}", sub, s * sub, acquire=LockOp(f"{t}_a{r}_empty"),
+                             release=LockOp(f"{t}_a{r}_full")) for x in (0, 1) for s, r in enumerate(rows)]
+    chans = [DmaChannelProgram("s2mm0", loop_chain(fill))]
+    routes = [Route(f"a_in{col}", Endpoint((col, 0), "mm2s0"), (Endpoint((col, 1), "s2mm0"),))]
+    reads = p.nb if p.design.reuse == "a" else 1
+    for s, r in enumerate(rows):
+        bds = [bd for x in (0, 1) for bd in repeated_reads(f"{t}_a{x}", sub, s * sub, _a_reads(p, sub), reads,
+                                                            p.mem_iterations, f"{t}_a{r}_full", f"{t}_a{r}_empty")]
+        chans.append(DmaChannelProgram(f"mm2s{mm2s + s}", loop_chain(bds)))
+        routes.append(Route(f"a_row{r}", Endpoint((col, 1), f"mm2s{mm2s + s}"),
+                            tuple(Endpoint((j, r + 2), "s2mm0") for j in range(p.columns))))
+    return buffers, locks, chans, routes
 
 
-def _compute_tile(p: TilePlan, col: int, row: int) -> TileProgram:
-    t = _name(col, row)
-    a, b, c = p.m * p.k * p.ib, p.b_bytes, p.m * p.n * ACC_BYTES
-    buffers = tuple(Buffer(f"{t}_{x}{i}", size) for x, size in (("a", a), ("b", b), ("c", c)) for i in (0, 1))
-    locks = tuple(LockDecl(f"{t}_{x}_{s}", 2 if s == "empty" else 0) for x in "abc" for s in ("empty", "full"))
-    dma = (
-        DmaChannelProgram("s2mm0", loop_chain(ping_pong(f"{t}_a", a, f"{t}_a_full", f"{t}_a_empty"))),
-        DmaChannelProgram("s2mm1", loop_chain(ping_pong(f"{t}_b", b, f"{t}_b_full", f"{t}_b_empty"))),
-        # the core releases c_full once C holds the output, so the drain BD is "full -> empty"
-        DmaChannelProgram("mm2s0", loop_chain(ping_pong(f"{t}_c", p.m * p.n * p.ob, f"{t}_c_empty", f"{t}_c_full"))),
-    )
-    return TileProgram((col, row + 2), buffers, locks, _core(p, t), dma)
+def _b_reads(p: TilePlan) -> tuple[Dim, ...]:
+    """How the memory tile reads a resident B block of ``col`` layout (``n x Kp``): ``n x k``
+    tiles in step order; the other layouts are read straight through."""
+    if p.design.reuse != "b" or p.design.b_layout != "col":
+        return ()
+    ib = p.ib
+    return Dim(p.k * ib // W, 1), Dim(p.n, p.Kp * ib // W), Dim(p.kt, p.k * ib // W)
 
 
 def _mem_tile(p: TilePlan, col: int) -> tuple[TileProgram, list[Route]]:
     t = f"m{col}"
-    rows = p.group_rows(col)
-    a_slice, b, c_slice = p.m * p.k * p.ib, p.b_bytes, p.m * p.n * p.ob
-    buffers = [Buffer(f"{t}_b{x}", b) for x in (0, 1)]
-    locks = [LockDecl(f"{t}_b_empty", 2), LockDecl(f"{t}_b_full", 0)]
+    buffers: list[Buffer] = []
+    locks: list[LockDecl] = []
     chans: list[DmaChannelProgram] = []
     routes: list[Route] = []
     mm2s = 0
-    if rows:
-        buffers += [Buffer(f"{t}_a{x}", len(rows) * a_slice) for x in (0, 1)]
-        a_in: list[BufferDescriptor] = []
-        for x in (0, 1):
-            for s, r in enumerate(rows):
-                a_in.append(BufferDescriptor(f"{t}_a{x}", a_slice, s * a_slice, acquire=LockOp(f"{t}_a{r}_empty"),
-                                             release=LockOp(f"{t}_a{r}_full")))
-        chans.append(DmaChannelProgram("s2mm0", loop_chain(a_in)))
-        routes.append(Route(f"a_in{col}", Endpoint((col, 0), "mm2s0"), (Endpoint((col, 1), "s2mm0"),)))
-        for s, r in enumerate(rows):
-            locks += [LockDecl(f"{t}_a{r}_empty", 2), LockDecl(f"{t}_a{r}_full", 0)]
-            chans.append(DmaChannelProgram(f"mm2s{mm2s}", loop_chain(
-                ping_pong(f"{t}_a", a_slice, f"{t}_a{r}_empty", f"{t}_a{r}_full", s * a_slice))))
-            routes.append(Route(f"a_row{r}", Endpoint((col, 1), f"mm2s{mm2s}"),
-                                tuple(Endpoint((j, r + 2), "s2mm0") for j in range(p.columns))))
-            mm2s += 1
-    chans.append(DmaChannelProgram("s2mm1", loop_chain(ping_pong(f"{t}_b", b, f"{t}_b_full", f"{t}_b_empty"))))
+    if p.group_rows(col):
+        buffers, locks, chans, routes = _mem_a(p, col, 0)
+        mm2s = len(p.group_rows(col))
+    block = p.b_block_steps * p.b_bytes
+    buffers += [Buffer(f"{t}_b{x}", block) for x in (0, 1)]
+    locks += [LockDecl(f"{t}_b_empty", 2), LockDecl(f"{t}_b_full", 0)]
+    chans.append(DmaChannelProgram("s2mm1", loop_chain(ping_pong(f"{t}_b", block, f"{t}_b_full", f"{t}_b_empty"))))
     routes.append(Route(f"b_in{col}", Endpoint((col, 0), "mm2s1"), (Endpoint((col, 1), "s2mm1"),)))
-    chans.append(DmaChannelProgram(f"mm2s{mm2s}", loop_chain(ping_pong(f"{t}_b", b, f"{t}_b_empty", f"{t}_b_full"))))
+    reads = p.mb if p.design.reuse == "b" else 1
+    bds = [bd for x in (0, 1) for bd in repeated_reads(f"{t}_b{x}", block, 0, _b_reads(p), reads, p.mem_iterations,
+                                                        f"{t}_b_full", f"{t}_b_empty")]
+    chans.append(DmaChannelProgram(f"mm2s{mm2s}", loop_chain(bds)))
     routes.append(Route(f"b_col{col}", Endpoint((col, 1), f"mm2s{mm2s}"),
                         tuple(Endpoint((col, i + 2), "s2mm1") for i in range(p.rows))))
-    mm2s += 1
+    c_slice = p.m * p.n * p.ob
     c_out: list[BufferDescriptor] = []
     for i in range(p.rows):
         buffers += [Buffer(f"{t}_c{i}_{x}", c_slice) for x in (0, 1)]
@@ -152,44 +180,80 @@ def _mem_tile(p: TilePlan, col: int) -> tuple[TileProgram, list[Route]]:
         chans.append(DmaChannelProgram(f"s2mm{2 + i}", loop_chain(
             ping_pong(f"{t}_c{i}_", c_slice, f"{t}_c{i}_full", f"{t}_c{i}_empty"))))
         routes.append(Route(f"c_out{col}_{i}", Endpoint((col, i + 2), "mm2s0"), (Endpoint((col, 1), f"s2mm{2 + i}"),)))
-    for x in (0, 1):
-        for i in range(p.rows):
-            c_out.append(BufferDescriptor(f"{t}_c{i}_{x}", c_slice, acquire=LockOp(f"{t}_c{i}_full"),
-                                          release=LockOp(f"{t}_c{i}_empty")))
-    chans.append(DmaChannelProgram(f"mm2s{mm2s}", loop_chain(c_out)))
-    routes.append(Route(f"c_ddr{col}", Endpoint((col, 1), f"mm2s{mm2s}"), (Endpoint((col, 0), "s2mm0"),)))
+    c_out = [BufferDescriptor(f"{t}_c{i}_{x}", c_slice, acquire=LockOp(f"{t}_c{i}_full"),
+                              release=LockOp(f"{t}_c{i}_empty")) for x in (0, 1) for i in range(p.rows)]
+    chans.append(DmaChannelProgram(f"mm2s{mm2s + 1}", loop_chain(c_out)))
+    routes.append(Route(f"c_ddr{col}", Endpoint((col, 1), f"mm2s{mm2s + 1}"), (Endpoint((col, 0), "s2mm0"),)))
     return TileProgram((col, 1), tuple(buffers), tuple(locks), (), tuple(chans)), routes
 
 
-def _runtime(p: TilePlan, a_transfer: ATransfer) -> list[DmaTask | Wait]:
+def waves(p: TilePlan, a_chunk: int, a_repeats: bool = True) -> Iterator[tuple[int, int, int, bool]]:
+    """The runtime's waves: (super-tile row, super-tile column, count, first of its outer
+    iteration). In ``mn`` order a wave covers ``count`` super-tile columns of one row (one, when
+    an A task cannot repeat), in ``nm`` order ``count`` super-tile rows of one column (at most
+    ``a_chunk`` when A comes in one task per super-tile row)."""
+    if p.design.order == "mn":
+        step = p.iterations if a_repeats or p.design.reuse == "a" else 1
+        for mb in range(p.mb):
+            for nb0 in range(0, p.nb, step):
+                yield mb, nb0, min(step, p.nb - nb0), nb0 == 0
+    else:
+        step = min(p.iterations, a_chunk)
+        for nb in range(p.nb):
+            for mb0 in range(0, p.mb, step):
+                yield mb0, nb, min(step, p.mb - mb0), mb0 == 0
+
+
+def _c_task(p: TilePlan, mb: int, nb: int, count: int, col: int) -> Task:
+    ob = p.ob
+    again = Dim(count, p.columns * p.n * ob // W) if p.design.order == "mn" else Dim(count, p.rows * p.m * p.Np * ob // W)
+    dims = (Dim(p.n * ob // W, 1), Dim(p.rows * p.m, p.Np * ob // W)) + ((again,) if count > 1 else ())
+    return (mb * p.rows * p.m * p.Np + (nb * p.columns + col) * p.n) * ob, dims
+
+
+def _runtime(p: TilePlan, a_transfer: ATransfer, a_chunk: int, a_repeats: bool) -> list[DmaTask | Wait]:
     ops: list[DmaTask | Wait] = []
-    ib, ob = p.ib, p.ob
     outputs = []
-    for mb in range(p.mb):
-        for nb0 in range(0, p.nb, p.iterations):
-            count = min(p.iterations, p.nb - nb0)
-            for col in range(p.columns):
-                tag = f"{mb}_{nb0}_{col}"
-                if p.group_rows(col):
-                    for s, (off, dims) in enumerate(a_transfer(p, mb, nb0, count, col)):
-                        ops.append(DmaTask("dma", f"a{tag}_{s}", (col, 0), "mm2s0", "A", pattern_bytes(dims), off, dims))
-                n0 = (nb0 * p.columns + col) * p.n
-                column = p.kt * p.b_bytes  # B is stored tile by tile: one column of tiles is contiguous
-                b_dims = (Dim(column // W, 1), Dim(count, p.columns * column // W))
-                ops.append(DmaTask("dma", f"b{tag}", (col, 0), "mm2s1", "B", pattern_bytes(b_dims),
-                                   (nb0 * p.columns + col) * column, b_dims))
-                c_dims = (Dim(p.n * ob // W, 1), Dim(p.rows * p.m, p.Np * ob // W),
-                          Dim(count, p.columns * p.n * ob // W))
-                off = (mb * p.rows * p.m * p.Np + n0) * ob
-                ops.append(DmaTask("dma", f"c{tag}", (col, 0), "s2mm0", "C", pattern_bytes(c_dims), off, c_dims))
-                outputs.append(f"c{tag}")
+    b_whole = p.kt * p.b_bytes if p.design.b_layout == "tiled" else p.n * p.Kp * p.ib
+    for mb, nb, count, first in waves(p, a_chunk, a_repeats):
+        for col in range(p.columns):
+            tag = f"{mb}_{nb}_{col}"
+            if p.group_rows(col) and (first or p.design.reuse != "a"):
+                for s, (off, dims) in enumerate(a_transfer(p, mb, nb, count, col)):
+                    size = _length(p, dims, len(p.group_rows(col)) * p.m * p.Kp * p.ib)
+                    ops.append(DmaTask("dma", f"a{tag}_{s}", (col, 0), "mm2s0", "A", size, off, dims))
+            if first or p.design.reuse != "b":
+                off, dims = _b_task(p, nb * p.columns + col, count if p.design.reuse != "b" else 1)
+                ops.append(DmaTask("dma", f"b{tag}", (col, 0), "mm2s1", "B", _length(p, dims, b_whole), off, dims))
+            off, dims = _c_task(p, mb, nb, count, col)
+            ops.append(DmaTask("dma", f"c{tag}", (col, 0), "s2mm0", "C", pattern_bytes(dims), off, dims))
+            outputs.append(f"c{tag}")
     ops.append(Wait("wait", tuple(outputs)))
     return ops
 
 
-def build_program(p: TilePlan, a_transfer: ATransfer, a_bytes: int, name: str, description: str) -> Program:
+def _tensors(runtime: list[DmaTask | Wait], sizes: dict[str, int]) -> tuple[Tensor, ...]:
+    """The DDR tensors: at least ``sizes``, and as far as any task reaches."""
+    reach = dict(sizes)
+    for op in runtime:
+        if isinstance(op, DmaTask):
+            end = op.offset_bytes + (pattern_extent_bytes(op.dims) if op.dims else op.length_bytes)
+            reach[op.tensor] = max(reach[op.tensor], end)
+    return tuple(Tensor(name, size) for name, size in reach.items())
+
+
+def b_tensor_bytes(p: TilePlan) -> int:
+    """Size of B in DDR in the design's layout."""
+    if p.design.b_layout == "tiled":
+        return p.Np // p.n * p.kt * p.b_bytes
+    return p.Np * p.Kp * p.ib
+
+
+def build_program(p: TilePlan, a_transfer: ATransfer, a_bytes: int, name: str, description: str,
+                  a_chunk: int | None = None, a_repeats: bool = True) -> Program:
     """The whole program of plan ``p``; ``a_transfer`` lays out the A tasks, ``a_bytes`` is the
-    size of the A tensor in DDR."""
+    size of the A tensor in DDR; ``a_chunk`` bounds the super-tile rows one A task covers in
+    ``nm`` order; without ``a_repeats`` an A task covers one super-tile in ``mn`` order too."""
     tiles: list[TileProgram] = []
     routes: list[Route] = []
     for col in range(p.columns):
@@ -197,5 +261,6 @@ def build_program(p: TilePlan, a_transfer: ATransfer, a_bytes: int, name: str, d
         tiles.append(mem)
         routes += rts
         tiles += [_compute_tile(p, col, row) for row in range(p.rows)]
-    tensors = (Tensor("A", a_bytes), Tensor("B", p.Np // p.n * p.kt * p.b_bytes), Tensor("C", p.Mp * p.Np * p.ob))
-    return Program(name, tuple(tiles), tuple(routes), tensors, tuple(_runtime(p, a_transfer)), description)
+    runtime = _runtime(p, a_transfer, a_chunk or p.iterations, a_repeats)
+    tensors = _tensors(runtime, {"A": a_bytes, "B": b_tensor_bytes(p), "C": p.Mp * p.Np * p.ob})
+    return Program(name, tuple(tiles), tuple(routes), tensors, tuple(runtime), description)

@@ -22,8 +22,8 @@ from ...isa import (
     Acquire, Buffer, BufferDescriptor, Dim, DmaChannelProgram, DmaTask, Endpoint, Instruction, Layout, LockDecl,
     LockOp, Loop, Program, Release, Route, Tensor, TileProgram, Vector, Wait, pattern_bytes,
 )
-from ..program.matmul import core_program, loop_chain, ping_pong
-from ..mapper.tiling import LoweringError, verify_lowering
+from ..errors import LoweringError
+from .common import core_program, loop_chain, ping_pong, verify_lowering
 from ..layers.vector import Elementwise, Embedding, LayerNorm, Pool, RMSNorm, Softmax, VectorLayer
 from ..mapper.vector import (
     VectorPlan, plan_vector, pool_input_transfer, pool_output_bytes, pool_output_transfer, streams_second,

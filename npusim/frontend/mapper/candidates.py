@@ -1,0 +1,207 @@
+"""The design space of a matmul layer: every design that fits the config, with its estimate.
+
+Tile sizes are multiples of the AIE-ML matmul shapes (``m`` of 4, ``k`` and ``n`` of 8) from a
+grid that includes the published kernels' sizes, up to the layer's size. For each part of the
+array (1..``columns`` columns x 1..usable compute rows) and each combination of the other options
+(C buffers, C storage, reuse, B layout) the whole grid of tile sizes is evaluated at once by
+:func:`.estimate.estimate_grid`, after dropping the tile sizes that do not fit the compute tile's
+data memory or the memory tile. A design that fits a smaller array or smaller memories is still a
+candidate on a larger one.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...numerics import IN_BYTES, OUT_BYTES
+from ..layers.matmul import Conv2d, Gemm
+from .design import B_LAYOUTS, C_STORAGE, REUSE, STACK_BYTES, Design, Pins, TilePlan, conv_channels, shape_of, up
+from .estimate import Context, Estimate, estimate_grid
+
+TILE_M = (4, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 192, 256)
+TILE_K = (8, 16, 24, 32, 40, 48, 56, 64, 72, 96, 104, 112, 128, 152, 192, 232, 256, 384, 512)
+TILE_N = (8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 192, 256)
+"""Tile sizes considered: powers of two and their halves, and the sizes of published kernels
+(arXiv 2512.13282 Tables 1-3: e.g. 64x232x64, 112x112x112, 112x104x128, 96x56x96, 144x72x144,
+160x64x144, 48x152x48, 160x40x80)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The candidates of one part of the array and one combination of options: parallel arrays
+    over the tile sizes that fit, with their estimates."""
+
+    columns: int
+    rows: int
+    options: tuple[int, str, str, str, str]
+    """(c_buffers, c_storage, reuse, b_layout, a_block)."""
+    grid: dict[str, Any]
+    est: dict[str, Any]
+
+    def design(self, i: int) -> Design:
+        cb, cs, reuse, bl, ab = self.options
+        if ab == "row" and int(self.grid["lp"][i]) == int(self.grid["k"][i]):
+            ab = "step"  # one step per kernel row: the same design
+        return Design(self.columns, self.rows, int(self.grid["m"][i]), int(self.grid["k"][i]),
+                      int(self.grid["n"][i]), cb, cs, reuse, bl, ab)  # type: ignore[arg-type]
+
+
+def usable_rows(ctx: Context) -> int:
+    """Compute rows a design can use: each needs a memory-tile S2MM channel for its C, besides the
+    two that bring A and B in."""
+    return min(ctx.config.compute_rows, ctx.config.mem_tile.dma.s2mm_channels - 2)
+
+
+def tile_grid(ctx: Context, columns: int, rows: int, pins: Pins) -> tuple[Any, Any, Any]:
+    """Arrays (m, k, n) of the tile sizes considered for this part of the array."""
+    if pins.tiles is not None:
+        return tuple(np.array([v], dtype=np.int64) for v in pins.tiles)  # type: ignore[return-value]
+    layer = ctx.layer
+    M, K, N = shape_of(layer)
+    kmax = up(K if isinstance(layer, Gemm) else layer.kernel_w * conv_channels(layer), 8)
+    ms = [m for m in TILE_M if m <= max(4, up(-(-M // rows), 4))]
+    ks = [k for k in TILE_K if k <= max(8, kmax)]
+    ns = [n for n in TILE_N if n <= max(8, up(-(-N // columns), 8))]
+    mm, kk, nn = np.meshgrid(ms, ks, ns, indexing="ij")
+    return mm.ravel().astype(np.int64), kk.ravel().astype(np.int64), nn.ravel().astype(np.int64)
+
+
+def padded_grid(ctx: Context, columns: int, rows: int, m: Any, k: Any, n: Any) -> dict[str, Any]:
+    """The padded shapes and super-tile counts of each tile size (``Mp, Kp, Np, kt, mb, nb``;
+    convolutions also ``cp, lp, qt``)."""
+    layer = ctx.layer
+    M, K, N = shape_of(layer)
+    group = -(-rows // columns)
+    Np = -(-N // (columns * n)) * (columns * n)
+    ib = IN_BYTES[layer.dtype]
+    g: dict[str, Any] = {"m": m, "k": k, "n": n, "R": rows, "C": columns, "group": group, "Np": Np}
+    if isinstance(layer, Gemm):
+        g["Mp"] = -(-M // (rows * m)) * (rows * m)
+        g["Kp"] = -(-K // k) * k
+        g["lp"] = g["Kp"]
+    else:
+        cp = conv_channels(layer)
+        lp = -(-(layer.kernel_w * cp) // k) * k
+        qt = -(-layer.out_w // m)
+        if group > 1:  # a feeder's rows take consecutive pixel tiles: keep a super-tile in one output row
+            qt = -(-qt // rows) * rows
+        tiles = layer.batch * layer.out_h * qt
+        g.update(Mp=-(-tiles // rows) * rows * m, Kp=layer.kernel_h * lp, lp=lp, qt=qt, cp=cp)
+    g["kt"] = g["Kp"] // k
+    g["mb"] = g["Mp"] // (rows * m)
+    g["nb"] = Np // (columns * n)
+    g["b_tile"] = k * n * ib + (n * 4 if layer.bias else 0)
+    return g
+
+
+def _fits(ctx: Context, g: dict[str, Any], c_buffers: int, c_storage: str, reuse: str, b_layout: str,
+          a_block: str) -> Any:
+    """Which candidates fit the compute tile's data memory and the memory tile."""
+    cfg, layer = ctx.config, ctx.layer
+    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    m, k, n, R = g["m"], g["k"], g["n"], g["R"]
+    cb = 4 if c_storage == "acc" else ob
+    l1 = 2 * (m * k * ia + g["b_tile"]) + c_buffers * m * n * cb + STACK_BYTES
+    a_steps = g["kt"] if reuse == "a" else g["lp"] // k if a_block == "row" else 1
+    b_steps = g["kt"] if reuse == "b" else 1
+    l2 = 2 * (g["group"] * m * a_steps * k * ia + b_steps * g["b_tile"] + R * m * n * ob)
+    return (l1 <= cfg.compute_tile.data_mem_kib * 1024) & (l2 <= cfg.mem_tile.size_kib * 1024)
+
+
+def option_sets(ctx: Context, columns: int, rows: int, pins: Pins) -> Iterator[tuple[int, str, str, str, str]]:
+    """The (c_buffers, c_storage, reuse, b_layout, a_block) combinations open to this layer and part
+    of the array: C kept in the output type only where that type is narrower than 32 bits; A resident
+    in a convolution only with one compute row per memory tile (its block is every kernel row); A
+    by kernel rows only in a convolution; B layouts other than ``tiled`` only where the layer allows
+    them (weights are tiled offline) and without a fused bias (the bias rides with each tile)."""
+    layer = ctx.layer
+    conv = isinstance(layer, Conv2d)
+    storages = C_STORAGE if OUT_BYTES[layer.output] < 4 else ("acc",)
+    stored = layer.b_layout if isinstance(layer, Gemm) else "weight"
+    allowed = B_LAYOUTS if stored == "weight" else (stored,)
+    layouts = allowed if pins.b_layout is not None else ("tiled",) if stored == "weight" else allowed
+    for cb, cs, reuse, bl, ab in itertools.product((2, 1), storages, REUSE, layouts, ("step", "row")):
+        if reuse == "a" and conv and (-(-rows // columns) > 1 or ab == "step"):
+            continue
+        if ab == "row" and (not conv or reuse == "a" and not conv):
+            continue
+        if bl != "tiled" and layer.bias:
+            continue
+        if all(getattr(pins, f) in (None, v) for f, v in
+               (("c_buffers", cb), ("c_storage", cs), ("reuse", reuse), ("b_layout", bl), ("a_block", ab))):
+            yield cb, cs, reuse, bl, ab
+
+
+def geometries(ctx: Context, pins: Pins) -> Iterator[tuple[int, int]]:
+    """Parts of the array a design may use: (columns, rows), every one up to the config's."""
+    shim = ctx.config.shim_tile.dma
+    if shim.mm2s_channels < 2 or shim.s2mm_channels < 1:
+        return
+    mem, core = ctx.config.mem_tile, ctx.config.compute_tile
+    for columns in range(1, ctx.config.columns + 1):
+        for rows in range(1, usable_rows(ctx) + 1):
+            group = -(-rows // columns)
+            if group + 2 > mem.dma.mm2s_channels or group + 1 > mem.stream_ports.north:
+                continue  # the memory tile's MM2S channels and north ports: A per fed row, B, C out
+            if rows > core.stream_ports.south:
+                continue  # every row's C passes the lowest compute tile going south
+            if pins.columns in (None, columns) and pins.rows in (None, rows):
+                yield columns, rows
+
+
+def candidates(ctx: Context, pins: Pins) -> Iterator[Group]:
+    """Every group of fitting candidates with its estimates."""
+    for columns, rows in geometries(ctx, pins):
+        m, k, n = tile_grid(ctx, columns, rows, pins)
+        g = padded_grid(ctx, columns, rows, m, k, n)
+        for opts in option_sets(ctx, columns, rows, pins):
+            fit = _fits(ctx, g, *opts)
+            if not fit.any():
+                continue
+            sub = {key: (v[fit] if isinstance(v, np.ndarray) else v) for key, v in g.items()}
+            yield Group(columns, rows, opts, sub, estimate_grid(ctx, sub, *opts))
+
+
+def smallest_need(ctx: Context, pins: Pins) -> tuple[int, int, tuple[int, int, int]] | None:
+    """(data memory, memory tile, tiles) of the candidate that needs the least data memory, with
+    its best options: what the error says when nothing fits."""
+    best: tuple[int, int, tuple[int, int, int]] | None = None
+    layer = ctx.layer
+    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    for columns, rows in geometries(ctx, pins):
+        m, k, n = tile_grid(ctx, columns, rows, pins)
+        g = padded_grid(ctx, columns, rows, m, k, n)
+        cb = min(4 if pins.c_storage in (None, "acc") else ob, ob if pins.c_storage != "acc" else 4)
+        bufs = pins.c_buffers or 1
+        l1 = 2 * (m * k * ia + g["b_tile"]) + bufs * m * n * cb + STACK_BYTES
+        l2 = 2 * (g["group"] * m * k * ia + g["b_tile"] + rows * m * n * ob)
+        i = int(np.argmin(l1))
+        if best is None or int(l1[i]) < best[0]:
+            best = (int(l1[i]), int(l2[i]), (int(m[i]), int(k[i]), int(n[i])))
+    return best
+
+
+def plan_of(ctx: Context, d: Design, outer: int | None = None) -> TilePlan:
+    """Design ``d`` applied to the layer: its padded shapes and estimate. ``outer`` truncates the
+    plan to its first ``outer`` super-tile rows (``mn`` order) or columns (``nm`` order): a
+    representative part of the layer, for the search to simulate."""
+    one = tuple(np.array([v], dtype=np.int64) for v in (d.m, d.k, d.n))
+    g = padded_grid(ctx, d.columns, d.rows, *one)
+    e = estimate_grid(ctx, g, d.c_buffers, d.c_storage, d.reuse, d.b_layout, d.a_block)
+    M, K, N = shape_of(ctx.layer)
+    val = {key: int(v[0]) if isinstance(v, np.ndarray) else int(v) for key, v in g.items()}
+    est = Estimate(int(e["compute"][0]), int(e["ddr"][0]), int(e["stream"][0]), int(e["ddr_bytes"][0]),
+                   int(e["overhead"][0]))
+    Mp, Np = val["Mp"], val["Np"]
+    if outer is not None and d.order == "mn":
+        Mp = min(Mp, outer * d.rows * d.m)
+    elif outer is not None:
+        Np = min(Np, outer * d.columns * d.n)
+    cfg = ctx.config
+    return TilePlan(ctx.layer, d, M, K, N, Mp, val["Kp"], Np, int(e["kernel_cycles"][0]), est,
+                    val.get("cp", 0), val["lp"] if isinstance(ctx.layer, Conv2d) else 0, val.get("qt", 0),
+                    cfg.shim_tile.dma.max_iterations, cfg.mem_tile.dma.max_iterations)

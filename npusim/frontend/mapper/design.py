@@ -1,0 +1,278 @@
+"""A matmul design: every choice the mapper makes for a layer, and the plan it implies.
+
+A layer is computed as ``C[M, N] = A[M, K] @ B[K, N]`` (a convolution as an implicit GEMM, see
+:mod:`..program.conv`) on the first ``columns`` columns and the lowest ``rows`` compute rows of the
+array. Core ``(column j, row i)`` owns an ``m x n`` block of each *super-tile* of
+``rows*m x columns*n`` outputs and reduces over ``K`` in ``k`` steps; row ``i``'s A tile is
+broadcast along the row, column ``j``'s B tile down the column, from the memory tiles, which also
+join the cores' C blocks for the shim. Rows are fed in groups of ``g = ceil(rows / columns)`` by
+the memory tiles of the first columns ("feeders").
+
+The options of a :class:`Design`:
+
+- ``columns``, ``rows``: the part of the array used (a design for a smaller array is a candidate on
+  a larger one, so more hardware is never slower);
+- ``m``, ``k``, ``n``: the per-core tile;
+- ``c_buffers``: 1 or 2 C buffers in each compute tile (single-buffered, the core waits while its
+  C drains; double-buffered, the drain overlaps the next output tile);
+- ``c_storage``: ``acc`` keeps C as 32-bit accumulators between reduction steps and converts once
+  (exact integer sums; fp32 sums for bf16); ``out`` keeps it in the output type, as mlir-aie's
+  stock kernels do: each step widens C, adds its products and rounds back (bf16: one rounding per
+  step; narrow integers: shift-round-saturate per step), half or a quarter of the memory;
+- ``reuse``: ``a`` keeps the A row block of a super-tile row resident in the feeders' memory tiles
+  across all super-tile columns (A read from DDR once), ``b`` keeps each column's B column block
+  resident across all super-tile rows (B read once); ``none`` streams both (A read once per
+  super-tile column, B once per super-tile row). Resident blocks are double-buffered, so the next
+  block loads while the current one is used;
+- ``b_layout``: how B is stored in DDR: ``tiled`` (``k x n`` tiles, one contiguous run per column
+  of tiles: a layout made offline, for weights), ``col`` (column-major, runs of ``k`` elements per
+  column; the core reads ``n x k`` tiles), ``row`` (row-major, runs of ``n`` elements);
+- ``a_block`` (convolutions): the shim gathers A one reduction ``step`` at a time (``k`` channels of
+  ``m`` pixels: contiguous runs when the pixels' windows abut, one task per super-tile) or one kernel
+  ``row`` at a time (each pixel's window row, ``lp`` elements, one run each; a task may repeat for
+  several super-tiles). A GEMM's A moves a step at a time, or a row block when resident.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal
+
+from ...numerics import ACC_BYTES, IN_BYTES, OUT_BYTES, OutType
+from ..layers.matmul import Conv2d, Gemm
+from .estimate import Estimate
+
+STACK_BYTES = 1024
+"""Data memory a core keeps for its stack (mlir-aie's default core stack size, 0x400)."""
+
+Reuse = Literal["none", "a", "b"]
+CStorage = Literal["acc", "out"]
+BLayout = Literal["tiled", "col", "row"]
+ABlock = Literal["step", "row"]
+REUSE: tuple[Reuse, ...] = ("none", "a", "b")
+C_STORAGE: tuple[CStorage, ...] = ("acc", "out")
+B_LAYOUTS: tuple[BLayout, ...] = ("tiled", "col", "row")
+
+
+def up(x: int, mult: int) -> int:
+    """``x`` rounded up to a multiple of ``mult``."""
+    return -(-x // mult) * mult
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """Every choice of a matmul mapping (see the module doc)."""
+
+    columns: int
+    rows: int
+    m: int
+    k: int
+    n: int
+    c_buffers: int = 2
+    c_storage: CStorage = "acc"
+    reuse: Reuse = "none"
+    b_layout: BLayout = "tiled"
+    a_block: ABlock = "step"
+
+    @property
+    def group(self) -> int:
+        """Compute rows fed by one memory tile."""
+        return -(-self.rows // self.columns)
+
+    @property
+    def order(self) -> str:
+        """Loop order of the super-tiles: ``mn`` (rows outer) or ``nm`` (columns outer, B resident)."""
+        return "nm" if self.reuse == "b" else "mn"
+
+    def describe(self) -> str:
+        return (f"{self.columns}x{self.rows} cores, tiles {self.m}x{self.k}x{self.n}, C {self.c_storage} "
+                f"x{self.c_buffers}, reuse {self.reuse}, B {self.b_layout}"
+                + (f", A by {self.a_block}" if self.a_block != "step" else ""))
+
+    def key(self) -> tuple[object, ...]:
+        """A total order for deterministic tie-breaks: larger arrays and tiles first."""
+        return (-self.columns, -self.rows, -self.m * self.n * self.k, -self.m, -self.k, -self.c_buffers,
+                C_STORAGE.index(self.c_storage), REUSE.index(self.reuse), B_LAYOUTS.index(self.b_layout),
+                self.a_block != "step")
+
+
+@dataclass(frozen=True, slots=True)
+class Pins:
+    """Choices the user fixes; ``None`` leaves a choice to the search."""
+
+    columns: int | None = None
+    rows: int | None = None
+    tiles: tuple[int, int, int] | None = None
+    c_buffers: int | None = None
+    c_storage: CStorage | None = None
+    reuse: Reuse | None = None
+    b_layout: BLayout | None = None
+    a_block: ABlock | None = None
+
+    def allows(self, d: Design) -> bool:
+        if self.tiles is not None and (d.m, d.k, d.n) != self.tiles:
+            return False
+        return all(getattr(self, f.name) in (None, getattr(d, f.name)) for f in fields(self) if f.name != "tiles")
+
+    def describe(self) -> str:
+        return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self)
+                         if getattr(self, f.name) is not None) or "none"
+
+
+def c_bytes(c_storage: str, out: OutType) -> int:
+    """Bytes of one stored C element: a 32-bit accumulator, or the output type."""
+    return ACC_BYTES if c_storage == "acc" else OUT_BYTES[out]
+
+
+def b_tile_bytes(k: int, n: int, ib: int, bias: bool) -> int:
+    """A B tile: ``k x n`` operands, followed by ``n`` 32-bit bias values when a bias is fused (the
+    bias rides with every B tile, a layout made offline with the weights)."""
+    return k * n * ib + (n * ACC_BYTES if bias else 0)
+
+
+def shape_of(layer: Gemm | Conv2d) -> tuple[int, int, int]:
+    """The implicit GEMM of a layer: (M, K, N)."""
+    if isinstance(layer, Gemm):
+        return layer.m, layer.k, layer.n
+    return (layer.batch * layer.out_h * layer.out_w, layer.kernel_h * layer.kernel_w * layer.in_channels,
+            layer.out_channels)
+
+
+def conv_channels(layer: Conv2d) -> int:
+    """Input channels padded so that a pixel is a whole number of 32-bit words."""
+    return up(layer.in_channels, 4 // IN_BYTES[layer.dtype])
+
+
+@dataclass(frozen=True, slots=True)
+class TilePlan:
+    """A design applied to a layer: the padded shapes and everything the program builder needs."""
+
+    layer: Gemm | Conv2d
+    design: Design
+    M: int
+    K: int
+    N: int
+    Mp: int
+    Kp: int
+    Np: int
+    kernel_cycles: int
+    estimate: Estimate
+    conv_cp: int = 0
+    """Convolutions: input channels padded to whole DMA words."""
+    conv_lp: int = 0
+    """Convolutions: one kernel row's ``kernel_w * cp`` elements, padded to a multiple of ``k``."""
+    conv_qt: int = 0
+    """Convolutions: pixel tiles per output row."""
+    iterations: int = 64
+    """Largest iteration dimension of a shim task (``shim_tile.dma.max_iterations``)."""
+    mem_iterations: int = 64
+    """Largest iteration dimension of a memory-tile BD (``mem_tile.dma.max_iterations``)."""
+
+    @property
+    def columns(self) -> int:
+        return self.design.columns
+
+    @property
+    def rows(self) -> int:
+        return self.design.rows
+
+    @property
+    def m(self) -> int:
+        return self.design.m
+
+    @property
+    def k(self) -> int:
+        return self.design.k
+
+    @property
+    def n(self) -> int:
+        return self.design.n
+
+    @property
+    def group(self) -> int:
+        return self.design.group
+
+    @property
+    def dtype(self) -> str:
+        return self.layer.dtype
+
+    @property
+    def out(self) -> OutType:
+        return self.layer.output
+
+    @property
+    def ib(self) -> int:
+        return IN_BYTES[self.layer.dtype]
+
+    @property
+    def ob(self) -> int:
+        return OUT_BYTES[self.layer.output]
+
+    @property
+    def cb(self) -> int:
+        """Bytes of a stored C element in the compute tile."""
+        return c_bytes(self.design.c_storage, self.out)
+
+    @property
+    def c_type(self) -> OutType | None:
+        """The type C is kept in between reduction steps (None: 32-bit accumulators)."""
+        return self.out if self.design.c_storage == "out" else None
+
+    @property
+    def kt(self) -> int:
+        """Reduction steps per output tile."""
+        return self.Kp // self.k
+
+    @property
+    def mb(self) -> int:
+        """Super-tile rows."""
+        return self.Mp // (self.rows * self.m)
+
+    @property
+    def nb(self) -> int:
+        """Super-tile columns."""
+        return self.Np // (self.columns * self.n)
+
+    @property
+    def feeders(self) -> int:
+        """Columns whose memory tile feeds A to a group of compute rows."""
+        return -(-self.rows // self.group)
+
+    def group_rows(self, col: int) -> range:
+        """Compute rows (0-based) whose A tiles come through column ``col``'s memory tile."""
+        return range(col * self.group, min(self.rows, (col + 1) * self.group))
+
+    @property
+    def b_bytes(self) -> int:
+        """Bytes of one B tile as it travels: ``k x n`` operands, then the bias if fused."""
+        return b_tile_bytes(self.k, self.n, self.ib, self.layer.bias)
+
+    @property
+    def a_block_steps(self) -> int:
+        """Reduction steps of A one memory-tile block holds: all of them when A is resident, one
+        kernel row's for a convolution's A by rows, else one."""
+        if self.design.reuse == "a":
+            return self.kt
+        return self.conv_lp // self.k if self.design.a_block == "row" else 1
+
+    @property
+    def b_block_steps(self) -> int:
+        """Reduction steps of B one memory-tile block holds: all of them when B is resident, else one."""
+        return self.kt if self.design.reuse == "b" else 1
+
+    @property
+    def l1_bytes(self) -> int:
+        """A compute tile's data memory use: A and B double-buffered, C, the stack."""
+        d = self.design
+        return 2 * (d.m * d.k * self.ib + self.b_bytes) + d.c_buffers * d.m * d.n * self.cb + STACK_BYTES
+
+    @property
+    def memtile_bytes(self) -> int:
+        """A feeder memory tile's use: the A blocks of its rows, the B blocks of its column, the C
+        blocks of every row, each double-buffered."""
+        d = self.design
+        a = len(self.group_rows(0)) * d.m * self.a_block_steps * d.k * self.ib
+        return 2 * (a + self.b_block_steps * self.b_bytes + d.rows * d.m * d.n * self.ob)
+
+    @property
+    def calls_per_core(self) -> int:
+        return self.mb * self.nb * self.kt

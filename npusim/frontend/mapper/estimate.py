@@ -1,0 +1,199 @@
+"""The mapper's analytical estimate of a design's cycles, evaluated over many tile sizes at once.
+
+The estimate is a pipeline model: every resource the design keeps busy — each core (kernel calls,
+lock operations, and, with one C buffer, waiting for its C to drain), each stream (A along a
+row, B down a column, A and B into the memory tiles, C out of the cores and joined for the shim)
+and DDR (every byte the design moves, in whole ``ddr.access_bytes`` accesses per contiguous run,
+over the bandwidth) — is charged its total busy time, and the run takes as long as the busiest
+one, plus the time to fill the pipeline (DDR latency, the first blocks, a resident block before
+its first use) and to drain it (the last C to DDR). It is cheap and it ranks candidates; the
+search then simulates the leaders, so the choice is what the simulator itself measures.
+
+Every rule it uses is a function of :mod:`npusim.hw.timing`; here they are applied to numpy arrays
+of candidate tile sizes (one array element per candidate).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...config import NPUConfig
+from ...hw.timing import (
+    compute_cycles, ddr_bytes_per_cycle, ddr_latency_cycles, ddr_runs_bytes, epilogue_cycles,
+    stream_bytes_per_cycle,
+)
+from ...numerics import IN_BYTES, OUT_BYTES
+from ..layers.matmul import Conv2d, Gemm
+
+Arr = Any
+"""A numpy integer array (one element per candidate tile size) or a plain integer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    compute: int
+    """Cycles of one core's kernel calls and lock operations (and C waits with one C buffer)."""
+    ddr: int
+    """Cycles DDR needs for every byte the design moves (access granularity included)."""
+    stream: int
+    """Cycles the busiest stream or DMA channel needs."""
+    ddr_bytes: int
+    overhead: int = 0
+    """Pipeline fill and drain: cycles before the first kernel call and after the last one."""
+
+    @property
+    def cycles(self) -> int:
+        return max(self.compute, self.ddr, self.stream) + self.overhead
+
+    @property
+    def bound(self) -> str:
+        return max((self.compute, "compute"), (self.ddr, "DDR"), (self.stream, "stream"))[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the estimate needs of a config and a layer, read once per search."""
+
+    config: NPUConfig
+    layer: Gemm | Conv2d
+    rate: int
+    """Bytes per cycle of a route (stream and DMA channels)."""
+    startup: int
+    """Cycles a BD costs before its data moves (DMA start-up and the lock acquire)."""
+    hop: int
+    bpc: float
+    """DDR bytes per array cycle."""
+    ddr_latency: int
+    lock_ops: int
+    """Core cycles of one acquire plus one release."""
+
+    @staticmethod
+    def of(config: NPUConfig, layer: Gemm | Conv2d) -> "Context":
+        rate = stream_bytes_per_cycle(config.stream_switch, config.shim_tile.dma,
+                                      [config.mem_tile.dma, config.compute_tile.dma])
+        return Context(config, layer, rate, config.compute_tile.dma.startup_cycles + config.locks.acquire_cycles,
+                       config.stream_switch.hop_latency_cycles, ddr_bytes_per_cycle(config.ddr, config.clock_mhz),
+                       ddr_latency_cycles(config.ddr, config.clock_mhz),
+                       config.locks.acquire_cycles + config.locks.release_cycles)
+
+
+def _xfer(ctx: Context, nbytes: Arr) -> Arr:
+    """Cycles of one BD moving ``nbytes`` over a route: start-up plus the bytes at the route's rate."""
+    return -(-nbytes // ctx.rate) + ctx.startup
+
+
+def ddr_bytes(ctx: Context, g: dict[str, Arr], reuse: str, b_layout: str, a_block: str) -> Arr:
+    """Bytes DDR serves for a design (reads of A and B, writes of C), whole accesses per run."""
+    ddr, layer = ctx.config.ddr, ctx.layer
+    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    m, k, n, kt, mb, nb, R, C = g["m"], g["k"], g["n"], g["kt"], g["mb"], g["nb"], g["R"], g["C"]
+    a_reads = mb * (1 if reuse == "a" else nb)  # each row block of A is read once, or once per super-tile column
+    grp = g["group"]
+    feeders = -(-R // grp)
+    a = 0
+    for rows, count in ((grp, feeders - 1), (R - (feeders - 1) * grp, 1)):  # every feeder but the last feeds grp rows
+        if isinstance(layer, Gemm):  # rows of k elements, or whole rows when they are all of K
+            whole = (kt == 1) | (reuse == "a")
+            run = np.where(whole, rows * m * g["Kp"] * ia, k * ia)
+            runs = np.where(whole, 1, rows * m * kt)
+        else:  # a step's (or kernel row's) run per pixel; the pixels' runs merge where their windows abut
+            step = k * ia if a_block == "step" and reuse != "a" else g["lp"] * ia
+            merge = layer.stride * g["cp"] * ia == step
+            run = np.where(merge, rows * m * step, step)
+            runs = np.where(merge, 1, rows * m) * (g["Kp"] * ia // step)
+        a = a + count * a_reads * ddr_runs_bytes(ddr, runs, run)
+    b_reads = nb * (1 if reuse == "b" else mb)
+    narrow = g["Np"] == n  # one column of tiles: B's and C's rows abut and their runs merge
+    if b_layout == "tiled":  # a column of tiles is one run
+        b = ddr_runs_bytes(ddr, b_reads * C, kt * g["b_tile"])
+    elif b_layout == "col":  # n runs of k, or of all of K (resident, or a single step)
+        whole = (kt == 1) | (reuse == "b")
+        b = ddr_runs_bytes(ddr, b_reads * C * np.where(whole, 1, n * kt), np.where(whole, n * g["Kp"] * ia, k * ia))
+    else:  # Kp runs of n
+        b = ddr_runs_bytes(ddr, b_reads * C * np.where(narrow, 1, g["Kp"]), np.where(narrow, g["Kp"] * n * ia, n * ia))
+    c = ddr_runs_bytes(ddr, mb * nb * C * np.where(narrow, 1, R * m), np.where(narrow, R * m * n * ob, n * ob))
+    return a + b + c
+
+
+SOFT_MAX_POWER = 6.0
+"""How the busy times of the resources combine: ``(c**p + d**p + s**p) ** (1/p)``. Resources that
+are nearly as busy as the busiest one take turns rather than overlapping perfectly (DDR serves the
+A, B and C flows in bursts, the cores wait for the later of A and B); fitted on simulations of the
+leading designs of a set of layers (benchmarks/bench_mapper.py prints the fit)."""
+
+
+def soft_max(*times: Arr) -> Arr:
+    """The run's length from its resources' busy times (see :data:`SOFT_MAX_POWER`)."""
+    top = np.maximum.reduce([np.asarray(t, dtype=np.float64) for t in times])
+    total = sum((np.asarray(t, dtype=np.float64) / np.maximum(top, 1)) ** SOFT_MAX_POWER for t in times)
+    return np.ceil(top * total ** (1 / SOFT_MAX_POWER)).astype(np.int64)
+
+
+def _shim_channels(ctx: Context, g: dict[str, Arr], reuse: str, a_block: str) -> tuple[Arr, Arr, Arr]:
+    """Busy time of a feeder's A channel, a column's B channel and its C channel in the shim: each
+    task pays the DMA start-up and the DDR latency, then moves its bytes at the channel's rate. The
+    runtime issues one task per channel per wave (:mod:`..program.matmul`)."""
+    layer = ctx.layer
+    it: Arr = ctx.config.shim_tile.dma.max_iterations
+    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    m, n, kt, mb, nb, R, C = g["m"], g["n"], g["kt"], g["mb"], g["nb"], g["R"], g["C"]
+    conv = isinstance(layer, Conv2d)
+    if conv and a_block == "step" and reuse != "a":  # a convolution's A by steps: one task per super-tile
+        it = np.where(g["lp"] == g["k"], it, 1)
+    if reuse == "b":  # columns of super-tiles outer; a convolution's A comes one super-tile row per task
+        waves = nb * -(-mb // (1 if conv else it))
+        a_tasks, b_tasks, a_blocks, b_blocks = waves, nb, mb * nb, nb
+    else:
+        waves = mb * -(-nb // it)
+        a_tasks = mb if reuse == "a" else waves
+        a_blocks, b_tasks, b_blocks = mb if reuse == "a" else mb * nb, waves, mb * nb
+    per_task = ctx.startup + ctx.ddr_latency
+    feeders = -(-R // g["group"])
+    a = a_tasks * per_task + -(-(a_blocks * R * m * g["Kp"] * ia) // (feeders * ctx.rate))
+    b = b_tasks * per_task + -(-(b_blocks * kt * g["b_tile"]) // ctx.rate)
+    c = waves * per_task + -(-(mb * nb * R * m * n * ob) // ctx.rate)
+    return a, b, c
+
+
+def estimate_grid(ctx: Context, g: dict[str, Arr], c_buffers: int, c_storage: str, reuse: str,
+                  b_layout: str, a_block: str = "step") -> dict[str, Arr]:
+    """The estimate's parts for every candidate of grid ``g`` (arrays from
+    :func:`.candidates.padded_grid`): ``compute``, ``ddr``, ``stream``, ``overhead``, ``cycles``
+    and ``ddr_bytes``."""
+    cfg, layer = ctx.config, ctx.layer
+    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    m, k, n, kt, mb, nb, R, grp = g["m"], g["k"], g["n"], g["kt"], g["mb"], g["nb"], g["R"], g["group"]
+    tiles = mb * nb  # output tiles per core
+    kc = compute_cycles(cfg.compute_tile.kernels[layer.dtype], m, k, n)
+    epi = epilogue_cycles(cfg.compute_tile, layer.dtype, m * n, layer.bias, layer.relu)
+    c_out = _xfer(ctx, m * n * ob)  # one core's C block to its memory tile
+    compute = tiles * (kt * (kc + 2 * ctx.lock_ops) + epi + ctx.lock_ops)
+    if c_buffers == 1:  # the core waits for its only C buffer to drain before the next output tile
+        compute = compute + tiles * (c_out + ctx.lock_ops + 2 * ctx.hop)
+    a_tile, b_tile = m * k * ia, g["b_tile"]
+    a_row = tiles * kt * _xfer(ctx, a_tile)
+    b_col = tiles * kt * _xfer(ctx, b_tile)
+    a_steps = kt if reuse == "a" else g["lp"] // k if a_block == "row" else 1
+    a_in = mb * (1 if reuse == "a" else nb) * (kt // a_steps) * grp * _xfer(ctx, m * a_steps * k * ia)
+    b_in = nb * _xfer(ctx, kt * b_tile) if reuse == "b" else b_col
+    join = tiles * R * _xfer(ctx, m * n * ob)
+    shims = _shim_channels(ctx, g, reuse, a_block)
+    stream = np.maximum.reduce([np.broadcast_to(x, np.shape(m))
+                                for x in (a_row, b_col, a_in, b_in, join, tiles * c_out) + shims])
+    nbytes = ddr_bytes(ctx, g, reuse, b_layout, a_block)
+    ddr = np.ceil(nbytes / ctx.bpc).astype(np.int64)
+    # before the first kernel call: DDR latency, then the first A and B blocks (a resident block
+    # whole) into the memory tiles, each at its channel's rate and all together within DDR's
+    # bandwidth, and on to the core; after the last: its C out, joined, written
+    a_first, b_first = grp * m * a_steps * k * ia, (kt if reuse == "b" else 1) * b_tile
+    first_ddr = np.ceil((-(-R // grp) * a_first + g["C"] * b_first) / ctx.bpc).astype(np.int64)
+    first = np.maximum(np.maximum(_xfer(ctx, a_first), _xfer(ctx, b_first)), first_ddr)
+    fill = ctx.ddr_latency + first + _xfer(ctx, np.maximum(a_tile, b_tile)) + 6 * ctx.hop
+    tail = c_out + _xfer(ctx, R * m * n * ob) + ctx.ddr_latency + 6 * ctx.hop
+    cycles = fill + soft_max(compute, np.maximum(ddr - first_ddr, 0), stream) + tail
+    overhead = cycles - np.maximum(np.maximum(compute, ddr), stream)
+    return {"compute": compute, "ddr": ddr, "stream": stream, "overhead": overhead, "cycles": cycles,
+            "ddr_bytes": nbytes, "kernel_cycles": kc}
+
