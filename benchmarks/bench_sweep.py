@@ -61,7 +61,7 @@ def main() -> None:
 
         start = time.perf_counter()
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
         cluster_start = time.perf_counter() - start
     try:

@@ -14,7 +14,7 @@ from .frontend import (
 from .isa import Compute, Instruction, Loop, Program, ProgramError, load_program, save_program, verify
 from .runner import OperatorShare, WorkloadReport, report_with_power, run_layer, run_workload
 from .stats import Report, make_report
-from .sweep import sweep
+from . import sweep  # the module, callable: npusim.sweep(...) runs a sweep, npusim.sweep.totals sums it
 
 
 def simulate(config: NPUConfig, program: Program, options: RunOptions | None = None,

@@ -115,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     _onnx_args(imp)
     check = sub.add_parser("check", help="verify a trace against a config without simulating")
     _config_args(check)
-    check.add_argument("--trace", required=True)
+    check.add_argument("--trace", required=True, help="program trace JSON to verify, e.g. traces/broadcast.json")
     sub.add_parser("schema", help="print the JSON Schema of config files")
     swp = sub.add_parser("sweep", help="simulate many config variants x workloads into one table (CSV or Parquet)")
     _layer_args(swp, required=False)
@@ -123,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     from .sweep.command import add_arguments as add_sweep_arguments  # the sweep's code lives in npusim.sweep
 
     add_sweep_arguments(swp)
+    from .sweep.summary import add_summary_parser
+
+    add_summary_parser(sub)
     from .llm.command import add_arguments as add_llm_arguments  # the llm command's code lives in npusim.llm
 
     add_llm_arguments(sub.add_parser("llm", help="prefill and decode of a language model (a Hugging Face config.json)"))
@@ -323,6 +326,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .mlir.command import import_command
 
             return import_command(args)
+        if args.command == "sweep-summary":
+            from .sweep.summary import main as summary_main
+
+            return summary_main(args)
         return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
     except (ConfigError, ProgramError, LoweringError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from . import simulate
 from .cli import UsageError, _imported, _ints, _layer, _pins, _source_args
@@ -17,6 +16,9 @@ from .isa import load_program
 from .progress import LayerProgress
 from .runner import WorkloadReport, run_lowered, run_workload
 from .stats import Report
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not when the parser is built
+    from matplotlib.figure import Figure
 
 KINDS = {
     "timeline": "Gantt of every core and DMA channel over time (busy, lock stall, DMA stall)",

@@ -28,7 +28,6 @@ from .isa import Layout, Program
 from .numerics import Array
 from .power import MOVEMENT, attach_power
 from .stats import Recorder, Report, make_report
-from .stats.tables import stacked_table, workload_layers_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -275,6 +274,15 @@ class WorkloadReport:
         return None if energy is None else energy / self.seconds if self.seconds else 0.0
 
     @property
+    def npu_power_w(self) -> float | None:
+        """The NPU alone (each layer's power without DRAM, weighted by its time); None if a layer
+        has no energy."""
+        if self.energy_j is None:
+            return None
+        npu = sum((r.npu_power_w or 0.0) * r.seconds * n for r, n in zip(self.layers, self.counts))
+        return npu / self.seconds if self.seconds else 0.0
+
+    @property
     def peak_power_w(self) -> float | None:
         """The highest of the layers' peak powers (the layers run one after another); None if
         no layer recorded intervals."""
@@ -292,6 +300,8 @@ class WorkloadReport:
         ``layer_index`` and ``layer`` columns first."""
         import pandas as pd
 
+        from .stats.tables import stacked_table, workload_layers_table  # pandas: imported when a table is asked for
+
         if table == "layers":
             return workload_layers_table(self.layers, self.counts, self.kinds)
         if table == "operators":
@@ -306,7 +316,8 @@ class WorkloadReport:
             "workload": self.workload, "config": self.config, "cycles": self.cycles, "seconds": self.seconds,
             "ops": self.ops, "achieved_tops": self.achieved_tops, "peak_tops": self.peak_tops,
             "functional_ok": self.functional_ok, "max_abs_error": self.max_abs_error,
-            "energy_j": self.energy_j, "average_power_w": self.average_power_w, "peak_power_w": self.peak_power_w,
+            "energy_j": self.energy_j, "average_power_w": self.average_power_w, "npu_power_w": self.npu_power_w,
+            "peak_power_w": self.peak_power_w,
             "tops_per_watt": self.tops_per_watt, "energy_by_component": self.energy_by_component,
             "engine_events": sum(r.engine_events for r in self.layers),
             "hardware_events": sum(r.hardware_events for r in self.layers),

@@ -50,9 +50,10 @@ ALLOWED: dict[str, set[str] | None] = {
               # table's own functions (plain pandas, no simulation)
               "npusim.sweep.table"},
     # what-if sweeps: config variants (config loader) x workloads (frontend), each point run by
-    # runner.run_workload (which lowers, simulates and reports); RunOptions from engine; language-model
-    # points by npusim.llm.run_llm
-    "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner", "npusim.llm"},
+    # runner.run_workload (which lowers, simulates and reports); RunOptions from engine; the summary
+    # prints its table with the text report's column aligner; language-model points by npusim.llm.run_llm
+    "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner", "npusim.report.text",
+              "npusim.llm"},
     # mlir-aie designs: parsed and lowered to a Program (isa), folded with scalar_math, run and reported
     # like a layer (engine, runner's report_with_power, report views); the frontend is not needed
     "mlir": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.scalar_math", "npusim.engine",

@@ -43,3 +43,34 @@ def test_cli_writes_the_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert code == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert capsys.readouterr().out.rstrip().endswith(f"plot     {out}")
+
+
+def test_a_whole_array_run_gets_the_grouped_view() -> None:
+    from npusim import Gemm
+    from npusim.plots.utilisation import GROUP_ABOVE
+    from npusim.runner import run_layer
+
+    report = run_layer(load_config(ROOT / "configs/npu2.yaml"), Gemm(m=256, k=256, n=256, dtype="int8"))
+    channels = [(t, ch) for t in report.tiles for ch in t.channels]
+    cores = [t for t in report.tiles if t.core is not None]
+    assert len(cores) == 32 and len(cores) + len(channels) > GROUP_ABOVE
+    fig = utilisation_figure(report)
+    width, height = fig.get_size_inches() * 120
+    assert height < 1400 and width <= 1200  # was one 0.35-inch bar per unit: ~9000 px tall at 120 dpi
+    top, bottom = fig.axes[:2]
+    # the cores: one vertical bar per core, its busy segment busy/cycles of the run
+    busy_bars = sorted((b for b in top.patches if isinstance(b, Rectangle) and b.get_y() == 0),
+                       key=lambda b: b.get_x())
+    expected = [100 * t.core.busy / report.cycles for t in sorted(cores, key=lambda t: (t.col, t.row))
+                if t.core is not None]
+    assert [b.get_height() for b in busy_bars] == pytest.approx(expected)
+    assert [t.get_text() for t in top.get_xticklabels()] == ["2", "3", "4", "5"] * 8
+    # the channels: one bar per (tile kind, channel), the mean busy share of the tiles using it
+    labels = [t.get_text() for t in bottom.get_yticklabels()]
+    s2mm0 = [ch.busy for t, ch in channels if t.kind == "compute" and ch.channel == "s2mm0"]
+    assert f"compute s2mm0 x{len(s2mm0)}" in labels
+    y = labels.index(f"compute s2mm0 x{len(s2mm0)}")
+    bar = next(b for b in bottom.patches if isinstance(b, Rectangle) and b.get_x() == 0
+               and abs(b.get_y() + b.get_height() / 2 - y) < 1e-9)
+    assert bar.get_width() == pytest.approx(100 * sum(s2mm0) / len(s2mm0) / report.cycles)
+    assert sum(int(label.rsplit("x", 1)[1]) for label in labels) == len(channels)

@@ -1,6 +1,6 @@
 """The shipped traces, each checked cycle for cycle against a count worked out by hand.
 
-Every expected total below is written out from the config's figures and the rules of README
+Every expected total below is written out from the config's figures and the rules of docs/model/timing.md
 "Timing model"; nothing here calls the engine's timing functions. The derivations follow the data
 through the array event by event; the names used throughout:
 
@@ -81,7 +81,7 @@ def figures(cfg: npusim.NPUConfig) -> SimpleNamespace:
 
 
 def kernel(cfg: npusim.NPUConfig, m: int, k: int, n: int, dtype: str = "int8") -> int:
-    """Cycles of one kernel call, written out from the README compute rule."""
+    """Cycles of one kernel call, written out from the compute rule (docs/model/timing.md)."""
     spec = cfg.compute_tile.kernels[dtype]
     exact = m * k * n / (spec.macs_per_cycle * spec.efficiency) + spec.cycles_per_output * m * n
     return math.ceil(exact - 1e-9) + spec.overhead_cycles

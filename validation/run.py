@@ -13,10 +13,16 @@ tolerance or explained, 1 otherwise (2 for a bad table).
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `validation` and `npusim` importable
@@ -25,10 +31,12 @@ if str(ROOT) not in sys.path:  # run as a script: make `validation` and `npusim`
 from npusim import Gemm, NPUConfig, RunOptions, load_config, run_layer, simulate  # noqa: E402
 from npusim.config import ConfigError  # noqa: E402
 from npusim.isa import program_from_dict  # noqa: E402
+from validation.llm import LLM_TABLE, format_llm_cases, load_llm_table, run_llm_cases  # noqa: E402
 from validation.table import Case, GemmWorkload, KernelWorkload, StreamWorkload, Table, load_table  # noqa: E402
 
 TABLE = ROOT / "validation" / "cases.yaml"
 PLOT = ROOT / "validation" / "validation.png"
+RESULTS = ROOT / "validation" / "results.json"
 UNITS = {"macs_per_cycle": "MACs/cycle", "cycles": "cycles", "tops": "TOPS"}
 
 
@@ -157,7 +165,7 @@ def format_text(results: Sequence[Result]) -> str:
 
 
 def format_markdown(results: Sequence[Result]) -> str:
-    """The comparison as a Markdown table (for the README)."""
+    """The comparison as a Markdown table (for docs or an issue)."""
     out = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     out += ["| " + " | ".join(row) + " |" for row in _rows(results)]
     return "\n".join(out)
@@ -172,14 +180,49 @@ def summary(results: Sequence[Result]) -> str:
             f"{missed} outside without one")
 
 
-def write_plot(results: Sequence[Result], path: Path) -> None:
-    """Log-log scatter of simulated against published, with y = x and the tolerance band."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def place_labels(points: Sequence[tuple[float, float]], texts: Sequence[str], char_px: float = 6.0,
+                 height_px: float = 11.0, marker_px: float = 6.0) -> list[tuple[float, float]]:
+    """Offsets (display pixels, label centre from its point) that keep every label clear of the
+    other labels and of every marker, nearest first: so each number sits on its own point, with a
+    leader line where it had to move away. ``points`` are display coordinates."""
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for (x, y), text in zip(points, texts):
+        w, h = char_px * len(text) + 2, height_px
+        for radius in (10, 16, 24, 34, 46, 60, 76):
+            found = None
+            for k in range(16):
+                angle = 2 * math.pi * k / 16
+                dx, dy = radius * math.cos(angle), radius * math.sin(angle)
+                box = (x + dx - w / 2, y + dy - h / 2, x + dx + w / 2, y + dy + h / 2)
+                if not any(_overlap(box, b) for b in placed) and not any(
+                        _hits(box, p, marker_px) for p in points):
+                    found = (dx, dy, box)
+                    break
+            if found:
+                break
+        dx, dy, box = found if found else (radius, 0.0, (x + radius - w / 2, y - h / 2, x + radius + w / 2, y + h / 2))
+        placed.append(box)
+        out.append((dx, dy))
+    return out
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _hits(box: tuple[float, float, float, float], p: tuple[float, float], r: float) -> bool:
+    return _overlap(box, (p[0] - r, p[1] - r, p[0] + r, p[1] + r))
+
+
+def plot_figure(results: Sequence[Result]) -> Figure:
+    """Log-log scatter of simulated against published, with y = x and the tolerance band, each
+    point numbered with its row of the table (the number placed clear of the others)."""
+    from matplotlib.figure import Figure
 
     tol = results[0].tolerance_pct / 100 if results else 0.15
-    fig, ax = plt.subplots(figsize=(9, 8))
+    fig = Figure(figsize=(9, 8), dpi=100)
+    ax = fig.add_subplot()
     lo = min(min(r.case.published, r.simulated) for r in results) / 2
     hi = max(max(r.case.published, r.simulated) for r in results) * 2
     xs = [lo, hi]
@@ -187,42 +230,74 @@ def write_plot(results: Sequence[Result], path: Path) -> None:
     ax.fill_between(xs, [x * (1 - tol) for x in xs], [x * (1 + tol) for x in xs], color="tab:green",
                     alpha=0.15, label=f"within ±{tol * 100:g}%")
     for metric, marker in (("macs_per_cycle", "o"), ("cycles", "s"), ("tops", "^")):
-        pts = [(i, r) for i, r in enumerate(results, 1) if r.case.metric == metric]
-        if not pts:
-            continue
-        colors = ["tab:blue" if r.within else "tab:red" for _, r in pts]
-        ax.scatter([r.case.published for _, r in pts], [r.simulated for _, r in pts], c=colors, marker=marker,
-                   zorder=3)
-        ax.scatter([], [], color="gray", marker=marker, label=UNITS[metric])  # legend entry, colour-neutral
-        for n, (i, r) in enumerate(pts):  # the row number of the printed table, alternately left and right
-            ax.annotate(str(i), (r.case.published, r.simulated), fontsize=7, textcoords="offset points",
-                        xytext=(6, -3) if n % 2 == 0 else (-14, -3))
+        pts = [r for r in results if r.case.metric == metric]
+        if pts:
+            ax.scatter([r.case.published for r in pts], [r.simulated for r in pts], marker=marker, zorder=3,
+                       c=["tab:blue" if r.within else "tab:red" for r in pts])
+            ax.scatter([], [], color="gray", marker=marker, label=UNITS[metric])  # legend entry, colour-neutral
     ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), xlabel="published",
            ylabel="simulated by npusim", title="npusim against published XDNA / XDNA2 measurements\n"
            "(numbers: rows of validation/run.py's table; red: outside the band)")
+    at = [tuple(ax.transData.transform((r.case.published, r.simulated))) for r in results]
+    labels = [str(i) for i in range(1, len(results) + 1)]
+    px = 72 / fig.dpi
+    for r, text, (dx, dy) in zip(results, labels, place_labels(at, labels)):
+        far = math.hypot(dx, dy) > 12
+        ax.annotate(text, (r.case.published, r.simulated), xytext=(dx * px, dy * px), textcoords="offset points",
+                    fontsize=7, ha="center", va="center", gid=f"label-{text}",
+                    arrowprops={"arrowstyle": "-", "linewidth": 0.5, "color": "0.4", "shrinkA": 0,
+                                "shrinkB": 3} if far else None)
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(True, which="both", linewidth=0.3)
+    return fig
+
+
+def write_plot(results: Sequence[Result], path: Path) -> None:
+    """Write :func:`plot_figure` to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130, bbox_inches="tight")
-    plt.close(fig)
+    plot_figure(results).savefig(path, dpi=130, bbox_inches="tight")
+
+
+def write_results(results: Sequence[Result], path: Path) -> None:
+    """The simulated figures as JSON, for the docs' accuracy page (which joins them to the cases)."""
+    rows = [{"id": r.case.id, "simulated": r.simulated, "error_pct": round(r.error_pct, 3), "status": r.status,
+             "lock_wait_pct": None if r.wait_pct is None else round(r.wait_pct, 1)} for r in results]
+    path.write_text(json.dumps({"tolerance_pct": results[0].tolerance_pct if results else None, "cases": rows},
+                               indent=1) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Simulate the published cases and compare (validation/README.md).")
     ap.add_argument("--table", type=Path, default=TABLE, help="the table of cases (default: %(default)s)")
     ap.add_argument("--plot", type=Path, default=PLOT, help="where to write the plot (default: %(default)s)")
+    ap.add_argument("--results", type=Path, default=RESULTS,
+                    help="where to write the simulated figures as JSON, for the docs (default: %(default)s)")
     ap.add_argument("--only", nargs="+", default=(), metavar="ID", help="simulate these cases only")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table instead of text")
+    ap.add_argument("--llm-table", type=Path, default=LLM_TABLE,
+                    help="the language-model cases, run after the others (default: %(default)s)")
+    ap.add_argument("--no-llm", action="store_true", help="leave the language-model cases out")
     args = ap.parse_args(argv)
     try:
-        results = run_cases(load_table(args.table), args.only)
+        llm = load_llm_table(args.llm_table) if not args.no_llm else None
+        llm_ids = {c.id for c in llm.cases} if llm else set()
+        only = [i for i in args.only if i not in llm_ids]
+        results = run_cases(load_table(args.table), only) if only or not args.only else []
+        llm_results = run_llm_cases(llm, [i for i in args.only if i in llm_ids]) if llm and (
+            not args.only or set(args.only) & llm_ids) else []
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(format_markdown(results) + "\n\n" + summary(results) if args.markdown else format_text(results))
-    write_plot(results, args.plot)
-    print(f"plot: {args.plot}")
-    return 1 if any(r.status == "MISSED" for r in results) else 0
+    if results:
+        print(format_markdown(results) + "\n\n" + summary(results) if args.markdown else format_text(results))
+        write_plot(results, args.plot)
+        print(f"plot: {args.plot}")
+    if not args.only:  # the docs show the whole table: a partial run does not replace it
+        write_results(results, args.results)
+        print(f"results: {args.results}")
+    if llm_results:
+        print("\n" + format_llm_cases(llm_results))
+    return 1 if any(r.status == "MISSED" for r in [*results, *llm_results]) else 0
 
 
 if __name__ == "__main__":

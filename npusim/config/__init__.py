@@ -6,12 +6,13 @@ from .load import (
     ConfigError, apply_overrides, config_schema, load_config, parse_override, read_yaml, validation_message,
 )
 from .npu import NPUConfig, TileKind
-from .power import MemoryEnergySpec, PowerSpec, TileWattsSpec
+from .power import MemoryEnergySpec, PowerSpec, TileWattsSpec, VoltagePoint, VoltageSpec
 from .tiles import ComputeTileSpec, CoreOpsSpec, DmaSpec, KernelSpec, MemTileSpec, ShimTileSpec, StreamPortsSpec, VectorKernelSpec
 
 __all__ = [
     "DTYPES", "ComputeTileSpec", "ConfigError", "CoreOpsSpec", "DType", "DdrSpec", "DmaSpec", "KernelSpec",
     "LockTimingSpec", "MemTileSpec", "MemoryEnergySpec", "NPUConfig", "PowerSpec", "ShimTileSpec", "StreamPortsSpec",
-    "Spec", "StreamSwitchSpec", "TileKind", "TileWattsSpec", "VectorKernelSpec", "VectorKind", "apply_overrides", "config_schema", "load_config",
+    "Spec", "StreamSwitchSpec", "TileKind", "TileWattsSpec", "VectorKernelSpec", "VectorKind", "VoltagePoint", "VoltageSpec", "apply_overrides",
+    "config_schema", "load_config",
     "parse_override", "read_yaml", "validation_message",
 ]

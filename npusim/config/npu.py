@@ -20,20 +20,23 @@ class NPUConfig(Spec):
 
     name: str = Field(description="Device name, e.g. 'npu1 (Phoenix XDNA)'.")
     description: str = Field("", description="Free text: what this configuration models.")
-    clock_mhz: Annotated[float, Field(gt=0)] = Field(description="Array clock in MHz.")
+    clock_mhz: Annotated[float, Field(gt=0)] = Field(description="Array clock in MHz: every cycle count becomes "
+                                                     "time with it, and the power table's voltage follows it.")
     columns: Annotated[int, Field(ge=1, le=8)] = Field(
         description="Columns of the array usable by one design (1-8: XDNA2's whole array has 8).")
     compute_rows: Annotated[int, Field(ge=1, le=6)] = Field(
         description="Rows of compute tiles per column (1-6; XDNA and XDNA2 have 4).")
     mem_tile_rows: Count = Field(1, description="Rows of memory tiles between shim and compute rows.")
-    compute_tile: ComputeTileSpec
-    mem_tile: MemTileSpec
-    shim_tile: ShimTileSpec
-    stream_switch: StreamSwitchSpec
-    locks: LockTimingSpec
-    ddr: DdrSpec
+    compute_tile: ComputeTileSpec = Field(description="Every compute tile: core kernels, data memory, locks, DMA "
+                                          "and stream ports.")
+    mem_tile: MemTileSpec = Field(description="Every memory tile: SRAM, locks, DMA and stream ports.")
+    shim_tile: ShimTileSpec = Field(description="Every shim tile: the DMA between DDR and the array, locks and "
+                                    "stream ports.")
+    stream_switch: StreamSwitchSpec = Field(description="The stream network: width and latency per switch.")
+    locks: LockTimingSpec = Field(description="Lock operation costs and the largest lock value.")
+    ddr: DdrSpec = Field(description="Host DDR as the NPU sees it: shared bandwidth, latency, access size.")
     power: PowerSpec = Field(description="The energy table: pJ per counted action, static and clock power "
-                             "per tile (DESIGN §5).")
+                             "per tile, and the voltage at each clock (docs/model/power.md).")
 
     @model_validator(mode="after")
     def _geometry(self) -> "NPUConfig":

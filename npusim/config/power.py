@@ -1,16 +1,21 @@
-"""The energy table (DESIGN §5): energy per counted action, static and clock-tree power.
+"""The energy table: energy per counted action, static and clock-tree power, and the voltage at
+each clock that scales them (docs/model/power.md).
 
 Energy is counted, not guessed: ``npusim.power`` multiplies a run's counted actions (MACs per
 data type, vector elements, bytes read and written in each memory, bytes times stream switches
 crossed, DDR bytes, lock operations) by these figures, and adds static power for every tile of the
 array over the whole run and clock-tree power for each tile while it is active. Units are in the
 field names: ``_pj`` picojoules per action, ``_pj_per_byte`` per byte, ``_w`` watts.
+
+The figures hold at one operating point, ``voltage.reference_clock_mhz`` at the voltage the
+``voltage.points`` table gives there; :mod:`npusim.power.voltage` scales them to the config's
+clock (dynamic energy with V squared, leakage with V).
 """
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ._base import DType, Spec
 
@@ -33,6 +38,40 @@ class TileWattsSpec(Spec):
     compute: Watts = Field(description="Per compute tile (core, data memory, DMA, stream switch), in W.")
     mem: Watts = Field(description="Per memory tile (SRAM, DMA, stream switch), in W.")
     shim: Watts = Field(description="Per shim tile (DMA, stream switch, NoC interface), in W.")
+
+
+class VoltagePoint(Spec):
+    """One point of the array's voltage-frequency curve."""
+
+    clock_mhz: Annotated[float, Field(gt=0)] = Field(description="Array clock of this point, in MHz.")
+    volts: Annotated[float, Field(gt=0)] = Field(description="Supply voltage of the array at this clock, in V.")
+
+
+class VoltageSpec(Spec):
+    """The voltage at each clock, and the operating point the energy table is stated at.
+
+    Between points the voltage is interpolated linearly in the clock; below the lowest point it
+    stays at the lowest point's voltage (a rail does not go under its minimum); above the highest
+    it follows the top segment's slope (a faster clock needs more voltage)."""
+
+    reference_clock_mhz: Annotated[float, Field(gt=0)] = Field(
+        description="Reference clock of the energy table, in MHz: its pJ figures hold at the voltage the points "
+        "give for this clock, and clock_w is watts at this clock and that voltage.")
+    points: list[VoltagePoint] = Field(
+        min_length=1, description="The voltage-frequency curve, by increasing clock_mhz: each a clock_mhz and "
+        "the array's supply volts there.")
+
+    @model_validator(mode="after")
+    def _increasing(self) -> "VoltageSpec":
+        clocks = [p.clock_mhz for p in self.points]
+        if any(b <= a for a, b in zip(clocks, clocks[1:])):
+            raise ValueError(f"points must be in strictly increasing clock_mhz order, got {clocks}; sort them and "
+                             "keep one point per clock")
+        volts = [p.volts for p in self.points]
+        if any(b < a for a, b in zip(volts, volts[1:])):
+            raise ValueError(f"points: the voltage falls as the clock rises ({volts} V); a faster clock needs at "
+                             "least the voltage of a slower one")
+        return self
 
 
 class PowerSpec(Spec):
@@ -65,4 +104,9 @@ class PowerSpec(Spec):
         "whole run (the array is powered while a program runs, used or not).")
     clock_w: TileWattsSpec = Field(
         description="Clock-tree power per tile while it is active, in W: a tile is active for as many "
-        "cycles as its busiest unit (its core's busy cycles or a DMA channel's busy cycles).")
+        "cycles as its busiest unit (its core's busy cycles or a DMA channel's busy cycles). Stated at "
+        "voltage.reference_clock_mhz (at the config's own clock without a voltage section).")
+    voltage: VoltageSpec | None = Field(
+        None, description="The voltage at each clock and the clock the figures above are stated at: dynamic "
+        "energies scale with (V/Vref)^2, leakage power with V/Vref, so a clock what-if changes the energy per "
+        "operation. Without it the figures are used as they are at any clock.")

@@ -50,14 +50,16 @@ class StreamPortsSpec(Spec):
     outgoing side is enough to enforce the limit.
     """
 
-    north: Count
-    south: Count
-    east: Count
-    west: Count
+    north: Count = Field(description="Outgoing stream ports towards the tile above (AIE-ML compute tile: 6).")
+    south: Count = Field(description="Outgoing stream ports towards the tile below (AIE-ML compute tile: 4).")
+    east: Count = Field(description="Outgoing stream ports towards the tile on the right; 0 where a tile has none "
+                        "(memory tiles).")
+    west: Count = Field(description="Outgoing stream ports towards the tile on the left; 0 where a tile has none "
+                        "(memory tiles).")
 
 
 class KernelSpec(Spec):
-    """Timing of a matmul kernel call in one data type (DESIGN §3 compute rule)."""
+    """Timing of a matmul kernel call in one data type (the compute rule, docs/model/timing.md)."""
 
     macs_per_cycle: PositiveCount = Field(description="Peak MACs per cycle of the vector unit.")
     efficiency: Fraction01 = Field(description="Sustained fraction of the peak inside a kernel call.")
@@ -69,7 +71,7 @@ class KernelSpec(Spec):
 
 
 class VectorKernelSpec(Spec):
-    """Timing of a vector-unit kernel call of one operator in one data type (DESIGN §3, vector rule)."""
+    """Timing of a vector-unit kernel call of one operator in one data type (the vector rule, docs/model/timing.md)."""
 
     cycles_per_element: Annotated[float, Field(gt=0.0)] = Field(
         description="Cycles per element the call reads (its inner loop, pipelined), e.g. 0.0625 = 16 a cycle.")
@@ -106,12 +108,14 @@ class CoreOpsSpec(Spec):
 class ComputeTileSpec(Spec):
     """A compute tile: VLIW/SIMD core, its data memory, locks, DMA and stream ports."""
 
-    data_mem_kib: KiB = Field(description="Data memory of the tile in KiB.")
-    banks: PositiveCount = Field(description="Data-memory banks as seen by software.")
+    data_mem_kib: KiB = Field(description="Compute-tile data memory in KiB (64 on AIE-ML and AIE2P); what the "
+                              "lowering's double buffers must fit in.")
+    banks: PositiveCount = Field(description="Data-memory banks as seen by software (checked, not timed: bank "
+                                 "conflicts are not modelled).")
     program_mem_kib: KiB = Field(description="Program memory in KiB.")
     locks: PositiveCount = Field(description="Semaphore locks in the tile's memory module.")
-    dma: DmaSpec
-    stream_ports: StreamPortsSpec
+    dma: DmaSpec = Field(description="The tile's DMA: 2 S2MM + 2 MM2S channels on AIE-ML, its BDs and timing.")
+    stream_ports: StreamPortsSpec = Field(description="Outgoing stream-switch ports towards each neighbour.")
     kernels: dict[DType, KernelSpec] = Field(
         description="Matmul kernel timing per operand data type; a missing type cannot be computed."
     )
@@ -126,19 +130,23 @@ class ComputeTileSpec(Spec):
 class MemTileSpec(Spec):
     """A memory tile: a large banked SRAM with its own DMA, locks and stream switch."""
 
-    size_kib: KiB = Field(description="SRAM capacity in KiB.")
-    banks: PositiveCount = Field(description="SRAM banks.")
-    locks: PositiveCount
-    dma: DmaSpec
-    stream_ports: StreamPortsSpec
+    size_kib: KiB = Field(description="Memory-tile SRAM capacity in KiB (512 on AIE-ML and AIE2P).")
+    banks: PositiveCount = Field(description="Memory-tile SRAM banks (checked, not timed: bank conflicts are not "
+                                 "modelled).")
+    locks: PositiveCount = Field(description="Semaphore locks of the memory tile (64 on AIE-ML).")
+    dma: DmaSpec = Field(description="The memory tile's DMA: 6 S2MM + 6 MM2S channels on AIE-ML, 48 BDs in two "
+                         "pools, 4-D access patterns.")
+    stream_ports: StreamPortsSpec = Field(description="Outgoing stream-switch ports towards each neighbour (no "
+                                          "east/west ports on AIE-ML memory tiles).")
 
 
 class ShimTileSpec(Spec):
     """A shim (interface) tile: the array's door to host DDR. It has no data memory."""
 
-    locks: PositiveCount
-    dma: DmaSpec
-    stream_ports: StreamPortsSpec
+    locks: PositiveCount = Field(description="Semaphore locks of the shim tile (16 on AIE-ML).")
+    dma: DmaSpec = Field(description="The shim DMA between DDR and the array: 2 S2MM + 2 MM2S channels per shim "
+                         "tile on AIE-ML.")
+    stream_ports: StreamPortsSpec = Field(description="Outgoing stream-switch ports towards each neighbour.")
     task_queue_depth: PositiveCount = Field(
         description="Transfers a shim channel can hold queued; the runtime waits when it is full."
     )

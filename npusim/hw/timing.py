@@ -1,4 +1,4 @@
-"""Every timing rule of the model, as pure functions of specs (DESIGN §3).
+"""Every timing rule of the model, as pure functions of specs (docs/model/timing.md).
 
 Units call these and never inline the arithmetic, so each rule is stated, tested and changed in
 one place. Time is an integer count of array clock cycles.
@@ -81,7 +81,7 @@ def kernel_call_cycles(tile: ComputeTileSpec, ins: Compute | Vector) -> int:
 
 
 def stream_bytes_per_cycle(stream: StreamSwitchSpec, src: DmaSpec, dsts: list[DmaSpec]) -> int:
-    """Rate of a route: the slowest of the stream and every channel on it (DESIGN §3 DMA rule)."""
+    """Rate of a route: the slowest of the stream and every channel on it (the DMA rule)."""
     return min([stream.bytes_per_cycle, src.bytes_per_cycle] + [d.bytes_per_cycle for d in dsts])
 
 

@@ -58,7 +58,7 @@ def program_from_dict(data: Any, source: str = "<trace>") -> Program:
         raise ProgramError(
             f"{source}: version: trace format version {version!r} is not supported; this npusim "
             f"reads versions 1 and {TRACE_VERSION} (\"version\": {TRACE_VERSION}); convert the trace "
-            "to that format (see README, Programs)")
+            "to that format (see docs/model/hardware.md, Programs)")
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:

@@ -85,8 +85,8 @@ def weight_gemm(name: str, m: int, k: int, n: int, run: LlmRun, bias: bool = Fal
     extra: dict[str, Any] = {}
     if run.weights == "int4":
         if "b_dtype" not in Gemm.model_fields:
-            raise LlmError("--weights int4 needs int4 group-quantised weights in the frontend (Gemm b_dtype, "
-                           "issue 15), which this build has not got; use --weights int8 or bf16")
+            raise LlmError("--weights int4 needs int4 group-quantised weights in the frontend (a Gemm whose B is "
+                           "int4, b_dtype), which this build has not got; use --weights int8 or bf16")
         extra = {"b_dtype": "int4"}
         if "group_size" in Gemm.model_fields:
             extra["group_size"] = INT4_GROUP

@@ -32,7 +32,8 @@ def add_import_parser(sub: Any) -> None:
     imp.add_argument("design", help="the design (textual MLIR)")
     imp.add_argument("-o", "--output", required=True, metavar="TRACE", help="trace JSON to write")
     imp.add_argument("--config", required=True, help="hardware config YAML the program is checked against")
-    imp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    imp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config field, dotted, as for run: --set columns=2")
     imp.add_argument("--kernels", metavar="MAP", help="YAML binding the design's external kernels")
 
 

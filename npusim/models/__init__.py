@@ -1,4 +1,4 @@
-"""ONNX models built in code (onnx.helper), for tests, examples and the README: nothing is
+"""ONNX models built in code (onnx.helper), for tests, examples and the docs: nothing is
 downloaded. Weights are random (seeded); shapes follow the usual layer patterns.
 
 - :func:`small_cnn`: three 3x3 convolutions with ReLU and max pooling, a global average pool, a

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..config import NPUConfig
-from ..power import energy_by_component
+from ..power import run_energy
 from ..runner import WorkloadReport
 from ..stats.report import Report
 from .roofline import CATEGORY_COLOURS
@@ -17,7 +17,7 @@ def layer_energy_j(report: Report, config: NPUConfig) -> float:
     """Energy of one run of a layer, in joules (the report's, or priced from its actions)."""
     if report.energy_j is not None:
         return report.energy_j
-    return sum(energy_by_component(report.actions, config.power, report.seconds, config.seconds_per_cycle).values())
+    return sum(run_energy(report, config).values())
 
 
 def _bars(ax: Axes, values: list[float], colours: list[str], labels: list[str]) -> None:

@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..config import NPUConfig
-from ..power import COMPONENTS, energy_by_component, power_timeline
+from ..power import COMPONENTS, power_timeline, run_energy
 from ..stats.report import Report
 
 COLOURS = {
@@ -30,7 +30,7 @@ def report_energy(report: Report, config: NPUConfig) -> dict[str, float]:
     filled it in."""
     if report.energy_by_component is not None:
         return dict(report.energy_by_component)
-    return energy_by_component(report.actions, config.power, report.seconds, config.seconds_per_cycle)
+    return run_energy(report, config)
 
 
 def power_figure(report: Report, config: NPUConfig, bins: int = 200) -> Figure:

@@ -1,4 +1,4 @@
-"""Energy = counted actions x the config's energy table (DESIGN §5, STYLE point 11).
+"""Energy = counted actions x the config's energy table (docs/model/power.md).
 
 Pure functions of a :class:`~npusim.stats.Report` (its :class:`~npusim.stats.actions.ActionCounts`)
 and a :class:`~npusim.config.PowerSpec`; nothing here touches SimPy or a hardware unit. The
@@ -15,18 +15,25 @@ equations, all energies in joules (pJ figures x 1e-12):
 - ``clock``       = sum over tiles of active cycles x clock_w[kind] x seconds per cycle
 - ``static``      = sum over the array's tiles of static_w[kind] x the run's seconds
 
-Average power is energy / seconds; TOPS/W is ops / energy / 1e12.
+Average power is energy / seconds; the NPU's own power leaves the DDR component out (published
+NPU power figures are rail readings without the DRAM); TOPS/W is ops / energy / 1e12. The table
+is priced at the config's clock by :mod:`npusim.power.voltage`.
 """
 from __future__ import annotations
 
-from ..config import PowerSpec, TileWattsSpec
+from ..config import NPUConfig, PowerSpec, TileWattsSpec
 from ..stats.actions import ActionCounts
+from ..stats.report import Report
+from .voltage import operating_power
 
 COMPONENTS = ("macs", "vector", "data_memory", "dma_memory", "mem_tile", "stream", "ddr", "locks", "clock", "static")
 """Energy components, in report order."""
 MOVEMENT = ("dma_memory", "mem_tile", "stream", "ddr")
 """The components that move data between memories (booked under ``data movement`` in a
 workload's per-operator summary); the rest is spent where the work is done."""
+NOT_NPU = ("ddr",)
+"""The components spent outside the NPU (the DRAM, its interface and the SoC's memory path): left
+out of ``npu_power_w``."""
 PJ = 1e-12
 
 
@@ -62,3 +69,9 @@ def energy_by_component(actions: ActionCounts, power: PowerSpec, seconds: float,
         "clock": _watts(a.active_cycles, power.clock_w) * seconds_per_cycle,
         "static": _watts(a.tiles, power.static_w) * seconds,
     }
+
+
+def run_energy(report: Report, config: NPUConfig) -> dict[str, float]:
+    """Joules by component of ``report``'s counted actions, priced at the config's clock
+    (:func:`~npusim.power.voltage.operating_power`)."""
+    return energy_by_component(report.actions, operating_power(config), report.seconds, config.seconds_per_cycle)

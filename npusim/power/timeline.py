@@ -25,7 +25,8 @@ import numpy.typing as npt
 from ..config import NPUConfig
 from ..stats.actions import active_cycles
 from ..stats.report import Report, TileReport
-from .energy import COMPONENTS, PJ, energy_by_component
+from .energy import COMPONENTS, PJ, run_energy
+from .voltage import operating_power
 
 Array = npt.NDArray[np.float64]
 _PREFIX = {"shim": "shim", "mem": "mem", "compute": "tile"}
@@ -50,7 +51,7 @@ def _channel_name(t: TileReport, channel: str) -> str:
 
 def _unit_energies(report: Report, config: NPUConfig, energy: dict[str, float]) -> list[tuple[str, str, float]]:
     """(unit name, component, joules) for every component a unit's activity carries."""
-    p = config.power
+    p = operating_power(config)
     out: list[tuple[str, str, float]] = []
     cores = [t for t in report.tiles if t.core is not None]
     busy = sum(t.core.busy for t in cores if t.core is not None)
@@ -80,7 +81,7 @@ def _clock(t: TileReport, config: NPUConfig) -> list[tuple[str, str, float]]:
     cycles = active_cycles(t.core.busy if t.core else None, [c.busy for c in t.channels])
     if not units or not cycles:
         return []
-    watts = float(getattr(config.power.clock_w, t.kind))
+    watts = float(getattr(operating_power(config).clock_w, t.kind))
     return [(max(units)[1], "clock", cycles * watts * config.seconds_per_cycle)]
 
 
@@ -105,7 +106,7 @@ def power_timeline(report: Report, config: NPUConfig, bins: int = 200) -> PowerT
     n = max(1, min(bins, cycles))
     edges = np.linspace(0.0, float(cycles), n + 1)
     bin_s = cycles / n * config.seconds_per_cycle
-    energy = energy_by_component(report.actions, config.power, report.seconds, config.seconds_per_cycle)
+    energy = run_energy(report, config)
     spans: dict[str, list[tuple[Array, Array, float]]] = {c: [] for c in COMPONENTS}
     spread = dict(energy)
     if report.intervals is not None:

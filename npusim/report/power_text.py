@@ -21,13 +21,15 @@ def _seconds(s: float) -> str:
     return f"{s * 1e6:,.3f} us" if s >= 1e-6 else f"{s * 1e9:,.1f} ns"
 
 
-def power_line(average: float | None, peak: float | None, window: float | None, tops_per_watt: float | None) -> str:
-    """``power    average X W, peak Y W (...), Z TOPS/W``."""
+def power_line(average: float | None, npu: float | None, peak: float | None, window: float | None,
+               tops_per_watt: float | None) -> str:
+    """``power    average X W (NPU alone N W, DRAM excluded), peak Y W (...), Z TOPS/W``."""
     if peak is None:
         peak_text = "peak - (needs the intervals: --intervals, or RunOptions(record_intervals=True))"
     else:
         peak_text = f"peak {peak:.3f} W" + (f" (highest {_seconds(window)} window)" if window else "")
-    return f"power    average {average or 0.0:.3f} W, {peak_text}, {tops_per_watt or 0.0:.3f} TOPS/W"
+    return (f"power    average {average or 0.0:.3f} W (NPU alone {npu or 0.0:.3f} W, DRAM excluded), {peak_text}, "
+            f"{tops_per_watt or 0.0:.3f} TOPS/W")
 
 
 def energy_table(parts: dict[str, float], seconds: float) -> list[str]:
@@ -46,7 +48,8 @@ def format_energy(report: Report) -> list[str]:
     if report.energy_by_component is None:
         return []
     return [""] + energy_table(report.energy_by_component, report.seconds) + [
-        power_line(report.average_power_w, report.peak_power_w, report.peak_power_window_s, report.tops_per_watt)]
+        power_line(report.average_power_w, report.npu_power_w, report.peak_power_w, report.peak_power_window_s,
+                   report.tops_per_watt)]
 
 
 def format_workload_energy(wr: WorkloadReport) -> list[str]:
@@ -54,5 +57,5 @@ def format_workload_energy(wr: WorkloadReport) -> list[str]:
     if wr.energy_j is None:
         return []
     return [f"energy   {joules(wr.energy_j)} over the workload",
-            power_line(wr.average_power_w, wr.peak_power_w, None, wr.tops_per_watt)
+            power_line(wr.average_power_w, wr.npu_power_w, wr.peak_power_w, None, wr.tops_per_watt)
             .replace("peak ", "peak (highest layer) ", 1 if wr.peak_power_w is not None else 0)]

@@ -1,4 +1,4 @@
-"""The actions a run counted, as the power model prices them (DESIGN §5, STYLE point 11).
+"""The actions a run counted, as the power model prices them (docs/model/power.md).
 
 ``ActionCounts`` sums the recorder's counters over the whole array by action class: MACs and
 vector elements per data type, bytes read and written in each memory kind, bytes times stream

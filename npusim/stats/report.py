@@ -121,7 +121,10 @@ class Report:
     """Joules by component: ``macs``, ``vector``, ``data_memory``, ``dma_memory``, ``mem_tile``,
     ``stream``, ``ddr``, ``locks``, ``clock``, ``static`` (all present, in this order)."""
     average_power_w: float | None = None
-    """``energy_j`` / ``seconds``."""
+    """``energy_j`` / ``seconds``: the NPU and the DRAM traffic it causes."""
+    npu_power_w: float | None = None
+    """The NPU alone: ``energy_j`` without its ``ddr`` component, over ``seconds``. Published NPU
+    power figures are rail readings that leave the DRAM out; compare with this one."""
     peak_power_w: float | None = None
     """The highest average power over a window of ``peak_power_window_s`` (1/200 of the run, at
     least one cycle) in the power timeline; None when the run recorded no intervals (the timeline
@@ -131,7 +134,7 @@ class Report:
     """``ops`` per joule / 1e12 (= achieved TOPS / average W)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with stable keys (see README, "Reports"); without the intervals."""
+        """JSON-ready dict with stable keys (see docs/reports.md); without the intervals."""
         out = asdict(replace(self, intervals=None))
         del out["intervals"]
         return out

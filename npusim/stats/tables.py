@@ -19,7 +19,7 @@ A workload (``WorkloadReport.to_dataframe``) adds:
   ``count``, ``shape`` (the lowering's description), ``tiles`` (``MxKxN`` or a vector block),
   ``bound`` (``compute``, ``DDR`` or ``stream``, as the lowering expected), ``cycles``,
   ``seconds``, ``ops``, ``achieved_tops``, ``peak_tops``, ``energy_j``, ``average_power_w``,
-  ``peak_power_w``, ``tops_per_watt``, then ``energy_<component>_j`` for every component (one
+  ``npu_power_w`` (DRAM excluded), ``peak_power_w``, ``tops_per_watt``, then ``energy_<component>_j`` for every component (one
   run of the layer; multiply by ``count`` for the workload's share);
 - the tables above for every layer, stacked, with ``layer_index`` and ``layer`` first.
 """
@@ -86,7 +86,7 @@ def report_table(report: Report, table: str = "tiles") -> pd.DataFrame:
 
 
 LAYER_COLUMNS = ("layer_index", "layer", "operator", "count", "shape", "tiles", "bound", "cycles", "seconds", "ops",
-                 "achieved_tops", "peak_tops", "energy_j", "average_power_w", "peak_power_w", "tops_per_watt")
+                 "achieved_tops", "peak_tops", "energy_j", "average_power_w", "npu_power_w", "peak_power_w", "tops_per_watt")
 
 
 def _tiles_of(lowering: dict[str, Any]) -> str:
@@ -106,7 +106,8 @@ def workload_layers_table(layers: Sequence[Report], counts: Sequence[int], kinds
             "layer_index": i, "layer": r.program, "operator": kind, "count": n, "shape": str(low.get("layer", "")),
             "tiles": _tiles_of(low), "bound": str(low.get("bound", "")), "cycles": r.cycles, "seconds": r.seconds,
             "ops": r.ops, "achieved_tops": r.achieved_tops, "peak_tops": r.peak_tops, "energy_j": r.energy_j,
-            "average_power_w": r.average_power_w, "peak_power_w": r.peak_power_w, "tops_per_watt": r.tops_per_watt}
+            "average_power_w": r.average_power_w, "npu_power_w": r.npu_power_w, "peak_power_w": r.peak_power_w,
+            "tops_per_watt": r.tops_per_watt}
         row.update({f"energy_{c}_j": (r.energy_by_component or {}).get(c) for c in comps})
         rows.append(row)
     return pd.DataFrame(rows, columns=list(LAYER_COLUMNS) + [f"energy_{c}_j" for c in comps])

@@ -1,7 +1,12 @@
 """What-if sweeps: many (config overrides x workloads) -> one table (a pandas DataFrame).
 
->>> from npusim import sweep
->>> table = sweep("configs/tiny.yaml", "workloads/small_gemms.yaml", {"columns": [1, 2]}, workers=1)
+>>> import npusim
+>>> table = npusim.sweep("configs/tiny.yaml", "workloads/small_gemms.yaml", {"columns": [1, 2]}, workers=1)
+>>> per_point = npusim.sweep.totals(table)
+
+``npusim.sweep`` is this module, and calling it runs :func:`sweep`: so ``npusim.sweep(...)``,
+``from npusim import sweep; sweep(...)``, ``npusim.sweep.totals`` and ``from npusim.sweep import
+totals`` all work.
 
 Each point (a config variant and a workload) is a full simulation; the table has one row per
 point and layer, a column per swept key and per report figure. Points run in a local process
@@ -11,6 +16,8 @@ merged at the end) and ``resume`` skips the points already there.
 """
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +58,14 @@ def sweep(config: str | Path | Sequence[str | Path] = (), workload: WorkloadLike
                          scheduler=scheduler, progress=progress)
     return table
 
+
+class _CallableModule(types.ModuleType):
+    """This module's class: calling the module runs :func:`sweep`."""
+
+    __call__ = staticmethod(sweep)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["Point", "Summary", "SweepError", "SweepSpec", "define", "parameters", "pareto_front", "read_table",
            "run_sweep", "sweep", "totals"]

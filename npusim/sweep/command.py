@@ -9,6 +9,7 @@ from ..frontend.layers.matmul import AnyLayer
 from .grid import SweepError
 from .run import run_sweep
 from .spec import WorkloadLike, define
+from .summary import add_baseline_argument, summarise
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,6 +38,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed of the operands in functional mode")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary's first line")
     p.add_argument("--dry-run", action="store_true", help="list the points and stop")
+    p.add_argument("--summary", action="store_true",
+                   help="after the sweep, print each variant's totals with speed-up and energy against a baseline "
+                   "(as npusim sweep-summary)")
+    add_baseline_argument(p)
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -86,4 +91,6 @@ def main(args: argparse.Namespace, layer: AnyLayer | None) -> int:
         return 130
     lines = summary.lines()
     print("\n".join(lines[:1] if args.quiet else lines))
+    if args.summary or args.baseline:
+        print("\n" + summarise(args.output, args.baseline))
     return 0

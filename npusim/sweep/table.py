@@ -59,8 +59,8 @@ def totals(table: pd.DataFrame) -> pd.DataFrame:
     """One row per point: its meta columns and swept keys, ``status`` (``failed`` if any of its
     layers failed), ``layers``; additive figures summed over the layers times their ``count``
     (cycles, seconds, ops, DDR bytes, energy and its components when present); the peaks; and the
-    rates from the sums (``achieved_tops``; ``average_power_w`` and ``tops_per_watt`` with
-    energy)."""
+    rates from the sums (``achieved_tops``; ``average_power_w``, ``npu_power_w`` (DRAM excluded)
+    and ``tops_per_watt`` with energy)."""
     import pandas as pd
 
     keys = [c for c in (*META, *parameters(table)) if c in table.columns]
@@ -79,6 +79,8 @@ def totals(table: pd.DataFrame) -> pd.DataFrame:
         out["achieved_tops"] = out["ops"] / out["seconds"] / 1e12
     if "energy_j" in out and "seconds" in out:
         out["average_power_w"] = out["energy_j"] / out["seconds"]
+        if "energy_by_component.ddr" in out:
+            out["npu_power_w"] = (out["energy_j"] - out["energy_by_component.ddr"]) / out["seconds"]
         if "achieved_tops" in out:
             out["tops_per_watt"] = out["achieved_tops"] / out["average_power_w"]
     return out.drop(columns="point", errors="ignore").reset_index()

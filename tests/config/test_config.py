@@ -296,7 +296,9 @@ def test_schema_command_prints_json_schema_with_descriptions(capsys: pytest.Capt
     assert schema["type"] == "object" and schema["title"] == "NPUConfig"
     assert schema["additionalProperties"] is False  # unknown keys are errors
     assert {"columns", "clock_mhz", "compute_tile", "ddr"} <= set(schema["required"])
-    assert schema["properties"]["columns"]["description"] == "Columns of the array usable by one design."
+    assert schema["properties"]["columns"]["description"] == ("Columns of the array usable by one design (1-8: XDNA2's "
+                                                            "whole array has 8).")
+    assert schema["properties"]["columns"]["maximum"] == 8 and schema["properties"]["compute_rows"]["maximum"] == 6
     defs = schema["$defs"]
     assert defs["DdrSpec"]["properties"]["bandwidth_gb_per_s"]["description"].startswith(
         "Sustained DDR bandwidth available to the NPU, in GB/s")

@@ -608,7 +608,7 @@ def test_trace_not_an_object(tmp_path: Path) -> None:
      r"{p}: tiles\[0\]\.tile: Tuple should have at most 2 items after validation, not 3"),
     (lambda d: d.update(version=3),
      (r"{p}: version: trace format version 3 is not supported; this npusim reads versions 1 and 2 "
-      r"\(\"version\": 2\); convert the trace to that format \(see README, Programs\)")),
+      r"\(\"version\": 2\); convert the trace to that format \(see docs/model/hardware.md, Programs\)")),
     (lambda d: d.update(format="mlir-aie"), r"{p}: format: expected 'npusim-trace', got 'mlir-aie'"),
 ])
 def test_bad_trace_file(tmp_path: Path, mutate: Any, pattern: str) -> None:

@@ -21,7 +21,7 @@ def test_serial_pool_and_dask_give_the_same_table() -> None:
     serial = sweep(TINY, WORKLOAD, GRID, workers=1)
     pool = sweep(TINY, WORKLOAD, GRID, workers=2)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         dask = sweep(TINY, WORKLOAD, GRID, client=client)
         # the address form of the command line's --scheduler
         _, summary = run_sweep(define(TINY, WORKLOAD, {"columns": [1, 2]}), scheduler=cluster.scheduler_address)

@@ -55,8 +55,29 @@ def test_figures_draw_the_points() -> None:
     assert lines.axes[0].get_ylabel() == "latency (ms)"
     pareto = pareto_figure(_table())
     ax = pareto.axes[0]
-    assert ax.get_ylabel() == "energy (mJ)" and ax.get_title() == "energy against latency: 2 of 2 points on the front"
+    assert ax.get_ylabel() == "energy (mJ)"
+    assert ax.get_title() == "energy against latency: 2 of 2 points on the front\nw on c: 3 points, 1 failed"
     assert [t.get_text() for t in ax.texts] == ["columns=2", "columns=1"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["design points", "Pareto front",
+                                                                   "failed, not drawn: columns=4"]
+
+
+def test_figures_fit_for_a_paper() -> None:
+    # a swept key's axis label is its schema description with the unit from the field name
+    fig = sweep_figure(_table(), "columns", "seconds")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Columns of the array usable by one design"
+    assert ax.get_title() == "latency against columns\nw on c: 3 points, 1 failed"
+    # 1, 2, 4 are powers of two spanning 4x: a log2 axis ticked at the values
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4"]
+    # the failed point 2 (columns=4) is marked on the x axis, not left out
+    (cross,) = [c for c in ax.collections if c.get_label().startswith("failed")]
+    assert [float(x) for x, _ in cross.get_offsets()] == [4.0]
+    table = _table().assign(**{"clock_mhz": [1000, 1000, 1500, 1500, 2000, 2000]}).drop(columns="columns")
+    table.insert(4, "clock_mhz", table.pop("clock_mhz"))
+    ax = sweep_figure(table, "clock_mhz", "energy_j").axes[0]
+    assert ax.get_xlabel() == "Array clock (MHz)" and ax.get_xscale() == "linear"
+    assert ax.get_ylabel() == "energy (mJ)"
 
 
 def test_a_real_sweep_plotted(tmp_path: Path) -> None:

@@ -10,12 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from npusim.config import ConfigError  # noqa: E402
-from validation.run import main, run_cases  # noqa: E402
+from validation.run import Result, main, plot_figure, run_cases  # noqa: E402
 from validation.table import load_table  # noqa: E402
 
 TABLE = ROOT / "validation" / "cases.yaml"
@@ -128,3 +130,28 @@ def test_overrides_need_a_reason(tmp_path: Path) -> None:
 def test_unknown_case_id_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--only", "no-such-case"]) == 2
     assert capsys.readouterr().err == "error: no case with id no-such-case in the table\n"
+
+
+def test_plot_labels_sit_on_their_own_points() -> None:
+    # every case at nearly its published figure: the points crowd along y = x as in the real table
+    table = load_table(TABLE)
+    results = [Result(c, c.published * (1 + 0.02 * (i % 3)), table.tolerance_pct) for i, c in enumerate(table.cases)]
+    fig = plot_figure(results)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [a for a in ax.texts if str(a.get_gid()).startswith("label-")]
+    assert [a.get_text() for a in labels] == [str(i) for i in range(1, len(results) + 1)]
+    points = [ax.transData.transform((r.case.published, r.simulated)) for r in results]
+    boxes = []  # the number alone (not its leader line): centred its offset away from its point
+    for a, (px, py) in zip(labels, points):
+        size = Text.get_window_extent(a)
+        cx, cy = px + a.xyann[0] * fig.dpi / 72, py + a.xyann[1] * fig.dpi / 72
+        boxes.append(Bbox.from_bounds(cx - size.width / 2, cy - size.height / 2, size.width, size.height))
+    for i, (a, box) in enumerate(zip(labels, boxes)):
+        # no label covers another label or any marker
+        assert not any(box.overlaps(other) for j, other in enumerate(boxes) if j != i), a.get_text()
+        assert not any(box.x0 < px < box.x1 and box.y0 < py < box.y1 for px, py in points), a.get_text()
+        centre = ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2)
+        nearest = min(range(len(points)), key=lambda k: (points[k][0] - centre[0]) ** 2 + (points[k][1] - centre[1]) ** 2)
+        # its own point is the nearest one, or a leader line joins them
+        assert nearest == i or a.arrow_patch is not None, a.get_text()
