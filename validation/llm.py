@@ -7,7 +7,7 @@ and one figure: decode tokens/s at a context, decode NPU power at a context, tim
 or prefill tokens/s for a prompt. Cases whose types this build cannot simulate yet (int4 weights
 need the frontend's int4 GEMMs) are listed as ``pending`` with the reason, not simulated.
 
-    .venv/bin/python validation/llm.py [--only ID ...]      (validation/run.py runs them too)
+    .venv/bin/python validation/llm.py [--only ID ...] [--markdown]     (validation/run.py runs them too)
 """
 from __future__ import annotations
 
@@ -170,6 +170,19 @@ def format_llm_cases(results: Sequence[LlmResult]) -> str:
     return "\n".join(lines) + "\n\n" + llm_summary(results)
 
 
+def format_llm_markdown(results: Sequence[LlmResult]) -> str:
+    """The comparison as a Markdown table (for docs/llm.md), with each case's machine and software."""
+    head = ["#", "case", "machine", "software", "types", "metric", "at", "published", "simulated", "error %", "status"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i, r in enumerate(results, 1):
+        c = r.case
+        at = f"context {c.context}" if c.context else f"prompt {c.prompt}"
+        err = "" if r.error_pct is None else f"{r.error_pct:+.1f}"
+        out.append(f"| {i} | {c.id} | {c.machine} | {c.software} | {c.weights}, KV {c.kv_dtype} | {UNITS[c.metric]} | "
+                   f"{at} | {_fmt(c.published)} | {_fmt(r.simulated)} | {err} | {r.status} |")
+    return "\n".join(out)
+
+
 def llm_summary(results: Sequence[LlmResult]) -> str:
     counts = {s: sum(r.status == s for r in results) for s in ("ok", "explained", "MISSED", "pending")}
     tol = results[0].tolerance_pct if results else 0.0
@@ -181,13 +194,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Simulate the published language-model cases and compare.")
     ap.add_argument("--table", type=Path, default=LLM_TABLE, help="the table of cases (default: %(default)s)")
     ap.add_argument("--only", nargs="+", default=(), metavar="ID", help="simulate these cases only")
+    ap.add_argument("--markdown", action="store_true", help="print a Markdown table instead of text")
     args = ap.parse_args(argv)
     try:
         results = run_llm_cases(load_llm_table(args.table), args.only)
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(format_llm_cases(results))
+    print(format_llm_markdown(results) + "\n\n" + llm_summary(results) if args.markdown else format_llm_cases(results))
     return 1 if any(r.status == "MISSED" for r in results) else 0
 
 

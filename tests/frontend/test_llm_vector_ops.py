@@ -17,13 +17,11 @@ from pydantic import ValidationError
 
 from npusim import NPUConfig, load_config
 from npusim import vector_math as vm
-from npusim.engine import run_functional, run_program
 from npusim.frontend import Elementwise, Embedding, RMSNorm, Rope, Softmax, VectorLayer, lower_vector
-from npusim.frontend.data.vector import compare_vector, pack_vector, random_vector_operands, unpack_vector
-from npusim.frontend.program.vector import tensor_bytes
 from npusim.hw.timing import vector_cycles
 from npusim.numerics import bf16_to_f32, f32_to_bf16
 from npusim.runner import run_layer
+from test_vector_ops import check  # functional == numpy, timing-only cycles == functional
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,15 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 @lru_cache(maxsize=None)
 def config(name: str) -> NPUConfig:
     return load_config(ROOT / f"configs/{name}.yaml")
-
-
-def check(cfg: NPUConfig, layer: VectorLayer, seed: int = 0) -> None:
-    low = lower_vector(cfg, layer)
-    operands = random_vector_operands(layer, seed)
-    rec, tensors = run_functional(cfg, low.program, pack_vector(low.plan, operands, tensor_bytes(low.plan)))
-    ok, err, detail = compare_vector(layer, operands, unpack_vector(low.plan, tensors))
-    assert ok, f"{layer.describe()} on {cfg.name}: max error {err}, {detail}"
-    assert run_program(cfg, low.program).cycles == rec.cycles  # timing-only == functional
 
 
 LAYERS = [
