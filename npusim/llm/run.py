@@ -20,12 +20,12 @@ from collections.abc import Callable, Hashable, Iterable
 
 from ..config import NPUConfig
 from ..engine import RunOptions
-from ..frontend import AnyLayer, Conv2d, Gemm
+from ..frontend import AnyLayer, Conv2d, Gemm, Pins
 from .graph import GROUPS, LlmRun, Step, decode_steps, prefill_steps
 from .interpolate import ContextCurve
 from .model import ModelSpec
 from .report import ContextPoint, LlmReport, Reuse
-from .timings import Cost, TimingCache, pins_of
+from .timings import Cost, TimingCache
 
 
 def groups() -> dict[str, Cost]:
@@ -71,7 +71,7 @@ def attention_curve(model: ModelSpec, run: LlmRun, cache: TimingCache, hi: int) 
     :mod:`.interpolate`)."""
     fixed = {s.name: cache.search(s.layer) for s in decode_steps(model, run, hi)
              if s.grows and isinstance(s.layer, (Gemm, Conv2d))}
-    pins = {name: pins_of(r.winner.design) for name, r in fixed.items()}
+    pins = {name: Pins.of(r.winner.design) for name, r in fixed.items()}
 
     def attention_at(context: int) -> Cost:
         part = Cost()

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..config import NPUConfig
 from ..engine import RunOptions
-from ..frontend import AnyLayer, Conv2d, Design, Gemm, MappingCache, Pins, SearchResult, plan_vector, search
+from ..frontend import AnyLayer, Conv2d, Gemm, MappingCache, Pins, SearchResult, plan_vector, search
 from ..frontend.mapper.search import plan_for  # the padded sizes of a fixed design, no search
 from ..power import COMPONENTS
 from ..runner import run_layer
@@ -89,13 +89,6 @@ def layer_key(layer: AnyLayer) -> str:
     """The cache key: the layer's fields that set its work (see :data:`DATA_ONLY`)."""
     fields = {k: v for k, v in layer.model_dump(mode="json").items() if k not in DATA_ONLY}
     return json.dumps(fields, sort_keys=True)
-
-
-def pins_of(design: Design) -> Pins:
-    """Pins that fix every choice of ``design`` (a kernel compiled once, run at many lengths)."""
-    return Pins(columns=design.columns, rows=design.rows, tiles=(design.m, design.k, design.n),
-                c_buffers=design.c_buffers, c_storage=design.c_storage, reuse=design.reuse, b_layout=design.b_layout,
-                a_block=design.a_block)
 
 
 def plan_signature(config: NPUConfig, layer: AnyLayer, fixed: SearchResult | None = None) -> Hashable:

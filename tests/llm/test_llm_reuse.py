@@ -16,7 +16,7 @@ from npusim.frontend import AnyLayer, Embedding, Gemm, Pins, RMSNorm, Rope, Soft
 from npusim.llm import Cost, LlmRun, TimingCache, decode_steps, load_model, prefill_steps, run_llm
 from npusim.llm.interpolate import ContextCurve
 from npusim.llm.run import attention_curve
-from npusim.llm.timings import DATA_ONLY, deviation, layer_key, pins_of
+from npusim.llm.timings import DATA_ONLY, deviation, layer_key
 from npusim.runner import run_layer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +63,7 @@ def test_a_cached_run_equals_every_layer_simulated_afresh() -> None:
     assert got.seconds == pytest.approx(want.seconds, rel=1e-12) and got.ddr_bytes == want.ddr_bytes
     assert got.energy_j == pytest.approx(want.energy_j, rel=1e-12)
     cache = TimingCache(cfg)  # the decode attention's matmuls keep the design chosen at the longest context
-    pins = {s.name: pins_of(cache.search(s.layer).winner.design) for s in decode_steps(TINY, run, 15)
+    pins = {s.name: Pins.of(cache.search(s.layer).winner.design) for s in decode_steps(TINY, run, 15)
             if s.grows and isinstance(s.layer, Gemm)}
     steps = [(s.layer, s.count, pins.get(s.name)) for c in (13, 14, 15) for s in decode_steps(TINY, run, c)]
     want = full(cfg, steps)
@@ -91,7 +91,7 @@ def test_interpolated_decode_attention_is_within_its_tolerance_at_every_context(
     curve = attention_curve(TINY, run, TimingCache(cfg), hi)
     curve.cover(lo, hi)
     exact = TimingCache(cfg)
-    pins = {s.name: pins_of(exact.search(s.layer).winner.design) for s in decode_steps(TINY, run, hi)
+    pins = {s.name: Pins.of(exact.search(s.layer).winner.design) for s in decode_steps(TINY, run, hi)
             if s.grows and isinstance(s.layer, Gemm)}  # the design the curve fixes: chosen at the longest
     worst = max(deviation(curve.cost(c), attention(run, exact, c, pins)) for c in range(lo, hi + 1))
     assert worst <= 0.01, f"interpolation off by {100 * worst:.2f}% somewhere in {lo}..{hi}"
