@@ -39,9 +39,32 @@ def test_int4_cases_wait_for_int4_gemms() -> None:
         assert "int4" in results[0].why
 
 
-@pytest.mark.slow
-def test_a_bf16_decode_case_runs_and_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--only", "air-llama-3.2-1b-decode-2048"]) == 0
+def test_run_py_runs_the_language_model_cases_after_the_others(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # a made-up case on the tiny model and config (fast): run.py --only with its id runs the language-model
+    # table alone and prints its row, the miss's explanation and the summary
+    table = tmp_path / "llm.yaml"
+    table.write_text("""tolerance_pct: 25
+cases:
+  - id: tiny-decode
+    title: tiny model decode
+    source: {citation: made up, url: https://example.org, where: nowhere}
+    tag: MEAS
+    machine: none
+    software: none
+    device: tiny
+    clock_mhz: 1000
+    model: tiny-llama
+    weights: bf16
+    metric: decode_tokens_per_s
+    context: 64
+    published: 1.0
+    explanation: a made-up figure, far from any simulation
+""")
+    assert main(["--only", "tiny-decode", "--llm-table", str(table)]) == 0
     out = capsys.readouterr().out
-    assert "air-llama-3.2-1b-decode-2048" in out and "explained" in out
-    assert "1 language-model cases: 0 within" in out
+    assert "tiny-decode" in out and "explained" in out and "a made-up figure" in out
+    assert "1 language-model cases: 0 within +-25%, 1 outside with an explanation" in out
+    assert "xdna-k-i8" not in out  # the layer table was not run
+    table.write_text(table.read_text().replace("    explanation: a made-up figure, far from any simulation\n", ""))
+    assert main(["--only", "tiny-decode", "--llm-table", str(table)]) == 1  # a miss without an explanation
