@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +118,7 @@ def main(args: argparse.Namespace) -> int:
     if args.functional:
         model, run = load_model(args.model), report.run
         tokens, _, f = generate(config, model, run, random_prompt(model, run, args.seed), args.seed)
-        report = LlmReport(**{**{k: getattr(report, k) for k in report.__dataclass_fields__},
-                              "functional": functional_summary(tokens, f)})
+        report = replace(report, functional=functional_summary(tokens, f))
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_llm(report))
     return 1 if report.functional is not None and not report.functional["ok"] else 0
 
