@@ -68,10 +68,10 @@ class SearchSettings:
     whole_macs: int = 1 << 30
     """Layers of at most this many MACs have their leaders simulated whole; beyond, on a
     representative part, extrapolated."""
-    part_close: float = 0.03
+    part_close: float = 0.06
     """For layers too large to simulate whole, only leaders within this fraction of the best
-    estimate are simulated (in part), at most two (or ``leaders``); a single one is only checked
-    to build, its estimate trusted."""
+    estimate are simulated (in part), at most ``leaders``; a single one is only checked to build,
+    its estimate trusted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +272,7 @@ def search(config: NPUConfig, layer: Gemm | Conv2d, pins: Pins = Pins(), cache: 
                     break
     else:
         close = settings.close if whole else settings.part_close
-        target = len([c for c in ranked if c.estimate.cycles <= best * (1 + close)][:settings.leaders if whole else min(settings.leaders, 2)])
+        target = len([c for c in ranked if c.estimate.cycles <= best * (1 + close)][:settings.leaders])
         for choice in ranked[:target + 64]:  # leaders that cannot be built are replaced by the next in rank
             if sum(1 for c in leaders if c.ok) >= target:
                 break
