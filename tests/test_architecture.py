@@ -38,7 +38,13 @@ ALLOWED: dict[str, set[str] | None] = {
                  "npusim.engine", "npusim.stats"},
     # running layers: lower (frontend), simulate (engine), condense (stats)
     "runner": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.frontend", "npusim.engine",
-               "npusim.stats", "npusim.power"},
+               "npusim.stats", "npusim.power", "npusim.dispatch", "npusim.workload_report"},
+    # what a workload pays per dispatch and per change of design: a config figure times the
+    # dispatches of a schedule of programs
+    "dispatch": {"npusim.config", "npusim.isa"},
+    # a workload's report: entries (layers, fused groups), their totals and dispatch costs; energy
+    # splits with the power model's component groups
+    "workload_report": {"npusim.stats", "npusim.power"},
     # energy = a Report's counted actions x the config's energy table (DESIGN §5); it reads a Report,
     # never the engine or a hardware unit (STYLE points 10-11)
     "power": {"npusim.config", "npusim.stats"},

@@ -1,6 +1,7 @@
 """Hardware description: pydantic models of the NPU and the YAML loader."""
 from ._base import DTYPES, DType, Spec, VectorKind
 from .ddr import DdrSpec
+from .dispatch import DispatchSpec
 from .interconnect import LockTimingSpec, StreamSwitchSpec
 from .load import (
     ConfigError, apply_overrides, config_schema, load_config, parse_override, read_yaml, validation_message,
@@ -10,7 +11,7 @@ from .power import MemoryEnergySpec, PowerSpec, TileWattsSpec, VoltagePoint, Vol
 from .tiles import ComputeTileSpec, CoreOpsSpec, DmaSpec, KernelSpec, MemTileSpec, ShimTileSpec, StreamPortsSpec, VectorKernelSpec
 
 __all__ = [
-    "DTYPES", "ComputeTileSpec", "ConfigError", "CoreOpsSpec", "DType", "DdrSpec", "DmaSpec", "KernelSpec",
+    "DTYPES", "ComputeTileSpec", "ConfigError", "CoreOpsSpec", "DType", "DdrSpec", "DispatchSpec", "DmaSpec", "KernelSpec",
     "LockTimingSpec", "MemTileSpec", "MemoryEnergySpec", "NPUConfig", "PowerSpec", "ShimTileSpec", "StreamPortsSpec",
     "Spec", "StreamSwitchSpec", "TileKind", "TileWattsSpec", "VectorKernelSpec", "VectorKind", "VoltagePoint", "VoltageSpec", "apply_overrides",
     "config_schema", "load_config",
