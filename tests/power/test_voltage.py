@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from npusim import Gemm, RunOptions, load_config, load_workload, run_workload
 from npusim.cli import main
 from npusim.config import ConfigError, VoltagePoint, VoltageSpec
+from npusim.frontend import Pins, lower
 from npusim.power import COMPONENTS, operating_power, scaled_power, volts_at
 from npusim.report import format_report, format_workload
 from npusim.runner import run_layer
@@ -66,8 +67,9 @@ def test_every_figure_scales_by_its_rule() -> None:
 
 def test_a_faster_clock_costs_more_energy_for_the_same_gemm() -> None:
     gemm = Gemm(m=512, k=512, n=512, dtype="int8")
-    slow = run_layer(load_config(NPU2, ["clock_mhz=1000"]), gemm)
-    fast = run_layer(load_config(NPU2, ["clock_mhz=1800"]), gemm)
+    pins = Pins.of(lower(load_config(NPU2, ["clock_mhz=1000"]), gemm).plan.design)  # one design at both clocks
+    slow = run_layer(load_config(NPU2, ["clock_mhz=1000"]), gemm, pins=pins)
+    fast = run_layer(load_config(NPU2, ["clock_mhz=1800"]), gemm, pins=pins)
     assert fast.energy_j is not None and slow.energy_j is not None and fast.seconds < slow.seconds
     assert fast.energy_j > slow.energy_j
     parts_fast, parts_slow = fast.energy_by_component or {}, slow.energy_by_component or {}
@@ -77,8 +79,8 @@ def test_a_faster_clock_costs_more_energy_for_the_same_gemm() -> None:
     # without the curve the old model priced every action alike at any clock, and the faster clock,
     # paying less static energy over a shorter run, looked cheaper: the curve is what turns it round
     flat = ["power.voltage=null"]
-    assert (run_layer(load_config(NPU2, ["clock_mhz=1800", *flat]), gemm).energy_j or 0) < \
-        (run_layer(load_config(NPU2, ["clock_mhz=1000", *flat]), gemm).energy_j or 0)
+    assert (run_layer(load_config(NPU2, ["clock_mhz=1800", *flat]), gemm, pins=pins).energy_j or 0) < \
+        (run_layer(load_config(NPU2, ["clock_mhz=1000", *flat]), gemm, pins=pins).energy_j or 0)
 
 
 def test_npu_power_leaves_out_the_dram_and_only_the_dram() -> None:

@@ -108,6 +108,11 @@ class Pins:
     b_layout: BLayout | None = None
     a_block: ABlock | None = None
 
+    @staticmethod
+    def of(d: Design) -> "Pins":
+        """Pins that fix every choice of design ``d``."""
+        return Pins(d.columns, d.rows, (d.m, d.k, d.n), d.c_buffers, d.c_storage, d.reuse, d.b_layout, d.a_block)
+
     def allows(self, d: Design) -> bool:
         if self.tiles is not None and (d.m, d.k, d.n) != self.tiles:
             return False
