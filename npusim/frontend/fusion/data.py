@@ -18,9 +18,12 @@ from ..data.vector import pack_vector, random_vector_operands, unpack_vector, ve
 from ..layers.matmul import AnyLayer, Conv2d, Gemm
 from ..layers.vector import Pool
 from ..mapper.design import TilePlan
+from ..program.conv import a_tensor_bytes
 from ..program.vector import tensor_bytes
 from .dataflow import in_shape, out_shape, out_type
+from .bands import Bands
 from .group import Built, Spec
+from .resident import Resident
 from .layout import Plan
 
 Operands = dict[str, Array]
@@ -30,13 +33,13 @@ def operands_of(layer: AnyLayer, seed: int) -> Operands:
     return random_operands(layer, seed) if isinstance(layer, (Gemm, Conv2d)) else random_vector_operands(layer, seed)
 
 
-def _operand_names(layer: AnyLayer) -> tuple[str, ...]:
+def operand_names(layer: AnyLayer) -> tuple[str, ...]:
     if isinstance(layer, Gemm):
         return ("a",)
     return ("x",) if isinstance(layer, Conv2d) else ("x", "y")
 
 
-def _shape_of(layer: AnyLayer, name: str) -> tuple[int, ...]:
+def operand_shape(layer: AnyLayer, name: str) -> tuple[int, ...]:
     if isinstance(layer, Gemm):
         return layer.m, layer.k
     if isinstance(layer, Conv2d):
@@ -51,9 +54,9 @@ def chained(spec: Spec, plans: tuple[Plan, ...], seed: int) -> tuple[list[Operan
     answers: list[Array] = []
     for i, (layer, srcs) in enumerate(zip(spec.layers, spec.sources)):
         mine = operands_of(layer, seed + i)
-        for name, src in zip(_operand_names(layer), srcs):
+        for name, src in zip(operand_names(layer), srcs):
             if src is not None:
-                mine[name] = answers[src].reshape(_shape_of(layer, name))
+                mine[name] = answers[src].reshape(operand_shape(layer, name))
         ops.append(mine)
         answers.append(answer(layer, mine, plans[i]))
     return ops, answers
@@ -119,3 +122,29 @@ def check(spec: Spec, answers: list[Array], got: dict[int, Array]) -> tuple[bool
         else:
             ok &= err == 0
     return ok, worst
+
+
+def pack_resident(group: Resident, bands: dict[int, Bands], operands: list[Operands]) -> dict[str, Array]:
+    """The DDR tensors of a resident group: each member's weights as its design lays them out, each
+    DDR input as an NHWC image of ``cp`` channels a pixel."""
+    out: dict[str, Array] = {}
+    for i, p in enumerate(group.plans):
+        out[f"L{i}.B"] = pack(p, operands[i], a_tensor_bytes(p))["B"]
+        if group.sources[i] is None:
+            x = bands[-1 - i]
+            img = np.zeros((x.rows, x.cols, x.cp), dtype=storage_dtype(p.dtype))
+            img[..., :x.channels] = operands[i]["x"].reshape(x.rows, x.cols, x.channels)
+            out[f"in{i}"] = img.reshape(-1).view(np.uint8)
+    return out
+
+
+def resident_outputs(group: Resident, bands: dict[int, Bands], tensors: dict[str, Array]) -> dict[int, Array]:
+    """Each member's output the group wrote to DDR, NHWC."""
+    got: dict[int, Array] = {}
+    for i, ext in enumerate(group.external):
+        if ext:
+            y, p = bands[i], group.plans[i]
+            img = tensors[f"L{i}.out"].view(storage_dtype(p.out)).reshape(y.rows, y.cols, y.cp)[..., :y.channels]
+            got[i] = img.reshape(1, y.rows, y.cols, y.channels).copy()
+    return got
+

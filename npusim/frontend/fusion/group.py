@@ -18,12 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from ...config import NPUConfig
 from ...isa import BufferTask, DmaTask, Layout as Placed, Program, Route, RuntimeOp, Tensor, Wait
 from ..errors import LoweringError
 from ..layers.matmul import AnyLayer, Conv2d, Gemm
-from ..lower import lower
-from ..mapper.search import MappingCache
+from ..mapper.candidates import candidates, plan_of
+from ..mapper.design import Design, Pins, TilePlan
+from ..mapper.estimate import Context
+from ..mapper.search import MappingCache, build as build_plan
+from ..mapper.vector import plan_vector
 from ..program.common import verify_lowering
 from ..program.vector import lower_vector
 from .dataflow import Shape, out_shape
@@ -75,12 +80,34 @@ def member_config(config: NPUConfig, keep_bytes: int, readers: int) -> NPUConfig
     return config.model_copy(update={"columns": 1, "mem_tile": mt.model_copy(update={"size_kib": size, "dma": dma})})
 
 
+def member_design(cfg: NPUConfig, layer: AnyLayer) -> tuple[Plan, int]:
+    """A member's design on its one-column array and its estimated cycles: of the mapper's
+    candidates, the one whose busiest core or stream is least busy (its DDR traffic shares the
+    group's DDR, and part of it stays on chip, so DDR time does not rank the members' designs)."""
+    if not isinstance(layer, (Gemm, Conv2d)):
+        vp = plan_vector(cfg, layer)
+        return vp, vp.estimate.compute + vp.estimate.stream
+    ctx = Context.of(cfg, layer)
+    best: tuple[int, int, Design] | None = None
+    for grp in candidates(ctx, Pins(c_buffers=2, c_storage="acc")):  # the options that change no stream
+        e = grp.est
+        score = np.maximum(e["compute"], e["stream"]) + e["overhead"]
+        i = int(np.lexsort((e["ddr_bytes"], score))[0])
+        key = (int(score[i]), int(e["ddr_bytes"][i]))
+        if best is None or key < best[:2]:
+            best = (key[0], key[1], grp.design(i))
+    if best is None:
+        raise LoweringError(f"'{layer.name}' fits no one-column design")
+    return plan_of(ctx, best[2]), best[0]
+
+
 def _lowered(cfg: NPUConfig, layer: AnyLayer, cache: MappingCache | None) -> tuple[Plan, Program]:
     if isinstance(layer, (Gemm, Conv2d)):
-        low = lower(cfg, layer, cache=cache)
-        return low.plan, low.program
-    vlow = lower_vector(cfg, layer)
-    return vlow.plan, vlow.program
+        plan, _ = member_design(cfg, layer)
+        assert isinstance(plan, TilePlan)
+        return plan, build_plan(cfg, plan)[0]
+    low = lower_vector(cfg, layer)
+    return low.plan, low.program
 
 
 def plan_members(config: NPUConfig, spec: Spec, cache: MappingCache | None) -> tuple[list[Plan], list[Program],

@@ -48,7 +48,7 @@ def _runs(addrs: np.ndarray) -> list[tuple[int, int, bool]]:
     return [(int(addrs[s]), int(e - s), bool(junk[s])) for s, e in zip(starts, ends)]
 
 
-def _merge(units: list[Unit], cap: int) -> list[Unit]:
+def merge(units: list[Unit], cap: int) -> list[Unit]:
     """Units with equal dims at a constant non-negative distance, merged under one more dimension
     of at most ``cap`` (greedy, left to right)."""
     out: list[Unit] = []
@@ -74,7 +74,7 @@ def compress(addrs: np.ndarray, dims: int, iterations: int) -> list[Piece]:
     def flush() -> None:
         units = group[:]
         for level in range(dims):
-            units = _merge(units, iterations if level == dims - 1 else 1 << 30)
+            units = merge(units, iterations if level == dims - 1 else 1 << 30)
         pieces.extend(Piece(start * W, d, False) for start, d in units)
         group.clear()
 
