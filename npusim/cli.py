@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="move and compute real data (random operands) and compare the output with numpy")
     run.add_argument("--seed", type=int, default=0, help="seed of the random operands in functional mode (0)")
     run.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    run.add_argument("--fusion", choices=("on", "off"), default="on",
+                     help="a workload: run groups of consecutive layers fused where they run faster (on, the default) "
+                     "or every layer on its own (off)")
     run.add_argument("--max-cycles", type=int, default=None, help="stop a run that goes past this cycle")
     run.add_argument("--plot", metavar="FILE", help="write a utilisation plot (PNG or SVG, by extension)")
     run.add_argument("--perfetto", metavar="FILE", help="write a Perfetto (Chrome trace-event) JSON of the run")
@@ -105,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     _onnx_args(low)
     low.add_argument("-o", "--output", metavar="TRACE", help="write the program as a trace JSON file")
     low.add_argument("--explain", action="store_true", help="print the tiling, memory use, routes and bounds")
+    low.add_argument("--fusion", choices=("on", "off"), default="on",
+                     help="with --onnx: also say which layers fuse into groups, and why (on, the default), or not (off)")
     imp = sub.add_parser("import-onnx", help="turn an ONNX model into a workload YAML file")
     imp.add_argument("model", help="the ONNX model file")
     imp.add_argument("-o", "--output", required=True, metavar="WORKLOAD", help="workload YAML to write")
@@ -216,7 +221,8 @@ def _run(args: argparse.Namespace) -> int:
     # intervals only when asked for, or when a view needs them (the report's peak power is read
     # off them): off, they cost nothing; on a large run they cost memory and time
     options = RunOptions(max_cycles=args.max_cycles, functional=args.functional, seed=args.seed,
-                         record_intervals=bool(args.intervals or args.perfetto or args.plot))
+                         record_intervals=bool(args.intervals or args.perfetto or args.plot),
+                         fusion=args.fusion == "on")
     if args.mlir:
         from .mlir.command import run_mlir
 
@@ -254,11 +260,16 @@ def _lower_onnx(args: argparse.Namespace, config: NPUConfig) -> int:
         raise UsageError("npusim lower --onnx explains every layer; -o writes one layer's trace: use --gemm or "
                          "--conv2d with -o")
     parts = []
-    for layer in _imported(args, False).workload.layers:
+    workload = _imported(args, False).workload
+    for layer in workload.layers:
         if isinstance(layer, (Gemm, Conv2d)):
             parts.append(explain(config, lower(config, layer)))
         else:
             parts.append(explain_vector(config, lower_vector(config, layer)))
+    if args.fusion == "on":
+        from .frontend.fusion.explain import explain_fusion  # lazy: the fusion search simulates
+
+        parts.append(explain_fusion(config, workload))
     print("\n\n".join(parts))
     return 0
 

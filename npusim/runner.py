@@ -18,6 +18,8 @@ from .config import NPUConfig
 from .engine import RunOptions, run_functional, run_program
 from .frontend.data.matmul import compare, pack, random_operands, unpack
 from .frontend.layers.matmul import AnyLayer, Conv2d, Gemm, category, ops
+from .frontend.fusion import Dispatch, Fused, FusionCache, plan_fusion
+from .frontend.fusion.report import group_data, group_summary, on_chip_bytes
 from .frontend.lower import Lowered, lower
 from .frontend.mapper.design import Pins
 from .frontend.mapper.search import MappingCache
@@ -160,24 +162,85 @@ def _run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = 
 
 def run_workload(config: NPUConfig, workload: Workload, options: RunOptions | None = None,
                  on_layer: Callable[[int, Report], None] | None = None, pins: Pins | None = None,
-                 cache: MappingCache | None = None) -> WorkloadReport:
-    """Run every layer of ``workload`` in order (layer ``i`` draws its operands with seed
-    ``options.seed + i``); ``on_layer(i, report)`` is called after each. ``pins`` fix mapping
-    choices of every matmul layer; layers of one shape are mapped once (``cache``, or one made for
-    this run) and, timing-only, simulated once. Each layer instance is a dispatch, charged with
-    ``config.dispatch`` (:mod:`npusim.dispatch`)."""
+                 cache: MappingCache | None = None, fusion_cache: FusionCache | None = None) -> WorkloadReport:
+    """Run ``workload``: every layer on its own first (layer ``i`` draws its operands with seed
+    ``options.seed + i``; ``on_layer(i, report)`` is called after each), then, with
+    ``options.fusion``, the groups of consecutive layers that run faster fused
+    (:func:`npusim.frontend.fusion.plan_fusion`) instead of their layers. ``pins`` fix mapping
+    choices of every matmul layer run alone; layers of one shape are mapped once (``cache``, or one
+    made for this run) and, timing-only, simulated once; so are groups (``fusion_cache``). Each
+    dispatch (a layer instance, a group) is charged with ``config.dispatch`` (:mod:`npusim.dispatch`)."""
     options = options or RunOptions()
     reports = []
-    keys = []
+    programs = []
     cache = cache if cache is not None else MappingCache()
     for i, layer in enumerate(workload.layers):
         report, program = _run_layer(config, layer, replace(options, seed=options.seed + i), pins=pins, cache=cache)
         reports.append(report)
-        keys.append(configuration_key(program))
+        programs.append(program)
         if on_layer is not None:
             on_layer(i, reports[-1])
-    counts = tuple(ly.count for ly in workload.layers)
+    layers = workload.layers
+    schedule = [Dispatch(i, i + 1) for i in range(len(layers))]
+    planning = 0.0
+    if options.fusion and len(layers) > 1:
+        t = time.perf_counter()
+        schedule = plan_fusion(config, workload, [r.cycles for r in reports], fusion_cache)
+        planning = (time.perf_counter() - t) / max(1, sum(d.fused is not None for d in schedule))
+    entries: list[Report] = []
+    keys: list[int] = []
+    groups: list[FusedGroup | None] = []
+    for d in schedule:
+        if d.fused is None:
+            entries.append(reports[d.start])
+            keys.append(configuration_key(programs[d.start]))
+            groups.append(None)
+            continue
+        members = layers[d.start:d.stop]
+        alone = sum(r.wall_seconds for r in reports[d.start:d.stop]) + planning  # the time it took to choose it
+        report = run_fused(config, d.fused, d.start, options, members)
+        entries.append(replace(report, wall_seconds=report.wall_seconds + alone))
+        keys.append(configuration_key(d.fused.program))
+        groups.append(_group_info(d, reports, entries[-1], members))
+    counts = tuple(layers[d.start].count for d in schedule)
     costs = dispatch_costs(config, keys, counts)
-    return WorkloadReport(workload.name, config.name, tuple(reports), counts,
-                          tuple(category(ly) for ly in workload.layers), (), costs.dispatches,
+    kinds = tuple(_kind(layers[d.start:d.stop]) for d in schedule)
+    return WorkloadReport(workload.name, config.name, tuple(entries), counts, kinds, tuple(groups), costs.dispatches,
                           costs.reconfigurations, costs.seconds)
+
+
+def _kind(members: list[AnyLayer]) -> str:
+    """The operator type an entry books under: its member with the most operations."""
+    return category(max(members, key=ops))
+
+
+def _group_info(d: Dispatch, reports: list[Report], report: Report, members: list[AnyLayer]) -> FusedGroup:
+    assert d.fused is not None
+    alone = reports[d.start:d.stop]
+    return FusedGroup(report.program, tuple(ly.name for ly in members), tuple(category(ly) for ly in members),
+                      on_chip_bytes(d.fused), sum(r.ddr.bytes_accessed for r in alone) - report.ddr.bytes_accessed,
+                      sum(r.cycles for r in alone))
+
+
+def run_fused(config: NPUConfig, fused: Fused, start: int, options: RunOptions, members: list[AnyLayer]) -> Report:
+    """A fused group's report (``members``: its layers in the workload; the group simulated may
+    have been planned for other layers of the same shapes): its timing-only simulation (the
+    search's, when the options ask for nothing more), or, with ``options.functional``, a run on
+    random operands (member ``i`` with seed ``options.seed + start + i``), checked against numpy."""
+    spec = fused.spec
+    name = "+".join(ly.name for ly in members)
+    source = f"group '{name}'"
+    result: tuple[bool, float] | None = None
+    t = time.perf_counter()
+    if options.functional:
+        tensors, check = group_data(fused, options.seed + start)
+        rec, out = run_functional(config, fused.program, tensors, options, source, fused.layout)
+        result = check(out)
+    elif _reusable(fused.recorder, options):
+        rec = replace(fused.recorder, wall_seconds=0.0)
+    else:
+        rec = run_program(config, fused.program, options, source, fused.layout)
+    rec.wall_seconds = time.perf_counter() - t if not rec.wall_seconds else rec.wall_seconds
+    total = sum(ops(ly) for ly in spec.layers)
+    return report_with_power(rec, config, name, fused.layout, functional=result, ops=total,
+                             dtype=spec.layers[0].dtype, lowering=group_summary(fused, members))

@@ -96,6 +96,9 @@ def format_workload(wr: WorkloadReport) -> str:
         t = low.get("tiles", {})
         shape = str(low.get("layer", ""))
         tiles = "x".join(map(str, low["block"])) if "block" in low else f"{t.get('m')}x{t.get('k')}x{t.get('n')}"
+        if wr.group(i) is not None:
+            shape, tiles = f"fused: {len(low.get('members', []))} layers ({low.get('kind')})", (
+                f"{t.get('m')}x{t.get('k')}x{t.get('n')}" if t else "per layer")
         row = [str(i), r.program, shape.split(" ", 1)[-1] if shape.startswith(("gemm", "conv2d")) else shape,
                tiles, str(n), f"{r.cycles:,}", f"{r.seconds * 1e6:,.1f}",
                f"{r.achieved_tops:.2f}" if r.ops else "-", str(low.get("bound", ""))]
@@ -103,9 +106,11 @@ def format_workload(wr: WorkloadReport) -> str:
             row.append("ok" if r.functional_ok else "FAIL")
         rows.append(row)
     out = [f"workload {wr.workload} on {wr.config}", ""] + _table(header, rows, left=4) + [""]
-    out.append(f"total    {wr.cycles:,} cycles = {wr.array_seconds * 1e6:,.1f} us over {sum(wr.counts)} layer runs; "
+    runs = sum(n * (len(g.layers) if g is not None else 1) for n, g in zip(wr.counts, map(wr.group, range(len(wr.layers)))))
+    out.append(f"total    {wr.cycles:,} cycles = {wr.array_seconds * 1e6:,.1f} us over {runs} layer runs; "
                f"{wr.ops:,} ops -> {wr.achieved_tops:.3f} TOPS of {wr.peak_tops:.3f} peak")
     out += format_dispatch(wr)
+    out += format_groups(wr)
     out += format_workload_energy(wr)
     if functional:
         out.append(f"check    functional: {'every layer matches numpy' if wr.functional_ok else 'MISMATCH'} "
@@ -113,6 +118,19 @@ def format_workload(wr: WorkloadReport) -> str:
     out.append(_speed(sum(r.wall_seconds for r in wr.layers), sum(r.cycles for r in wr.layers),
                       sum(r.engine_events for r in wr.layers), sum(r.hardware_events for r in wr.layers)))
     return "\n".join(out + [""] + format_operators(wr))
+
+
+def format_groups(wr: WorkloadReport) -> list[str]:
+    """One line per fused group: its layers, the bytes it kept on chip, the DDR bytes and cycles
+    against its layers run one by one."""
+    out = []
+    for i, r in enumerate(wr.layers):
+        g = wr.group(i)
+        if g is not None:
+            kind = str((r.lowering or {}).get("kind", "fused"))
+            out.append(f"fused    #{i} ({kind}): {', '.join(g.layers)}; {g.on_chip_bytes:,} B kept on chip, "
+                       f"{g.ddr_saved_bytes:,} B less DDR, {r.cycles:,} cycles against {g.unfused_cycles:,} one by one")
+    return out
 
 
 def format_dispatch(wr: WorkloadReport) -> list[str]:

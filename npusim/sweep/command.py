@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cycles", type=int, default=None, help="stop a point's run past this cycle")
     p.add_argument("--functional", action="store_true", help="run on real data, checked against numpy")
     p.add_argument("--seed", type=int, default=None, help="seed of the operands in functional mode")
+    p.add_argument("--fusion", choices=("on", "off"), default=None,
+                   help="run each point's workload whole, with the groups of layers that run faster fused (on: one "
+                   "row per dispatch), or layer by layer (off, the default: one row per layer)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary's first line")
     p.add_argument("--dry-run", action="store_true", help="list the points and stop")
     p.add_argument("--summary", action="store_true",
@@ -49,6 +52,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         out["functional"] = True
     if args.seed is not None:
         out["seed"] = args.seed
+    if args.fusion is not None:
+        out["fusion"] = args.fusion == "on"
     return out
 
 
