@@ -58,6 +58,11 @@ def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
                    "(laid out offline), column-major or row-major")
     m.add_argument("--a-block", choices=("step", "row"), help="convolutions: the shim gathers A a reduction step "
                    "or a kernel row at a time")
+    m.add_argument("--pixels", choices=("strip", "rows"), help="convolutions: a tile's output pixels are a strip "
+                   "of one output row, or whole output rows")
+    m.add_argument("--split", choices=("m", "n"), help="how a column's rows divide the work: other output rows "
+                   "(m: A per row, B broadcast down the column) or other output columns (n: one A up the column, "
+                   "B per row)")
     p.add_argument("--bias", action="store_true", help="fuse a bias add into the layer (an epilogue)")
     p.add_argument("--relu", action="store_true", help="fuse a ReLU into the layer (an epilogue)")
 
@@ -174,7 +179,8 @@ def _pins(args: argparse.Namespace) -> Pins:
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UsageError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: give at least 1")
     return Pins(columns=args.use_columns, rows=args.use_rows, tiles=_tiles(args), c_buffers=args.c_buffers,
-                c_storage=args.c_storage, reuse=args.reuse, b_layout=args.b_layout, a_block=args.a_block)
+                c_storage=args.c_storage, reuse=args.reuse, b_layout=args.b_layout, a_block=args.a_block,
+                split=args.split, pixels=args.pixels)
 
 
 def _plot(report: Report, path: str, quiet: bool) -> None:

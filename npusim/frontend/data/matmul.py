@@ -152,6 +152,10 @@ def unpack(p: TilePlan, tensors: dict[str, Array]) -> Array:
     layer = p.layer
     if isinstance(layer, Gemm):
         return c[:layer.m, :layer.n].copy()
+    if p.conv_tpi:  # tiles of whole output rows: each image's rows padded to whole tiles
+        rows = p.conv_tpi * (p.m // layer.out_w)
+        grid = c[:layer.batch * p.conv_tpi * p.m].reshape(layer.batch, rows, layer.out_w, p.Np)
+        return grid[:, :layer.out_h, :, :layer.out_channels].copy()
     pixels = layer.batch * layer.out_h * p.conv_qt * p.m
     grid = c[:pixels].reshape(layer.batch, layer.out_h, p.conv_qt * p.m, p.Np)
     return grid[:, :, :layer.out_w, :layer.out_channels].copy()

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from ...numerics import IN_BYTES, OUT_BYTES
+from ..errors import LoweringError
 from ..layers.matmul import Conv2d, Gemm
-from .design import B_LAYOUTS, C_STORAGE, REUSE, STACK_BYTES, Design, Pins, TilePlan, conv_channels, shape_of, up
+from .design import B_LAYOUTS, C_STORAGE, REUSE, SPLITS, STACK_BYTES, Design, Pins, TilePlan, conv_channels, shape_of, up
 from .estimate import Context, Estimate, estimate_grid
 
 TILE_M = (4, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 192, 256)
@@ -37,17 +38,17 @@ class Group:
 
     columns: int
     rows: int
-    options: tuple[int, str, str, str, str]
-    """(c_buffers, c_storage, reuse, b_layout, a_block)."""
+    options: tuple[int, str, str, str, str, str, str]
+    """(c_buffers, c_storage, reuse, b_layout, a_block, split, pixels)."""
     grid: dict[str, Any]
     est: dict[str, Any]
 
     def design(self, i: int) -> Design:
-        cb, cs, reuse, bl, ab = self.options
+        cb, cs, reuse, bl, ab, sp, px = self.options
         if ab == "row" and int(self.grid["lp"][i]) == int(self.grid["k"][i]):
             ab = "step"  # one step per kernel row: the same design
         return Design(self.columns, self.rows, int(self.grid["m"][i]), int(self.grid["k"][i]),
-                      int(self.grid["n"][i]), cb, cs, reuse, bl, ab)  # type: ignore[arg-type]
+                      int(self.grid["n"][i]), cb, cs, reuse, bl, ab, sp, px)  # type: ignore[arg-type]
 
 
 def usable_rows(ctx: Context) -> int:
@@ -56,50 +57,74 @@ def usable_rows(ctx: Context) -> int:
     return min(ctx.config.compute_rows, ctx.config.mem_tile.dma.s2mm_channels - 2)
 
 
-def tile_grid(ctx: Context, columns: int, rows: int, pins: Pins) -> tuple[Any, Any, Any]:
+def row_tiles(layer: Conv2d) -> list[int]:
+    """Sizes ``m`` of tiles of whole output rows: multiples of the output width and of 4, up to 256
+    pixels and one tile more than the image's rows."""
+    return [j * layer.out_w for j in range(1, layer.out_h + 4) if j * layer.out_w % 4 == 0 and j * layer.out_w <= 256]
+
+
+def tile_grid(ctx: Context, columns: int, rows: int, pins: Pins, pixels: str = "strip") -> tuple[Any, Any, Any]:
     """Arrays (m, k, n) of the tile sizes considered for this part of the array."""
-    if pins.tiles is not None:
-        return tuple(np.array([v], dtype=np.int64) for v in pins.tiles)  # type: ignore[return-value]
     layer = ctx.layer
+    if pins.tiles is not None:
+        if pixels == "rows" and isinstance(layer, Conv2d) and pins.tiles[0] not in row_tiles(layer):
+            return tuple(np.zeros(0, dtype=np.int64) for _ in range(3))  # type: ignore[return-value]
+        return tuple(np.array([v], dtype=np.int64) for v in pins.tiles)  # type: ignore[return-value]
     M, K, N = shape_of(layer)
     kmax = up(K if isinstance(layer, Gemm) else layer.kernel_w * conv_channels(layer), 8)
     ms = [m for m in TILE_M if m <= max(4, up(-(-M // rows), 4))]
+    if pixels == "rows" and isinstance(layer, Conv2d):
+        ms = row_tiles(layer)
     ks = [k for k in TILE_K if k <= max(8, kmax)]
     ns = [n for n in TILE_N if n <= max(8, up(-(-N // columns), 8))]
     mm, kk, nn = np.meshgrid(ms, ks, ns, indexing="ij")
     return mm.ravel().astype(np.int64), kk.ravel().astype(np.int64), nn.ravel().astype(np.int64)
 
 
-def padded_grid(ctx: Context, columns: int, rows: int, m: Any, k: Any, n: Any) -> dict[str, Any]:
+def padded_grid(ctx: Context, columns: int, rows: int, m: Any, k: Any, n: Any, split: str = "m",
+                pixels: str = "strip") -> dict[str, Any]:
     """The padded shapes and super-tile counts of each tile size (``Mp, Kp, Np, kt, mb, nb``;
-    convolutions also ``cp, lp, qt``)."""
+    convolutions also ``cp, lp, qt``), and the part of the array's shape: ``Sm`` cores along M and
+    ``Sn`` B slices per column in a super-tile, ``group`` A tiles per feeder memory tile, and
+    ``feeders`` as (A tiles, how many feeders take that many) pairs."""
     layer = ctx.layer
     M, K, N = shape_of(layer)
-    group = -(-rows // columns)
-    Np = -(-N // (columns * n)) * (columns * n)
+    if split == "m":
+        sm, sn, group = rows, 1, -(-rows // columns)
+        feeders = ((group, -(-rows // group) - 1), (rows - (-(-rows // group) - 1) * group, 1))
+    else:
+        sm, sn, group, feeders = 1, rows, 1, ((1, 1),)
+    Np = -(-N // (columns * sn * n)) * (columns * sn * n)
     ib = IN_BYTES[layer.dtype]
-    g: dict[str, Any] = {"m": m, "k": k, "n": n, "R": rows, "C": columns, "group": group, "Np": Np}
+    g: dict[str, Any] = {"m": m, "k": k, "n": n, "R": rows, "C": columns, "group": group, "Np": Np, "Sm": sm,
+                         "Sn": sn, "feeders": feeders, "split": split}
     if isinstance(layer, Gemm):
-        g["Mp"] = -(-M // (rows * m)) * (rows * m)
+        g["Mp"] = -(-M // (sm * m)) * (sm * m)
         g["Kp"] = -(-K // k) * k
         g["lp"] = g["Kp"]
     else:
         cp = conv_channels(layer)
         lp = -(-(layer.kernel_w * cp) // k) * k
-        qt = -(-layer.out_w // m)
-        if group > 1:  # a feeder's rows take consecutive pixel tiles: keep a super-tile in one output row
-            qt = -(-qt // rows) * rows
-        tiles = layer.batch * layer.out_h * qt
-        g.update(Mp=-(-tiles // rows) * rows * m, Kp=layer.kernel_h * lp, lp=lp, qt=qt, cp=cp)
+        if pixels == "rows":  # tiles of m // out_w whole output rows, per image
+            tpi = -(-layer.out_h // (m // layer.out_w))
+            if group > 1:  # a feeder's rows take consecutive tiles of one image
+                tpi = -(-tpi // rows) * rows
+            tiles, qt = layer.batch * tpi, 0
+        else:
+            qt, tpi = -(-layer.out_w // m), 0
+            if group > 1:  # a feeder's rows take consecutive pixel tiles: keep a super-tile in one output row
+                qt = -(-qt // rows) * rows
+            tiles = layer.batch * layer.out_h * qt
+        g.update(Mp=-(-tiles // sm) * sm * m, Kp=layer.kernel_h * lp, lp=lp, qt=qt, tpi=tpi, cp=cp, pixels=pixels)
     g["kt"] = g["Kp"] // k
-    g["mb"] = g["Mp"] // (rows * m)
-    g["nb"] = Np // (columns * n)
+    g["mb"] = g["Mp"] // (sm * m)
+    g["nb"] = Np // (columns * sn * n)
     g["b_tile"] = k * n * ib + (n * 4 if layer.bias else 0)
     return g
 
 
 def _fits(ctx: Context, g: dict[str, Any], c_buffers: int, c_storage: str, reuse: str, b_layout: str,
-          a_block: str) -> Any:
+          a_block: str, split: str = "m", pixels: str = "strip") -> Any:
     """Which candidates fit the compute tile's data memory and the memory tile."""
     cfg, layer = ctx.config, ctx.layer
     ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
@@ -108,32 +133,48 @@ def _fits(ctx: Context, g: dict[str, Any], c_buffers: int, c_storage: str, reuse
     l1 = 2 * (m * k * ia + g["b_tile"]) + c_buffers * m * n * cb + STACK_BYTES
     a_steps = g["kt"] if reuse == "a" else g["lp"] // k if a_block == "row" else 1
     b_steps = g["kt"] if reuse == "b" else 1
-    l2 = 2 * (g["group"] * m * a_steps * k * ia + b_steps * g["b_tile"] + R * m * n * ob)
+    l2 = 2 * (g["group"] * m * a_steps * k * ia + g["Sn"] * b_steps * g["b_tile"] + R * m * n * ob)
     return (l1 <= cfg.compute_tile.data_mem_kib * 1024) & (l2 <= cfg.mem_tile.size_kib * 1024)
 
 
-def option_sets(ctx: Context, columns: int, rows: int, pins: Pins) -> Iterator[tuple[int, str, str, str, str]]:
-    """The (c_buffers, c_storage, reuse, b_layout, a_block) combinations open to this layer and part
-    of the array: C kept in the output type only where that type is narrower than 32 bits; A resident
-    in a convolution only with one compute row per memory tile (its block is every kernel row); A
-    by kernel rows only in a convolution; B layouts other than ``tiled`` only where the layer allows
-    them (weights are tiled offline) and without a fused bias (the bias rides with each tile)."""
+def option_sets(ctx: Context, columns: int, rows: int, pins: Pins) -> Iterator[tuple[int, str, str, str, str, str, str]]:
+    """The (c_buffers, c_storage, reuse, b_layout, a_block, split, pixels) combinations open to this layer
+    and part of the array: C kept in the output type only where that type is narrower than 32 bits;
+    A resident in a convolution only with one A tile per memory tile (its block is every kernel
+    row); A by kernel rows only in a convolution; B layouts other than ``tiled`` only where the layer
+    allows them (weights are tiled offline) and without a fused bias (the bias rides with each tile);
+    rows splitting N only where the memory tile has a channel and port for each row's B; tiles of
+    whole output rows only in a convolution, with A by kernel rows (or resident)."""
     layer = ctx.layer
     conv = isinstance(layer, Conv2d)
     storages = C_STORAGE if OUT_BYTES[layer.output] < 4 else ("acc",)
     stored = layer.b_layout if isinstance(layer, Gemm) else "weight"
     allowed = B_LAYOUTS if stored == "weight" else (stored,)
     layouts = allowed if pins.b_layout is not None else ("tiled",) if stored == "weight" else allowed
-    for cb, cs, reuse, bl, ab in itertools.product((2, 1), storages, REUSE, layouts, ("step", "row")):
-        if reuse == "a" and conv and (-(-rows // columns) > 1 or ab == "step"):
+    splits = [sp for sp in SPLITS if _channels_fit(ctx, columns, rows, sp)]
+    pixel_kinds = ("strip", "rows") if conv else ("strip",)
+    for cb, cs, reuse, bl, ab, sp, px in itertools.product((2, 1), storages, REUSE, layouts, ("step", "row"), splits,
+                                                           pixel_kinds):
+        group = -(-rows // columns) if sp == "m" else 1
+        if reuse == "a" and conv and (group > 1 or ab == "step") or ab == "row" and not conv:
             continue
-        if ab == "row" and (not conv or reuse == "a" and not conv):
-            continue
-        if bl != "tiled" and layer.bias:
-            continue
-        if all(getattr(pins, f) in (None, v) for f, v in
-               (("c_buffers", cb), ("c_storage", cs), ("reuse", reuse), ("b_layout", bl), ("a_block", ab))):
-            yield cb, cs, reuse, bl, ab
+        if bl != "tiled" and layer.bias or px == "rows" and ab == "step":
+            continue  # whole output rows take the pattern's last dimension: A by kernel rows only
+        if all(getattr(pins, f) in (None, v) for f, v in (("c_buffers", cb), ("c_storage", cs), ("reuse", reuse),
+                                                             ("b_layout", bl), ("a_block", ab), ("split", sp),
+                                                             ("pixels", px))):
+            yield cb, cs, reuse, bl, ab, sp, px
+
+
+def _channels_fit(ctx: Context, columns: int, rows: int, split: str) -> bool:
+    """Whether a memory tile has the MM2S channels and north ports for the A streams it sends (one
+    per fed row, or one to every core), its B streams (one broadcast, or one per row) and the C out,
+    and the lowest compute tile has the north ports for the streams passing it (rows split N)."""
+    mem, core = ctx.config.mem_tile, ctx.config.compute_tile
+    a, b = (-(-rows // columns), 1) if split == "m" else (1, rows)
+    if split == "n" and rows > core.stream_ports.north:
+        return False
+    return a + b + 1 <= mem.dma.mm2s_channels and a + b <= mem.stream_ports.north
 
 
 def geometries(ctx: Context, pins: Pins) -> Iterator[tuple[int, int]]:
@@ -141,12 +182,9 @@ def geometries(ctx: Context, pins: Pins) -> Iterator[tuple[int, int]]:
     shim = ctx.config.shim_tile.dma
     if shim.mm2s_channels < 2 or shim.s2mm_channels < 1:
         return
-    mem, core = ctx.config.mem_tile, ctx.config.compute_tile
+    core = ctx.config.compute_tile
     for columns in range(1, ctx.config.columns + 1):
         for rows in range(1, usable_rows(ctx) + 1):
-            group = -(-rows // columns)
-            if group + 2 > mem.dma.mm2s_channels or group + 1 > mem.stream_ports.north:
-                continue  # the memory tile's MM2S channels and north ports: A per fed row, B, C out
             if rows > core.stream_ports.south:
                 continue  # every row's C passes the lowest compute tile going south
             if pins.columns in (None, columns) and pins.rows in (None, rows):
@@ -156,14 +194,19 @@ def geometries(ctx: Context, pins: Pins) -> Iterator[tuple[int, int]]:
 def candidates(ctx: Context, pins: Pins) -> Iterator[Group]:
     """Every group of fitting candidates with its estimates."""
     for columns, rows in geometries(ctx, pins):
-        m, k, n = tile_grid(ctx, columns, rows, pins)
-        g = padded_grid(ctx, columns, rows, m, k, n)
+        grids: dict[tuple[str, str], dict[str, Any]] = {}
         for opts in option_sets(ctx, columns, rows, pins):
+            shape = opts[5], opts[6]
+            if shape not in grids:
+                grids[shape] = padded_grid(ctx, columns, rows, *tile_grid(ctx, columns, rows, pins, opts[6]), *shape)
+            g = grids[shape]
+            if not len(g["m"]):
+                continue
             fit = _fits(ctx, g, *opts)
             if not fit.any():
                 continue
             sub = {key: (v[fit] if isinstance(v, np.ndarray) else v) for key, v in g.items()}
-            yield Group(columns, rows, opts, sub, estimate_grid(ctx, sub, *opts))
+            yield Group(columns, rows, opts, sub, estimate_grid(ctx, sub, *opts[:5]))
 
 
 def smallest_need(ctx: Context, pins: Pins) -> tuple[int, int, tuple[int, int, int]] | None:
@@ -189,19 +232,23 @@ def plan_of(ctx: Context, d: Design, outer: int | None = None) -> TilePlan:
     """Design ``d`` applied to the layer: its padded shapes and estimate. ``outer`` truncates the
     plan to its first ``outer`` super-tile rows (``mn`` order) or columns (``nm`` order): a
     representative part of the layer, for the search to simulate."""
+    if d.pixels == "rows" and (not isinstance(ctx.layer, Conv2d) or d.m not in row_tiles(ctx.layer)):
+        raise LoweringError(f"layer '{ctx.layer.name}': tiles of whole output rows need a convolution and m of whole "
+                            f"rows and a multiple of 4 (here one of {row_tiles(ctx.layer) if isinstance(ctx.layer, Conv2d) else []}); "
+                            f"m={d.m} is not")
     one = tuple(np.array([v], dtype=np.int64) for v in (d.m, d.k, d.n))
-    g = padded_grid(ctx, d.columns, d.rows, *one)
+    g = padded_grid(ctx, d.columns, d.rows, *one, d.split, d.pixels)
     e = estimate_grid(ctx, g, d.c_buffers, d.c_storage, d.reuse, d.b_layout, d.a_block)
     M, K, N = shape_of(ctx.layer)
-    val = {key: int(v[0]) if isinstance(v, np.ndarray) else int(v) for key, v in g.items()}
+    val = {key: int(v[0]) if isinstance(v, np.ndarray) else v for key, v in g.items()}
     est = Estimate(int(e["compute"][0]), int(e["ddr"][0]), int(e["stream"][0]), int(e["ddr_bytes"][0]),
                    int(e["overhead"][0]))
     Mp, Np = val["Mp"], val["Np"]
     if outer is not None and d.order == "mn":
-        Mp = min(Mp, outer * d.rows * d.m)
+        Mp = min(Mp, outer * d.tile_rows * d.m)
     elif outer is not None:
-        Np = min(Np, outer * d.columns * d.n)
+        Np = min(Np, outer * d.columns * d.slices * d.n)
     cfg = ctx.config
     return TilePlan(ctx.layer, d, M, K, N, Mp, val["Kp"], Np, int(e["kernel_cycles"][0]), est,
                     val.get("cp", 0), val["lp"] if isinstance(ctx.layer, Conv2d) else 0, val.get("qt", 0),
-                    cfg.shim_tile.dma.max_iterations, cfg.mem_tile.dma.max_iterations)
+                    val.get("tpi", 0), cfg.shim_tile.dma.max_iterations, cfg.mem_tile.dma.max_iterations)

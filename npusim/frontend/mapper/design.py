@@ -27,6 +27,14 @@ The options of a :class:`Design`:
 - ``b_layout``: how B is stored in DDR: ``tiled`` (``k x n`` tiles, one contiguous run per column
   of tiles: a layout made offline, for weights), ``col`` (column-major, runs of ``k`` elements per
   column; the core reads ``n x k`` tiles), ``row`` (row-major, runs of ``n`` elements);
+- ``split``: how the rows of a column divide the work: ``m`` (each row owns other output rows: A
+  per row, broadcast along the row; B broadcast down the column) or ``n`` (each core owns other
+  output columns: the first column's memory tile broadcasts one A to every core and each column's
+  sends each row its own B, so a column's B reaches its cores ``rows`` times as fast: for layers
+  with few output rows, and GEMVs);
+- ``pixels`` (convolutions): a tile's ``m`` output pixels are a ``strip`` of one output row (the
+  row padded to whole tiles), or ``rows``: whole output rows (``m`` a multiple of the output
+  width), which lets layers with narrow outputs (7x7, 14x14) use large tiles;
 - ``a_block`` (convolutions): the shim gathers A one reduction ``step`` at a time (``k`` channels of
   ``m`` pixels: contiguous runs when the pixels' windows abut, one task per super-tile) or one kernel
   ``row`` at a time (each pixel's window row, ``lp`` elements, one run each; a task may repeat for
@@ -48,9 +56,12 @@ Reuse = Literal["none", "a", "b"]
 CStorage = Literal["acc", "out"]
 BLayout = Literal["tiled", "col", "row"]
 ABlock = Literal["step", "row"]
+Split = Literal["m", "n"]
+Pixels = Literal["strip", "rows"]
 REUSE: tuple[Reuse, ...] = ("none", "a", "b")
 C_STORAGE: tuple[CStorage, ...] = ("acc", "out")
 B_LAYOUTS: tuple[BLayout, ...] = ("tiled", "col", "row")
+SPLITS: tuple[Split, ...] = ("m", "n")
 
 
 def up(x: int, mult: int) -> int:
@@ -72,11 +83,23 @@ class Design:
     reuse: Reuse = "none"
     b_layout: BLayout = "tiled"
     a_block: ABlock = "step"
+    split: Split = "m"
+    pixels: Pixels = "strip"
 
     @property
     def group(self) -> int:
-        """Compute rows fed by one memory tile."""
-        return -(-self.rows // self.columns)
+        """Distinct A tiles one memory tile feeds: the rows it feeds when rows split M, else one."""
+        return -(-self.rows // self.columns) if self.split == "m" else 1
+
+    @property
+    def tile_rows(self) -> int:
+        """Cores along M in a super-tile: every row when rows split M, else one."""
+        return self.rows if self.split == "m" else 1
+
+    @property
+    def slices(self) -> int:
+        """B slices a column's memory tile sends: one broadcast, or one per row when rows split N."""
+        return 1 if self.split == "m" else self.rows
 
     @property
     def order(self) -> str:
@@ -86,13 +109,15 @@ class Design:
     def describe(self) -> str:
         return (f"{self.columns}x{self.rows} cores, tiles {self.m}x{self.k}x{self.n}, C {self.c_storage} "
                 f"x{self.c_buffers}, reuse {self.reuse}, B {self.b_layout}"
-                + (f", A by {self.a_block}" if self.a_block != "step" else ""))
+                + (f", A by {self.a_block}" if self.a_block != "step" else "")
+                + (", rows split N" if self.split == "n" else "")
+                + (", tiles of whole output rows" if self.pixels == "rows" else ""))
 
     def key(self) -> tuple[object, ...]:
         """A total order for deterministic tie-breaks: larger arrays and tiles first."""
         return (-self.columns, -self.rows, -self.m * self.n * self.k, -self.m, -self.k, -self.c_buffers,
                 C_STORAGE.index(self.c_storage), REUSE.index(self.reuse), B_LAYOUTS.index(self.b_layout),
-                self.a_block != "step")
+                self.a_block != "step", self.split, self.pixels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +132,14 @@ class Pins:
     reuse: Reuse | None = None
     b_layout: BLayout | None = None
     a_block: ABlock | None = None
+    split: Split | None = None
+    pixels: Pixels | None = None
 
     @staticmethod
     def of(d: Design) -> "Pins":
         """Pins that fix every choice of design ``d``."""
-        return Pins(d.columns, d.rows, (d.m, d.k, d.n), d.c_buffers, d.c_storage, d.reuse, d.b_layout, d.a_block)
+        return Pins(d.columns, d.rows, (d.m, d.k, d.n), d.c_buffers, d.c_storage, d.reuse, d.b_layout, d.a_block,
+                    d.split, d.pixels)
 
     def allows(self, d: Design) -> bool:
         if self.tiles is not None and (d.m, d.k, d.n) != self.tiles:
@@ -166,7 +194,9 @@ class TilePlan:
     conv_lp: int = 0
     """Convolutions: one kernel row's ``kernel_w * cp`` elements, padded to a multiple of ``k``."""
     conv_qt: int = 0
-    """Convolutions: pixel tiles per output row."""
+    """Convolutions, strip tiles: pixel tiles per output row."""
+    conv_tpi: int = 0
+    """Convolutions, tiles of whole output rows: tiles per image (``m / out_w`` rows each)."""
     iterations: int = 64
     """Largest iteration dimension of a shim task (``shim_tile.dma.max_iterations``)."""
     mem_iterations: int = 64
@@ -230,21 +260,32 @@ class TilePlan:
     @property
     def mb(self) -> int:
         """Super-tile rows."""
-        return self.Mp // (self.rows * self.m)
+        return self.Mp // (self.design.tile_rows * self.m)
 
     @property
     def nb(self) -> int:
         """Super-tile columns."""
-        return self.Np // (self.columns * self.n)
+        return self.Np // (self.columns * self.design.slices * self.n)
 
     @property
     def feeders(self) -> int:
-        """Columns whose memory tile feeds A to a group of compute rows."""
-        return -(-self.rows // self.group)
+        """Columns whose memory tile feeds A: those of the row groups, or the first alone."""
+        return -(-self.rows // self.group) if self.design.split == "m" else 1
 
     def group_rows(self, col: int) -> range:
-        """Compute rows (0-based) whose A tiles come through column ``col``'s memory tile."""
+        """Compute rows (0-based) whose A tiles come through column ``col``'s memory tile (every
+        row of every column from the first one's when rows split N)."""
+        if self.design.split == "n":
+            return range(self.rows if col == 0 else 0)
         return range(col * self.group, min(self.rows, (col + 1) * self.group))
+
+    def a_tiles(self, col: int) -> int:
+        """Distinct A tiles (of ``m`` rows each) column ``col``'s memory tile takes per step."""
+        return len(self.group_rows(col)) if self.design.split == "m" else 1
+
+    def a_first_tile(self, mb: int, col: int) -> int:
+        """Index (along M, in tiles of ``m``) of the first A tile column ``col`` takes for super-tile row ``mb``."""
+        return mb * self.rows + self.group_rows(col)[0] if self.design.split == "m" else mb
 
     @property
     def b_bytes(self) -> int:
@@ -272,11 +313,11 @@ class TilePlan:
 
     @property
     def memtile_bytes(self) -> int:
-        """A feeder memory tile's use: the A blocks of its rows, the B blocks of its column, the C
-        blocks of every row, each double-buffered."""
+        """A feeder memory tile's use: the A blocks of its rows, the B blocks (slices) of its column,
+        the C blocks of every row, each double-buffered."""
         d = self.design
-        a = len(self.group_rows(0)) * d.m * self.a_block_steps * d.k * self.ib
-        return 2 * (a + self.b_block_steps * self.b_bytes + d.rows * d.m * d.n * self.ob)
+        a = self.a_tiles(0) * d.m * self.a_block_steps * d.k * self.ib
+        return 2 * (a + d.slices * self.b_block_steps * self.b_bytes + d.rows * d.m * d.n * self.ob)
 
     @property
     def calls_per_core(self) -> int:

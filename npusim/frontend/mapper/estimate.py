@@ -90,29 +90,33 @@ def ddr_bytes(ctx: Context, g: dict[str, Arr], reuse: str, b_layout: str, a_bloc
     ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
     m, k, n, kt, mb, nb, R, C = g["m"], g["k"], g["n"], g["kt"], g["mb"], g["nb"], g["R"], g["C"]
     a_reads = mb * (1 if reuse == "a" else nb)  # each row block of A is read once, or once per super-tile column
-    grp = g["group"]
-    feeders = -(-R // grp)
     a = 0
-    for rows, count in ((grp, feeders - 1), (R - (feeders - 1) * grp, 1)):  # every feeder but the last feeds grp rows
+    for rows, count in g["feeders"]:  # (A tiles a feeder takes, feeders taking that many)
         if isinstance(layer, Gemm):  # rows of k elements, or whole rows when they are all of K
             whole = (kt == 1) | (reuse == "a")
             run = np.where(whole, rows * m * g["Kp"] * ia, k * ia)
             runs = np.where(whole, 1, rows * m * kt)
-        else:  # a step's (or kernel row's) run per pixel; the pixels' runs merge where their windows abut
+        else:  # a step's (or kernel row's) run per pixel; the pixels' runs merge where their windows abut,
+            # across a strip, or across an output row when tiles are of whole rows
             step = k * ia if a_block == "step" and reuse != "a" else g["lp"] * ia
             merge = layer.stride * g["cp"] * ia == step
-            run = np.where(merge, rows * m * step, step)
-            runs = np.where(merge, 1, rows * m) * (g["Kp"] * ia // step)
+            span = layer.out_w if g["pixels"] == "rows" else rows * m
+            run = np.where(merge, span * step, step)
+            runs = np.where(merge, rows * m // span, rows * m) * (g["Kp"] * ia // step)
         a = a + count * a_reads * ddr_runs_bytes(ddr, runs, run)
     b_reads = nb * (1 if reuse == "b" else mb)
+    wide = g["Sn"] * n  # a column's B: one slice, or one per row
     narrow = g["Np"] == n  # one column of tiles: B's and C's rows abut and their runs merge
-    if b_layout == "tiled":  # a column of tiles is one run
-        b = ddr_runs_bytes(ddr, b_reads * C, kt * g["b_tile"])
-    elif b_layout == "col":  # n runs of k, or of all of K (resident, or a single step)
+    if b_layout == "tiled":  # the column's columns of tiles are one run, or a run per tile step by step
+        whole = (kt == 1) | (reuse == "b") | (g["Sn"] == 1)
+        b = ddr_runs_bytes(ddr, b_reads * C * np.where(whole, 1, g["Sn"] * kt),
+                           np.where(whole, g["Sn"] * kt * g["b_tile"], g["b_tile"]))
+    elif b_layout == "col":  # wide runs of k, or of all of K (resident, or a single step)
         whole = (kt == 1) | (reuse == "b")
-        b = ddr_runs_bytes(ddr, b_reads * C * np.where(whole, 1, n * kt), np.where(whole, n * g["Kp"] * ia, k * ia))
-    else:  # Kp runs of n
-        b = ddr_runs_bytes(ddr, b_reads * C * np.where(narrow, 1, g["Kp"]), np.where(narrow, g["Kp"] * n * ia, n * ia))
+        b = ddr_runs_bytes(ddr, b_reads * C * np.where(whole, 1, wide * kt), np.where(whole, wide * g["Kp"] * ia, k * ia))
+    else:  # Kp runs of wide
+        one = g["Np"] == wide
+        b = ddr_runs_bytes(ddr, b_reads * C * np.where(one, 1, g["Kp"]), np.where(one, g["Kp"] * wide * ia, wide * ia))
     c = ddr_runs_bytes(ddr, mb * nb * C * np.where(narrow, 1, R * m), np.where(narrow, R * m * n * ob, n * ob))
     return a + b + c
 
@@ -142,6 +146,8 @@ def _shim_channels(ctx: Context, g: dict[str, Arr], reuse: str, a_block: str) ->
     conv = isinstance(layer, Conv2d)
     if conv and a_block == "step" and reuse != "a":  # a convolution's A by steps: one task per super-tile
         it = np.where(g["lp"] == g["k"], it, 1)
+    if conv and g["pixels"] == "rows" and reuse != "a":  # whole output rows: no dimension left to repeat
+        it = 1
     if reuse == "b":  # columns of super-tiles outer; a convolution's A comes one super-tile row per task
         waves = nb * -(-mb // (1 if conv else it))
         a_tasks, b_tasks, a_blocks, b_blocks = waves, nb, mb * nb, nb
@@ -150,9 +156,8 @@ def _shim_channels(ctx: Context, g: dict[str, Arr], reuse: str, a_block: str) ->
         a_tasks = mb if reuse == "a" else waves
         a_blocks, b_tasks, b_blocks = mb if reuse == "a" else mb * nb, waves, mb * nb
     per_task = ctx.startup + ctx.ddr_latency
-    feeders = -(-R // g["group"])
-    a = a_tasks * per_task + -(-(a_blocks * R * m * g["Kp"] * ia) // (feeders * ctx.rate))
-    b = b_tasks * per_task + -(-(b_blocks * kt * g["b_tile"]) // ctx.rate)
+    a = a_tasks * per_task + -(-(a_blocks * g["group"] * m * g["Kp"] * ia) // ctx.rate)
+    b = b_tasks * per_task + -(-(b_blocks * g["Sn"] * kt * g["b_tile"]) // ctx.rate)
     c = waves * per_task + -(-(mb * nb * R * m * n * ob) // ctx.rate)
     return a, b, c
 
@@ -177,7 +182,7 @@ def estimate_grid(ctx: Context, g: dict[str, Arr], c_buffers: int, c_storage: st
     b_col = tiles * kt * _xfer(ctx, b_tile)
     a_steps = kt if reuse == "a" else g["lp"] // k if a_block == "row" else 1
     a_in = mb * (1 if reuse == "a" else nb) * (kt // a_steps) * grp * _xfer(ctx, m * a_steps * k * ia)
-    b_in = nb * _xfer(ctx, kt * b_tile) if reuse == "b" else b_col
+    b_in = g["Sn"] * (nb * _xfer(ctx, kt * b_tile) if reuse == "b" else b_col)
     join = tiles * R * _xfer(ctx, m * n * ob)
     shims = _shim_channels(ctx, g, reuse, a_block)
     stream = np.maximum.reduce([np.broadcast_to(x, np.shape(m))
@@ -188,8 +193,9 @@ def estimate_grid(ctx: Context, g: dict[str, Arr], c_buffers: int, c_storage: st
     # whole) into the memory tiles, each at its channel's rate and all together within DDR's
     # bandwidth, and on to the core; after the last: its C out, joined, written
     a_first, b_first = grp * m * a_steps * k * ia, (kt if reuse == "b" else 1) * b_tile
-    first_ddr = np.ceil((-(-R // grp) * a_first + g["C"] * b_first) / ctx.bpc).astype(np.int64)
-    first = np.maximum(np.maximum(_xfer(ctx, a_first), _xfer(ctx, b_first)), first_ddr)
+    feeders = sum(count for _, count in g["feeders"])
+    first_ddr = np.ceil((feeders * a_first + g["C"] * g["Sn"] * b_first) / ctx.bpc).astype(np.int64)
+    first = np.maximum(np.maximum(_xfer(ctx, a_first), g["Sn"] * _xfer(ctx, b_first)), first_ddr)
     fill = ctx.ddr_latency + first + _xfer(ctx, np.maximum(a_tile, b_tile)) + 6 * ctx.hop
     tail = c_out + _xfer(ctx, R * m * n * ob) + ctx.ddr_latency + 6 * ctx.hop
     cycles = fill + soft_max(compute, np.maximum(ddr - first_ddr, 0), stream) + tail

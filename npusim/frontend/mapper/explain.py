@@ -86,7 +86,8 @@ def explain(config: NPUConfig, low: Lowered) -> str:
             f"           input in DDR as NHWC {layer.batch}x{hp}x{wp}x{p.conv_cp} (zero padding {layer.padding}, "
             f"channels padded to {p.conv_cp}); the shim DMA gathers each A block from it with a "
             "3-D pattern (no im2col copy)",
-            f"           output rows tiled {p.m} pixels at a time: {p.conv_qt} tiles per output row",
+            (f"           output rows tiled {p.m} pixels at a time: {p.conv_qt} tiles per output row" if p.conv_qt else
+             f"           tiles of {p.m // layer.out_w} whole output rows ({p.m} pixels): {p.conv_tpi} tiles per image"),
         ]
     out += _design_lines(low) + [
         f"tiles      m={p.m} k={p.k} n={p.n} per core; a super-tile is {p.rows * p.m} x {p.columns * p.n}; "

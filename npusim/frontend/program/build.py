@@ -17,4 +17,4 @@ def program_of(p: TilePlan) -> Program:
     if isinstance(layer, Gemm):
         return build_program(p, gemm_a_transfer, p.Mp * p.Kp * p.ib, layer.name, desc)
     return build_program(p, conv_a_transfer, a_tensor_bytes(p), layer.name, desc, a_chunk=1,
-                         a_repeats=p.a_block_steps > 1 or p.kt == layer.kernel_h)
+                         a_repeats=(p.a_block_steps > 1 or p.kt == layer.kernel_h) and p.design.pixels == "strip")

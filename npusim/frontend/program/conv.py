@@ -28,7 +28,8 @@ def input_dims(p: TilePlan) -> tuple[int, int]:
     layer = p.layer
     assert isinstance(layer, Conv2d)
     reach = -(-p.conv_lp // p.conv_cp)  # pixels one window row reads, padding included
-    wp = max(layer.width + 2 * layer.padding, (p.conv_qt * p.m - 1) * layer.stride + reach)
+    row = p.conv_qt * p.m if p.conv_qt else layer.out_w  # output pixels of a row as tiled
+    wp = max(layer.width + 2 * layer.padding, (row - 1) * layer.stride + reach)
     return layer.height + 2 * layer.padding, wp
 
 
@@ -40,13 +41,18 @@ def conv_a_transfer(p: TilePlan, mb: int, nb: int, count: int, col: int) -> list
     layer = p.layer
     assert isinstance(layer, Conv2d)
     hp, wp = input_dims(p)
-    rows = p.group_rows(col)
-    image, rest = divmod(mb * p.rows + rows[0], layer.out_h * p.conv_qt)
-    prow, qt = divmod(rest, p.conv_qt)
     st, cp, ib = layer.stride, p.conv_cp, p.ib
-    base = ((image * hp + prow * st) * wp + qt * p.m * st) * cp
-    pixels = Dim(len(rows) * p.m, st * cp * ib // W)
     kernel_rows = Dim(layer.kernel_h, wp * cp * ib // W)
+    if p.design.pixels == "rows":  # tiles of whole output rows: pixels along a row, then rows
+        image, tile = divmod(p.a_first_tile(mb, col), p.conv_tpi)
+        base = (image * hp + tile * (p.m // layer.out_w) * st) * wp * cp
+        dims = (Dim(p.conv_lp * ib // W, 1), Dim(layer.out_w, st * cp * ib // W),
+                Dim(p.a_tiles(col) * p.m // layer.out_w, st * wp * cp * ib // W), kernel_rows)
+        return [(base * ib, dims)]
+    image, rest = divmod(p.a_first_tile(mb, col), layer.out_h * p.conv_qt)
+    prow, qt = divmod(rest, p.conv_qt)
+    base = ((image * hp + prow * st) * wp + qt * p.m * st) * cp
+    pixels = Dim(p.a_tiles(col) * p.m, st * cp * ib // W)
     if p.a_block_steps == 1 and p.kt > layer.kernel_h:
         assert count == 1, "a convolution's A by steps comes one super-tile per task"
         return [(base * ib, (Dim(p.k * ib // W, 1), pixels, Dim(p.conv_lp // p.k, p.k * ib // W), kernel_rows))]

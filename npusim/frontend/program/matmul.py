@@ -45,33 +45,36 @@ def _name(col: int, row: int) -> str:
 
 
 def gemm_a_transfer(p: TilePlan, mb: int, nb: int, count: int, col: int) -> list[Task]:
-    """A of a dense GEMM (row-major ``Mp x Kp``): the group's ``m``-row slices, for every
+    """A of a dense GEMM (row-major ``Mp x Kp``): the feeder's ``m``-row slices, for every
     reduction step (``k`` elements at a time) or, resident, whole rows."""
-    rows, ib = p.group_rows(col), p.ib
-    first = (mb * p.rows + rows[0]) * p.m
+    tiles, ib = p.a_tiles(col), p.ib
+    first = p.a_first_tile(mb, col) * p.m
     if p.design.reuse == "a":
         return [(first * p.Kp * ib, ())]
-    dims = (Dim(p.k * ib // W, 1), Dim(len(rows) * p.m, p.Kp * ib // W), Dim(p.kt, p.k * ib // W))
-    again = Dim(count, 0) if p.design.order == "mn" else Dim(count, p.rows * p.m * p.Kp * ib // W)
+    dims = (Dim(p.k * ib // W, 1), Dim(tiles * p.m, p.Kp * ib // W), Dim(p.kt, p.k * ib // W))
+    again = Dim(count, 0) if p.design.order == "mn" else Dim(count, p.design.tile_rows * p.m * p.Kp * ib // W)
     return [(first * p.Kp * ib, dims + ((again,) if count > 1 else ()))]
 
 
 def _b_task(p: TilePlan, nt: int, count: int) -> Task:
-    """B of column of tiles ``nt`` (``count`` of them, ``columns`` apart), in the design's layout:
-    ``tiled`` (one contiguous run per column of tiles), ``col`` (``B^T``, ``Np x Kp``) or ``row``
-    (``Kp x Np``); resident B comes whole, once."""
+    """B of the column's ``slices`` columns of tiles from ``nt`` on (``count`` such groups,
+    ``columns`` groups apart), in the design's layout: ``tiled`` (one contiguous run per column of
+    tiles), ``col`` (``B^T``, ``Np x Kp``) or ``row`` (``Kp x Np``); resident B comes whole, once."""
     ib, n, k, kt, d = p.ib, p.n, p.k, p.kt, p.design
-    resident = d.reuse == "b"
+    resident, wide = d.reuse == "b", d.slices * n
     if d.b_layout == "tiled":
         column = kt * p.b_bytes
-        return nt * column, ((Dim(column // W, 1), Dim(count, p.columns * column // W)) if count > 1 else ())
+        again = (Dim(count, p.columns * d.slices * column // W),) if count > 1 else ()
+        if d.slices > 1 and not resident:  # step by step, each step's tile of every slice
+            return nt * column, (Dim(p.b_bytes // W, 1), Dim(d.slices, column // W), Dim(kt, p.b_bytes // W)) + again
+        return nt * column, ((Dim(d.slices * column // W, 1),) + again) if again else ()
     if d.b_layout == "col":
-        dims = () if resident else (Dim(k * ib // W, 1), Dim(n, p.Kp * ib // W), Dim(kt, k * ib // W))
-        again = (Dim(count, p.columns * n * p.Kp * ib // W),) if count > 1 else ()
+        dims = () if resident else (Dim(k * ib // W, 1), Dim(wide, p.Kp * ib // W), Dim(kt, k * ib // W))
+        again = (Dim(count, p.columns * wide * p.Kp * ib // W),) if count > 1 else ()
         return nt * n * p.Kp * ib, (dims + again) if dims else ()
     rows = (Dim(p.Kp, p.Np * ib // W),) if resident else (Dim(k, p.Np * ib // W), Dim(kt, k * p.Np * ib // W))
-    again = (Dim(count, p.columns * n * ib // W),) if count > 1 else ()
-    return nt * n * ib, (Dim(n * ib // W, 1),) + rows + again
+    again = (Dim(count, p.columns * wide * ib // W),) if count > 1 else ()
+    return nt * n * ib, (Dim(wide * ib // W, 1),) + rows + again
 
 
 def _length(p: TilePlan, dims: tuple[Dim, ...], whole: int) -> int:
@@ -123,8 +126,17 @@ def _a_reads(p: TilePlan, sub: int) -> tuple[Dim, ...]:
     return dims
 
 
-def _mem_a(p: TilePlan, col: int, mm2s: int) -> tuple[list[Buffer], list[LockDecl], list[DmaChannelProgram], list[Route]]:
-    t, rows = f"m{col}", p.group_rows(col)
+def _a_streams(p: TilePlan, col: int) -> list[tuple[str, tuple[Endpoint, ...]]]:
+    """The A streams a feeder's memory tile sends: (route name, destinations). Rows split M: one
+    per fed row, broadcast along it; rows split N: one, broadcast to every core."""
+    if p.design.split == "n":
+        return [("a_all", tuple(Endpoint((j, r + 2), "s2mm0") for j in range(p.columns) for r in range(p.rows)))]
+    return [(f"a_row{r}", tuple(Endpoint((j, r + 2), "s2mm0") for j in range(p.columns))) for r in p.group_rows(col)]
+
+
+def _mem_a(p: TilePlan, col: int) -> tuple[list[Buffer], list[LockDecl], list[DmaChannelProgram], list[Route]]:
+    t, streams = f"m{col}", _a_streams(p, col)
+    rows = p.group_rows(col) if p.design.split == "m" else range(1)
     sub = p.m * p.a_block_steps * p.k * p.ib
     buffers = [Buffer(f"{t}_a{x}", len(rows) * sub) for x in (0, 1)]
     locks = [LockDecl(f"{t}_a{r}_{s}", 2 if s == "empty" else 0) for r in rows for s in ("empty", "full")]
@@ -133,22 +145,61 @@ def _mem_a(p: TilePlan, col: int, mm2s: int) -> tuple[list[Buffer], list[LockDec
     chans = [DmaChannelProgram("s2mm0", loop_chain(fill))]
     routes = [Route(f"a_in{col}", Endpoint((col, 0), "mm2s0"), (Endpoint((col, 1), "s2mm0"),))]
     reads = p.nb if p.design.reuse == "a" else 1
-    for s, r in enumerate(rows):
+    for s, (r, (name, dests)) in enumerate(zip(rows, streams)):
         bds = [bd for x in (0, 1) for bd in repeated_reads(f"{t}_a{x}", sub, s * sub, _a_reads(p, sub), reads,
                                                             p.mem_iterations, f"{t}_a{r}_full", f"{t}_a{r}_empty")]
-        chans.append(DmaChannelProgram(f"mm2s{mm2s + s}", loop_chain(bds)))
-        routes.append(Route(f"a_row{r}", Endpoint((col, 1), f"mm2s{mm2s + s}"),
-                            tuple(Endpoint((j, r + 2), "s2mm0") for j in range(p.columns))))
+        chans.append(DmaChannelProgram(f"mm2s{s}", loop_chain(bds)))
+        routes.append(Route(name, Endpoint((col, 1), f"mm2s{s}"), dests))
     return buffers, locks, chans, routes
 
 
-def _b_reads(p: TilePlan) -> tuple[Dim, ...]:
-    """How the memory tile reads a resident B block of ``col`` layout (``n x Kp``): ``n x k``
-    tiles in step order; the other layouts are read straight through."""
-    if p.design.reuse != "b" or p.design.b_layout != "col":
-        return ()
-    ib = p.ib
-    return Dim(p.k * ib // W, 1), Dim(p.n, p.Kp * ib // W), Dim(p.kt, p.k * ib // W)
+def _b_reads(p: TilePlan, block: int) -> tuple[tuple[int, tuple[Dim, ...]], ...]:
+    """How the memory tile reads each slice of a B block (``block`` bytes per slice, ``slices``
+    slices): (offset, pattern) giving ``k x n`` (``n x k`` for ``col``) tiles in step order."""
+    d, ib, n, k = p.design, p.ib, p.n, p.k
+    wide, steps = d.slices * n, p.b_block_steps
+    out = []
+    for s in range(d.slices):
+        if d.b_layout == "tiled":
+            out.append((s * block, ()))
+        elif d.b_layout == "col":  # the block holds wide columns of steps * k elements
+            dims = (Dim(k * ib // W, 1), Dim(n, steps * k * ib // W), Dim(steps, k * ib // W))
+            out.append((s * n * steps * k * ib, dims if steps > 1 else ()))
+        else:  # the block holds steps * k rows of wide elements
+            dims = (Dim(n * ib // W, 1), Dim(steps * k, wide * ib // W))
+            out.append((s * n * ib, dims if d.slices > 1 else ()))
+    return tuple(out)
+
+
+def _mem_b(p: TilePlan, col: int, mm2s: int) -> tuple[list[Buffer], list[LockDecl], list[DmaChannelProgram], list[Route]]:
+    """The memory tile's B: blocks of every slice in, each slice's tiles out. One slice (rows split
+    M) is a ping-pong pair broadcast down the column. Several (rows split N) fill each block whole
+    and hand it to the rows' readers with a lock per block: the fill takes ``slices`` from its
+    empty lock and gives them to its full lock, each reader takes one and gives it back."""
+    t, d = f"m{col}", p.design
+    block = p.b_block_steps * p.b_bytes
+    buffers = [Buffer(f"{t}_b{x}", d.slices * block) for x in (0, 1)]
+    routes = [Route(f"b_in{col}", Endpoint((col, 0), "mm2s1"), (Endpoint((col, 1), "s2mm1"),))]
+    reads = p.mb if d.reuse == "b" else 1
+    if d.split == "m":
+        locks = [LockDecl(f"{t}_b_empty", 2), LockDecl(f"{t}_b_full", 0)]
+        fill = ping_pong(f"{t}_b", block, f"{t}_b_full", f"{t}_b_empty")
+        readers = [("", [(x, f"{t}_b_full", f"{t}_b_empty") for x in (0, 1)],
+                    tuple(Endpoint((col, i + 2), "s2mm1") for i in range(p.rows)))]
+    else:
+        n = d.slices
+        locks = [LockDecl(f"{t}_b{x}_{s}", n if s == "empty" else 0) for x in (0, 1) for s in ("empty", "full")]
+        fill = [BufferDescriptor(f"{t}_b{x}", n * block, acquire=LockOp(f"{t}_b{x}_empty", n),
+                                 release=LockOp(f"{t}_b{x}_full", n)) for x in (0, 1)]
+        readers = [(f"_{r}", [(x, f"{t}_b{x}_full", f"{t}_b{x}_empty") for x in (0, 1)],
+                    (Endpoint((col, r + 2), "s2mm1"),)) for r in range(p.rows)]
+    chans = [DmaChannelProgram("s2mm1", loop_chain(fill))]
+    for s, ((suffix, locks_of, dests), (off, dims)) in enumerate(zip(readers, _b_reads(p, block))):
+        bds = [bd for x, full, empty in locks_of for bd in repeated_reads(f"{t}_b{x}", block, off, dims, reads,
+                                                                           p.mem_iterations, full, empty)]
+        chans.append(DmaChannelProgram(f"mm2s{mm2s + s}", loop_chain(bds)))
+        routes.append(Route(f"b_col{col}{suffix}", Endpoint((col, 1), f"mm2s{mm2s + s}"), dests))
+    return buffers, locks, chans, routes
 
 
 def _mem_tile(p: TilePlan, col: int) -> tuple[TileProgram, list[Route]]:
@@ -157,23 +208,13 @@ def _mem_tile(p: TilePlan, col: int) -> tuple[TileProgram, list[Route]]:
     locks: list[LockDecl] = []
     chans: list[DmaChannelProgram] = []
     routes: list[Route] = []
-    mm2s = 0
-    if p.group_rows(col):
-        buffers, locks, chans, routes = _mem_a(p, col, 0)
-        mm2s = len(p.group_rows(col))
-    block = p.b_block_steps * p.b_bytes
-    buffers += [Buffer(f"{t}_b{x}", block) for x in (0, 1)]
-    locks += [LockDecl(f"{t}_b_empty", 2), LockDecl(f"{t}_b_full", 0)]
-    chans.append(DmaChannelProgram("s2mm1", loop_chain(ping_pong(f"{t}_b", block, f"{t}_b_full", f"{t}_b_empty"))))
-    routes.append(Route(f"b_in{col}", Endpoint((col, 0), "mm2s1"), (Endpoint((col, 1), "s2mm1"),)))
-    reads = p.mb if p.design.reuse == "b" else 1
-    bds = [bd for x in (0, 1) for bd in repeated_reads(f"{t}_b{x}", block, 0, _b_reads(p), reads, p.mem_iterations,
-                                                        f"{t}_b_full", f"{t}_b_empty")]
-    chans.append(DmaChannelProgram(f"mm2s{mm2s}", loop_chain(bds)))
-    routes.append(Route(f"b_col{col}", Endpoint((col, 1), f"mm2s{mm2s}"),
-                        tuple(Endpoint((col, i + 2), "s2mm1") for i in range(p.rows))))
+    if col < p.feeders:
+        buffers, locks, chans, routes = _mem_a(p, col)
+    mm2s = len(chans) - 1 if chans else 0
+    b = _mem_b(p, col, mm2s)
+    buffers, locks, chans, routes = buffers + b[0], locks + b[1], chans + b[2], routes + b[3]
+    mm2s += p.design.slices
     c_slice = p.m * p.n * p.ob
-    c_out: list[BufferDescriptor] = []
     for i in range(p.rows):
         buffers += [Buffer(f"{t}_c{i}_{x}", c_slice) for x in (0, 1)]
         locks += [LockDecl(f"{t}_c{i}_empty", 2), LockDecl(f"{t}_c{i}_full", 0)]
@@ -182,8 +223,8 @@ def _mem_tile(p: TilePlan, col: int) -> tuple[TileProgram, list[Route]]:
         routes.append(Route(f"c_out{col}_{i}", Endpoint((col, i + 2), "mm2s0"), (Endpoint((col, 1), f"s2mm{2 + i}"),)))
     c_out = [BufferDescriptor(f"{t}_c{i}_{x}", c_slice, acquire=LockOp(f"{t}_c{i}_full"),
                               release=LockOp(f"{t}_c{i}_empty")) for x in (0, 1) for i in range(p.rows)]
-    chans.append(DmaChannelProgram(f"mm2s{mm2s + 1}", loop_chain(c_out)))
-    routes.append(Route(f"c_ddr{col}", Endpoint((col, 1), f"mm2s{mm2s + 1}"), (Endpoint((col, 0), "s2mm0"),)))
+    chans.append(DmaChannelProgram(f"mm2s{mm2s}", loop_chain(c_out)))
+    routes.append(Route(f"c_ddr{col}", Endpoint((col, 1), f"mm2s{mm2s}"), (Endpoint((col, 0), "s2mm0"),)))
     return TileProgram((col, 1), tuple(buffers), tuple(locks), (), tuple(chans)), routes
 
 
@@ -205,25 +246,32 @@ def waves(p: TilePlan, a_chunk: int, a_repeats: bool = True) -> Iterator[tuple[i
 
 
 def _c_task(p: TilePlan, mb: int, nb: int, count: int, col: int) -> Task:
-    ob = p.ob
-    again = Dim(count, p.columns * p.n * ob // W) if p.design.order == "mn" else Dim(count, p.rows * p.m * p.Np * ob // W)
-    dims = (Dim(p.n * ob // W, 1), Dim(p.rows * p.m, p.Np * ob // W)) + ((again,) if count > 1 else ())
-    return (mb * p.rows * p.m * p.Np + (nb * p.columns + col) * p.n) * ob, dims
+    """C of a column's cores for ``count`` super-tiles: ``rows`` blocks of ``m x n`` one under
+    another (rows split M) or side by side (rows split N)."""
+    ob, d = p.ob, p.design
+    wide = p.columns * d.slices * p.n * ob // W
+    again = Dim(count, wide) if d.order == "mn" else Dim(count, d.tile_rows * p.m * p.Np * ob // W)
+    if d.split == "m":
+        dims = (Dim(p.n * ob // W, 1), Dim(p.rows * p.m, p.Np * ob // W))
+    else:
+        dims = (Dim(p.n * ob // W, 1), Dim(p.m, p.Np * ob // W), Dim(p.rows, p.n * ob // W))
+    nt = (nb * p.columns + col) * d.slices
+    return (mb * d.tile_rows * p.m * p.Np + nt * p.n) * ob, dims + ((again,) if count > 1 else ())
 
 
 def _runtime(p: TilePlan, a_transfer: ATransfer, a_chunk: int, a_repeats: bool) -> list[DmaTask | Wait]:
     ops: list[DmaTask | Wait] = []
     outputs = []
-    b_whole = p.kt * p.b_bytes if p.design.b_layout == "tiled" else p.n * p.Kp * p.ib
+    b_whole = p.design.slices * (p.kt * p.b_bytes if p.design.b_layout == "tiled" else p.n * p.Kp * p.ib)
     for mb, nb, count, first in waves(p, a_chunk, a_repeats):
         for col in range(p.columns):
             tag = f"{mb}_{nb}_{col}"
-            if p.group_rows(col) and (first or p.design.reuse != "a"):
+            if col < p.feeders and (first or p.design.reuse != "a"):
                 for s, (off, dims) in enumerate(a_transfer(p, mb, nb, count, col)):
-                    size = _length(p, dims, len(p.group_rows(col)) * p.m * p.Kp * p.ib)
+                    size = _length(p, dims, p.a_tiles(col) * p.m * p.Kp * p.ib)
                     ops.append(DmaTask("dma", f"a{tag}_{s}", (col, 0), "mm2s0", "A", size, off, dims))
             if first or p.design.reuse != "b":
-                off, dims = _b_task(p, nb * p.columns + col, count if p.design.reuse != "b" else 1)
+                off, dims = _b_task(p, (nb * p.columns + col) * p.design.slices, count if p.design.reuse != "b" else 1)
                 ops.append(DmaTask("dma", f"b{tag}", (col, 0), "mm2s1", "B", _length(p, dims, b_whole), off, dims))
             off, dims = _c_task(p, mb, nb, count, col)
             ops.append(DmaTask("dma", f"c{tag}", (col, 0), "s2mm0", "C", pattern_bytes(dims), off, dims))
