@@ -89,7 +89,8 @@ def member_design(cfg: NPUConfig, layer: AnyLayer) -> tuple[Plan, int]:
         return vp, vp.estimate.compute + vp.estimate.stream
     ctx = Context.of(cfg, layer)
     best: tuple[int, int, Design] | None = None
-    for grp in candidates(ctx, Pins(c_buffers=2, c_storage="acc")):  # the options that change no stream
+    # the options that change no stream; rows split M and strip tiles, the layouts .layout knows
+    for grp in candidates(ctx, Pins(c_buffers=2, c_storage="acc", split="m", pixels="strip")):
         e = grp.est
         score = np.maximum(e["compute"], e["stream"]) + e["overhead"]
         i = int(np.lexsort((e["ddr_bytes"], score))[0])
