@@ -16,6 +16,7 @@ raises :class:`~..errors.LoweringError`, and the group is not a candidate.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -32,9 +33,10 @@ from ..mapper.vector import plan_vector
 from ..program.common import verify_lowering
 from ..program.vector import lower_vector
 from .dataflow import Shape, out_shape
-from .handoff import Member, copy_to_ddr, free_mm2s, keep_output, read_on_chip, tensors_used
+from .handoff import Member, copy_to_ddr, free_mm2s, keep_output, read_on_chip, tensors_used, with_zeros
 from .layout import Layout, Plan, channel_slices_fit, consumer_layout, tensor_size
 from .relocate import relocate
+from .remap import remapped, zero_bytes
 from .sequence import Stream, interleave
 
 
@@ -111,28 +113,37 @@ def _lowered(cfg: NPUConfig, layer: AnyLayer, cache: MappingCache | None) -> tup
     return low.plan, low.program
 
 
+Views = dict[tuple[int, int], Layout]
+"""(consumer, operand) -> the layout that reader reads the on-chip tensor in."""
+
+
 def plan_members(config: NPUConfig, spec: Spec, cache: MappingCache | None) -> tuple[list[Plan], list[Program],
-                                                                                     dict[int, Layout]]:
+                                                                                     dict[int, Layout], Views]:
     """Each member's design, consumers first (a producer's design leaves room for its consumers'
-    layout), and the layout each producer's kept output takes."""
+    layout), the layout each producer's kept output takes (of its readers' layouts, the largest:
+    a convolution's padded image holds what a dense reader reads) and the layout each reader reads."""
     n = len(spec.layers)
     plans: list[Plan | None] = [None] * n
     programs: list[Program | None] = [None] * n
     keeps: dict[int, Layout] = {}
+    views: Views = {}
     for i in reversed(range(n)):
         readers = spec.readers(i)
         keep = 0
         if readers:
-            layouts = {_layout(plans, programs, c, k, out_shape(spec.layers[i])) for c, k in readers}
-            if len(layouts) != 1 or None in layouts:
-                raise LoweringError(f"the readers of '{spec.layers[i].name}' need different layouts")
-            keeps[i] = layouts.pop()  # type: ignore[assignment]
+            for c, k in readers:
+                view = _layout(plans, programs, c, k, out_shape(spec.layers[i]))
+                if view is None:
+                    raise LoweringError(f"'{spec.layers[c].name}' reads '{spec.layers[i].name}' with a border "
+                                        "that is not zero")
+                views[(c, k)] = view
+            keeps[i] = max((views[r] for r in readers), key=lambda v: v.size_bytes)
             keep = keeps[i].size_bytes
         extra = len(readers) + (1 if readers and spec.external[i] else 0)
         plans[i], programs[i] = _lowered(member_config(config, keep, extra), spec.layers[i], cache)
         if readers and not channel_slices_fit(plans[i], keeps[i]):  # type: ignore[arg-type]
             raise LoweringError(f"'{spec.layers[i].name}' writes channels past its consumer's pixel slots")
-    return [p for p in plans if p is not None], [p for p in programs if p is not None], keeps
+    return [p for p in plans if p is not None], [p for p in programs if p is not None], keeps, views
 
 
 def _layout(plans: list[Plan | None], programs: list[Program | None], c: int, k: int, shape: Shape) -> Layout | None:
@@ -145,7 +156,7 @@ def build(config: NPUConfig, spec: Spec, cache: MappingCache | None = None, name
     """Plan, place, connect and verify the group (raises :class:`LoweringError` if it cannot be)."""
     if len(spec.layers) > config.columns:
         raise LoweringError(f"{len(spec.layers)} members need as many columns; the array has {config.columns}")
-    plans, programs, keeps = plan_members(config, spec, cache)
+    plans, programs, keeps, views = plan_members(config, spec, cache)
     members = [Member(plan, relocate(prog, i, f"L{i}."), i, f"L{i}.") for i, (plan, prog) in enumerate(zip(plans, programs))]
     progs = [m.program for m in members]
     writes: dict[str, list[BufferTask]] = {}
@@ -175,9 +186,14 @@ def build(config: NPUConfig, spec: Spec, cache: MappingCache | None = None, name
             if p is None:
                 continue
             reader = _reader(config, progs[p], members[p], taken[p])
-            progs[c], route, reads = read_on_chip(progs[c], members[c], k, members[p], reader, f"{members[p].prefix}T")
+            t_name = f"{members[p].prefix}T"
+            move = None if views[(c, k)] == keeps[p] else partial(
+                remapped, own=views[(c, k)], stored=keeps[p], zeros=f"{t_name}_zeros",
+                dims=config.mem_tile.dma.address_dims, iterations=config.mem_tile.dma.max_iterations)
+            progs[c], route, reads = read_on_chip(progs[c], members[c], k, members[p], reader, t_name, move)
+            progs[p] = with_zeros(progs[p], members[p].mem, f"{t_name}_zeros", zero_bytes(reads, f"{t_name}_zeros"))
             routes.append(route)
-            on_chip += sum(op.length_bytes for op in reads)
+            on_chip += sum(op.length_bytes for op in reads if op.buffer == t_name)
     streams = [Stream(tuple(op for op in p.runtime if not isinstance(op, Wait)), frozenset(out))
                for p, out in zip(progs, outputs)]
     runtime = interleave(streams, writes) + tuple(tail)

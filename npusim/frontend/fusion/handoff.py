@@ -16,6 +16,7 @@ DDR through its own shim (:func:`copy_to_ddr`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -31,6 +32,10 @@ from ..mapper.design import TilePlan
 from .dataflow import Shape
 from .layout import Layout, Plan, out_bytes, place_words
 from .patterns import compress
+
+
+Move = Callable[[BufferTask, np.ndarray], list[BufferTask]]
+"""A read of an on-chip tensor (and its words in stream order) as the transfers that make it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +83,7 @@ def _row_of(plan: Plan, task: int, words: np.ndarray) -> np.ndarray:
     return (elems * eb // plan.out_bytes) % plan.rows
 
 
-def _stream_words(op: DmaTask) -> np.ndarray:
+def _stream_words(op: DmaTask | BufferTask) -> np.ndarray:
     """Word indices of a task's access pattern in stream order."""
     if not op.dims:
         return np.arange(op.offset_bytes // W, (op.offset_bytes + op.length_bytes) // W)
@@ -160,10 +165,12 @@ def free_mm2s(config: NPUConfig, p: Program, mem: tuple[int, int], taken: set[st
 
 
 def read_on_chip(consumer: Program, c: Member, operand: int, producer: Member, reader: str,
-                 name: str) -> tuple[Program, Route, list[BufferTask]]:
+                 name: str, move: Move | None = None) -> tuple[Program, Route, list[BufferTask]]:
     """The consumer's program without its DDR input ``operand`` (its shim tasks and route), the
     route from the producer's reader to its input channel, and its reads as buffer tasks (in the
-    consumer's task order, to be issued where its shim tasks were)."""
+    consumer's task order, to be issued where its shim tasks were): each the DDR task's pattern
+    over ``T``, or, when the consumer reads another layout than ``T``'s, what ``move`` makes of it
+    and its words in stream order (:mod:`.remap`)."""
     shim_ch, mem_ch = f"mm2s{operand}", f"s2mm{operand}"
     tensor = f"{c.prefix}{'A' if operand == 0 else 'B'}"
     route = next(rt for rt in consumer.routes if rt.source == Endpoint(c.shim, shim_ch))
@@ -173,8 +180,9 @@ def read_on_chip(consumer: Program, c: Member, operand: int, producer: Member, r
         if isinstance(op, DmaTask) and op.tensor == tensor:
             task = BufferTask("buffer_dma", op.name, producer.mem, reader, name, op.length_bytes, op.offset_bytes,
                               op.dims)
-            reads.append(task)
-            runtime.append(task)
+            tasks = [task] if move is None else move(task, _stream_words(op))
+            reads += tasks
+            runtime += tasks
         else:
             runtime.append(op)
     new = Route(f"{route.name}_on_chip", Endpoint(producer.mem, reader), (Endpoint(c.mem, mem_ch),))
@@ -196,6 +204,15 @@ def copy_to_ddr(m: Member, into: Layout, name: str, reader: str) -> tuple[Route,
     ops: list[RuntimeOp] = [BufferTask("buffer_dma", f"{m.prefix}copy_read", m.mem, reader, name, length, start, dims),
                             DmaTask("dma", f"{m.prefix}copy_write", m.shim, "s2mm0", f"{m.prefix}out", length)]
     return route, ops, length
+
+
+def with_zeros(p: Program, mem: tuple[int, int], name: str, size: int) -> Program:
+    """``p`` with a buffer of ``size`` zero bytes in memory tile ``mem`` (none if ``size`` is 0;
+    memories start cleared, and nothing writes it)."""
+    if not size:
+        return p
+    tile = _tile(p, mem)
+    return _with_tile(p, replace(tile, buffers=tile.buffers + (Buffer(name, size),)))
 
 
 def tensors_used(p: Program) -> Program:
