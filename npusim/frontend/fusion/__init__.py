@@ -4,6 +4,6 @@
 memory tiles, :mod:`.resident`) or *spatial* (each member on its own column, all at once, tensors
 in the producer's memory tile, :mod:`.group`)."""
 from .dataflow import consumers, producers
-from .search import Dispatch, Fused, FusionCache, plan_fusion
+from .search import Dispatch, Fused, FusionCache, measure_group, plan_fusion
 
-__all__ = ["Dispatch", "Fused", "FusionCache", "consumers", "plan_fusion", "producers"]
+__all__ = ["Dispatch", "Fused", "FusionCache", "consumers", "measure_group", "plan_fusion", "producers"]

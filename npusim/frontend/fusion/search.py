@@ -8,9 +8,10 @@ layer-by-layer schedule measured. A partition's cost is the sum of its dispatche
 (simulated) or estimated; dynamic programming finds the cheapest; its fused groups not simulated
 yet are simulated one at a time (the one the estimate says saves the most first, in the design the
 estimate leads with), its cost replaced, and the search repeated until the cheapest partition is
-made of simulated dispatches only. The estimate of a group not yet simulated is scaled by the median
-ratio of simulated to estimated cycles of the simulated groups that share a layer with it, so
-that an estimate that flatters a part of the network does not send the search through every
+made of simulated dispatches only (then a second look with the plain estimates, a few groups more).
+The estimate of a group not yet simulated is corrected by how
+far off the estimates of the simulated groups that share a layer with it were (:func:`_corrected`),
+so that an estimate that flatters a part of the network does not send the search through every
 group there.
 
 Why fused never costs more: a single layer is always a candidate, at its measured cost, and the
@@ -138,9 +139,12 @@ def _run_spatial(config: NPUConfig, spec: Spec, name: str, budget: int) -> Fused
 
 
 def plan_fusion(config: NPUConfig, workload: Workload, unfused: Sequence[int], cache: FusionCache | None = None,
-                max_members: int = 6, on_group: Callable[[str], None] | None = None) -> list[Dispatch]:
+                max_members: int = 6, on_group: Callable[[str], None] | None = None,
+                second_look: int = 6) -> list[Dispatch]:
     """The schedule: the cheapest partition of ``workload`` into single layers (``unfused[i]``
-    cycles each, one instance) and fused groups, every group in it simulated."""
+    cycles each, one instance) and fused groups, every group in it simulated. After the search on
+    corrected estimates, up to ``second_look`` more groups are simulated that the plain estimates
+    lead with (a correction learnt on one kind of group can hide a good one of another)."""
     cache = cache if cache is not None else FusionCache()
     edges = producers(workload)
     layers = workload.layers
@@ -158,24 +162,39 @@ def plan_fusion(config: NPUConfig, workload: Workload, unfused: Sequence[int], c
             if options:
                 est[(a, b)] = min(options)
     known: dict[tuple[int, int], Fused | None] = {}
-    ratios: dict[tuple[int, int], float] = {}
-    while True:
-        scaled = {r: (int(v[0] * _scale(r, ratios)), v[1]) for r, v in est.items()}
-        chosen = _cheapest(n, unfused, scaled, known, layers)
-        todo = [(a, b) for a, b in chosen if b - a > 1 and (a, b) not in known]
-        if not todo:
-            return [Dispatch(a, b, known.get((a, b)) if b - a > 1 else None) for a, b in chosen]
-        a, b = max(todo, key=lambda r: sum(unfused[r[0]:r[1]]) - scaled[r][0])  # the most promising first
-        known[(a, b)] = found = _measure(config, workload, edges, a, b, est[(a, b)][1], unfused, cache, on_group)
-        if found is not None and est[(a, b)][0]:
-            ratios[(a, b)] = found.cycles / est[(a, b)][0]
+    errors: dict[tuple[int, int], tuple[float, int]] = {}
+    for corrected, budget in ((True, INF), (False, second_look)):
+        for _ in range(budget):
+            scaled = {r: (_corrected(r, v[0], errors) if corrected else v[0], v[1]) for r, v in est.items()}
+            todo = [(a, b) for a, b in _cheapest(n, unfused, scaled, known, layers) if b - a > 1 and (a, b) not in known]
+            if not todo:
+                break
+            a, b = max(todo, key=lambda r: sum(unfused[r[0]:r[1]]) - scaled[r][0])  # the most promising first
+            known[(a, b)] = found = _measure(config, workload, edges, a, b, est[(a, b)][1], unfused, cache, on_group)
+            if found is not None and est[(a, b)][0]:
+                errors[(a, b)] = (found.cycles / est[(a, b)][0], found.cycles - est[(a, b)][0])
+    chosen = _cheapest(n, unfused, {r: v for r, v in est.items() if r in known}, known, layers)  # simulated only
+    return [Dispatch(a, b, known.get((a, b)) if b - a > 1 else None) for a, b in chosen]
 
 
-def _scale(r: tuple[int, int], ratios: dict[tuple[int, int], float]) -> float:
-    """How far off the estimate of group ``r`` is likely to be: the median ratio of simulated to
-    estimated cycles of the simulated groups that share a layer with it (1 while there are none)."""
-    near = sorted(v for (a, b), v in ratios.items() if a < r[1] and r[0] < b)
-    return near[len(near) // 2] if near else 1.0
+def measure_group(config: NPUConfig, workload: Workload, start: int, stop: int, kind: str = "spatial") -> Fused | None:
+    """Layers ``[start, stop)`` of ``workload`` fused (``kind`` tried first) and simulated, or
+    None if no group of them can be built or run."""
+    unfused = [0] * len(workload.layers)
+    return _measure(config, workload, producers(workload), start, stop, kind, unfused, FusionCache(), None)
+
+
+def _corrected(r: tuple[int, int], estimate: int, errors: dict[tuple[int, int], tuple[float, int]]) -> int:
+    """The estimate of group ``r`` corrected by how far off the estimates of the simulated groups
+    that share a layer with it were: by their median ratio of simulated to estimated cycles, or by
+    their median difference, whichever is lower (a ratio corrects an estimate that is off in
+    proportion, a difference one off by a fixed start-up; the lower keeps the group a candidate)."""
+    near = [v for (a, b), v in errors.items() if a < r[1] and r[0] < b]
+    if not near:
+        return estimate
+    ratio = sorted(v[0] for v in near)[len(near) // 2]
+    diff = sorted(v[1] for v in near)[len(near) // 2]
+    return int(min(estimate * ratio, estimate + diff))
 
 
 def _measure(config: NPUConfig, workload: Workload, edges: list[tuple[int | None, ...]], a: int, b: int, kind: str,
