@@ -78,7 +78,8 @@ def run_point(point: Point) -> list[dict[str, Any]]:
     if options.fusion:
         return _fused_rows(head, config, workload, options)
     for i, layer in enumerate(workload.layers):
-        one = Workload(name=workload.name, dtype=workload.dtype, layers=[layer])
+        alone = layer.model_copy(update={"inputs": None})  # run alone, its inputs come from DDR
+        one = Workload(name=workload.name, dtype=workload.dtype, layers=[alone])
         try:
             report = run_workload(config, one, replace(options, seed=options.seed + i)).to_dict()["layers"][0]
         except Exception as exc:  # noqa: BLE001 - recorded in the table, see the docstring

@@ -1,6 +1,6 @@
 """A network end to end: a residual CNN (convolutions with bias and ReLU, a residual Add reading
 the stem's output, a 1x1 widening, a global average pool, a fully connected layer) runs through
-its fusion schedule on real weights, each dispatch reading what the ones before it left in DDR,
+its fusion schedule (tests/fusion/residual.yaml) on real weights, each dispatch reading what the ones before it left in DDR,
 and its output equals numpy's.
 
 The reference below is written here, from the operators' definitions (int8 operands, exact 32-bit
@@ -15,29 +15,20 @@ import pytest
 
 from npusim.config import load_config
 from npusim.engine import RunOptions
-from npusim.frontend import Conv2d, Elementwise, Gemm, Pool
+from npusim.frontend import load_workload
 from npusim.frontend.fusion import Dispatch, FusionCache, measure_group, plan_fusion
 from npusim.frontend.fusion.explain import layer_cycles
 from npusim.frontend.fusion.network import run_network
 from npusim.frontend.layers.workload import Workload
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 NPU1 = load_config(ROOT / "configs/npu1.yaml")
 SIZE, C = 10, 16
 
 
 def network() -> Workload:
-    def conv(name: str, cin: int, cout: int, k: int, shift: int, relu: bool) -> Conv2d:
-        return Conv2d(name=name, in_channels=cin, height=SIZE, width=SIZE, out_channels=cout, kernel_h=k, kernel_w=k,
-                      padding=k // 2, dtype="int8", shift=shift, bias=True, relu=relu)
-    return Workload(name="residual", chained=True, layers=[
-        conv("stem", 8, C, 3, 6, True), conv("conv1", C, C, 3, 7, True), conv("conv2", C, C, 3, 7, False),
-        Elementwise(name="add", kind="add", shape=(1, SIZE, SIZE, C), broadcast="same", dtype="int8", relu=True,
-                    inputs=("conv2", "stem")),
-        conv("widen", C, 2 * C, 1, 5, True),
-        Pool(name="gap", kind="avg", channels=2 * C, height=SIZE, width=SIZE, kernel_h=SIZE, kernel_w=SIZE,
-             dtype="int8"),
-        Gemm(name="fc", m=1, k=2 * C, n=10, dtype="int8", shift=4, bias=True)])
+    return load_workload(HERE / "residual.yaml")
 
 
 def weights(seed: int) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]]]:

@@ -116,10 +116,10 @@ options: {{max_cycles: 100000000}}
     ("config: CFG_PATH\nworkloads:\n  - {op: gemm, m: 0, k: 8, n: 8}\n",
      "{f}:3: layers[0].m: Input should be greater than or equal to 1, got 0"),
     ("config: CFG_PATH\nworkload: WL_PATH\noptions: {max_cycle: 5}\n",
-     "{f} options: max_cycle: not a run option; a sweep sets max_cycles, stall_limit_cycles, functional, seed"),
+     "{f} options: max_cycle: not a run option; a sweep sets max_cycles, stall_limit_cycles, functional, seed, fusion"),
     ("config: CFG_PATH\nworkload: WL_PATH\nset: {options.trace: [1]}\n",
      "swept key 'options.trace': not a run option; the options a sweep sets are options.max_cycles, "
-     "options.stall_limit_cycles, options.functional, options.seed"),
+     "options.stall_limit_cycles, options.functional, options.seed, options.fusion"),
     ("config: CFG_PATH\nworkload: WL_PATH\npoints: [{columns: [1, 2]}]\n",
      "{f} points[0]: columns: a point sets one value per key; put lists under set: or zip:"),
     ("config: CFG_PATH\nworkload: WL_PATH\nset: {colums: [1, 2]}\n",
