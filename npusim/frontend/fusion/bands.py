@@ -1,8 +1,8 @@
 """Tensors a resident group keeps on chip, in row bands across the memory tiles.
 
-Compute row ``f`` of a resident group computes the output rows of band ``f`` (rows
-``[f * bh, (f + 1) * bh)``, ``bh = ceil(rows / R)``) of every member, and memory tile ``f``
-holds band ``f`` of every tensor: the rows that row writes, the rows the same row reads next
+Column ``f`` of a resident group computes the output rows of band ``f`` (rows
+``[f * bh, (f + 1) * bh)``, ``bh = ceil(rows / bands)``) of every member, and memory tile ``f``
+holds band ``f`` of every tensor: the rows that column writes, the rows it reads next
 (a 3x3 window's top and bottom row come from the neighbouring bands, which memory-tile DMA
 channels 0-3 reach directly, and from a zero row above and below the image).
 
