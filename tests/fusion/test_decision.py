@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from npusim.config import load_config
@@ -47,6 +48,7 @@ def networks(draw: st.DrawFn) -> Workload:
     return Workload(name="random", chained=True, layers=layers)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks(), st.integers(0, 3))
 def test_fused_schedules_are_never_slower_and_compute_numpys_answer(wl: Workload, seed: int) -> None:

@@ -89,6 +89,7 @@ def test_fused_groups_run_in_functional_mode() -> None:
     assert wr.functional_ok, [(r.program, r.max_abs_error) for r in wr.layers if not r.functional_ok]
 
 
+@pytest.mark.slow
 def test_run_and_lower_take_fusion_on_and_off(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--config", NPU1_PATH, "--workload", str(WORKLOAD), "--json"]) == 0
     on = json.loads(capsys.readouterr().out)
@@ -115,6 +116,7 @@ def test_an_onnx_residual_cnn_runs_fused_and_matches_numpy(tmp_path: Path, dtype
     assert "fused    #" in out and "check    functional: every layer matches numpy" in out, out
 
 
+@pytest.mark.slow
 def test_a_sweep_runs_each_point_whole_with_options_fusion() -> None:
     table = sweep(NPU1_PATH, str(WORKLOAD), points=[{"options.fusion": True}, {"options.fusion": False}], workers=1)
     fused = table[table["options.fusion"] == True]  # noqa: E712 - a column of booleans
