@@ -15,10 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ...numerics import (
-    ACC_BYTES, Array, accumulate_dtype, as_operand, bf16_to_f32, f32_to_bf16, narrow, reference_matmul,
-    storage_dtype, values, widen,
-)
+from ... import reference as ref
+from ...numerics import ACC_BYTES, Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, storage_dtype
 from ..layers.matmul import Conv2d, Gemm
 from ..mapper.design import TilePlan
 from ..program.conv import input_dims
@@ -82,35 +80,25 @@ def _padded_gemm(p: TilePlan, operands: dict[str, Array]) -> tuple[Array, Array]
     return ap.reshape(a.shape[0], -1), bp.reshape(-1, b.shape[1])
 
 
-def _stepwise(p: TilePlan, operands: dict[str, Array]) -> Array:
+def _stepwise(p: TilePlan, operands: dict[str, Array], exact: bool = False) -> Array:
     """The layer computed as the design does when C stays in the output type: each ``k``-step's
-    exact products added to the widened stored C, then rounded back to the output type."""
-    layer, t, out = p.layer, p.dtype, p.out
+    exact products added to the widened stored C, then rounded back to the output type
+    (:func:`npusim.reference.gemm_steps`)."""
+    layer = p.layer
     a, b = _padded_gemm(p, operands)
-    acc_t = accumulate_dtype(t)
-    stored: Array | None = None
-    for s in range(0, a.shape[1], p.k):
-        prod = (as_operand(a[:, s:s + p.k], t).astype(np.float64) @ as_operand(b[s:s + p.k], t).astype(np.float64))
-        part = prod.astype(np.float32) if t == "bf16" else prod.astype(np.int64).astype(np.int32)
-        acc = part if stored is None else (widen(stored, out, layer.shift) + part).astype(acc_t)
-        if s + p.k >= a.shape[1]:
-            if "bias" in operands:
-                acc = (acc + operands["bias"].astype(acc_t)).astype(acc_t)
-            if layer.relu:
-                acc = np.maximum(acc, 0)
-        stored = narrow(acc, out, layer.shift)
-    assert stored is not None
-    return stored
+    return ref.gemm_steps(a, b, p.k, p.dtype, p.out, layer.shift, operands.get("bias"), layer.relu, exact)
 
 
-def reference(layer: Gemm | Conv2d, operands: dict[str, Array], p: TilePlan | None = None) -> Array:
+def reference(layer: Gemm | Conv2d, operands: dict[str, Array], p: TilePlan | None = None,
+              exact: bool = False) -> Array:
     """numpy's answer, in the layer's output type and shape (``m x n``, or NHWC); with the plan of
-    a design that keeps C in the output type, rounded once per reduction step as it is."""
+    a design that keeps C in the output type, rounded once per reduction step as it is. With
+    ``exact``, the float64 values before the (last) rounding to the output type."""
     if p is not None and p.c_type is not None and p.kt > 1:
-        out = _stepwise(p, operands)
+        out = _stepwise(p, operands, exact)
     else:
         a, b = _as_gemm(layer, operands)
-        out = reference_matmul(a, b, layer.dtype, layer.output, layer.shift, operands.get("bias"), layer.relu)
+        out = ref.gemm(a, b, layer.dtype, layer.output, layer.shift, operands.get("bias"), layer.relu, exact)
     if isinstance(layer, Conv2d):
         return out.reshape(layer.batch, layer.out_h, layer.out_w, layer.out_channels)
     return out
@@ -164,22 +152,21 @@ def unpack(p: TilePlan, tensors: dict[str, Array]) -> Array:
 def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array,
             p: TilePlan | None = None) -> tuple[bool, float, dict[str, Any]]:
     """Whether ``got`` is numpy's answer for the design of plan ``p`` (exact for integer outputs;
-    for bf16 and fp32 within one rounding of the output plus fp32 summation error), the largest
-    absolute error, and details."""
+    for bf16 and fp32 a correct rounding of the exact value, give or take the fp32 summation
+    error), the largest absolute error, and details."""
     want = reference(layer, operands, p)
     if got.shape != want.shape:
         return False, float("inf"), {"shape": got.shape, "expected": want.shape}
-    err = np.abs(values(got, layer.output) - values(want, layer.output))
+    err = np.abs(ref.decode(got, layer.output) - ref.decode(want, layer.output))
     max_err = float(err.max()) if err.size else 0.0
     if layer.output not in ("bf16", "fp32"):
         return bool(max_err == 0), max_err, {}
     a, b = _as_gemm(layer, operands)
-    mag = np.abs(values(a, layer.dtype)) @ np.abs(values(b, layer.dtype))
+    mag = np.abs(ref.decode(a, layer.dtype)) @ np.abs(ref.decode(b, layer.dtype))
     if "bias" in operands:
         mag = mag + np.abs(operands["bias"].astype(np.float64))
     mag = mag.reshape(want.shape)
-    ulp = 2.0 ** -7 if layer.output == "bf16" else 2.0 ** -23
-    k = a.shape[1]
-    tol = ulp * np.abs(values(want, layer.output)) + (k + 2) * 2.0 ** -23 * mag
-    bad = int((err > tol).sum())
+    slack = (a.shape[1] + 2) * 2.0 ** -23 * mag
+    exact = reference(layer, operands, p, exact=True)
+    bad = int((~ref.rounded_right(got, want, exact, layer.output, slack)).sum())
     return bad == 0, max_err, {"out_of_tolerance": bad}
