@@ -41,15 +41,15 @@ def _fastest_dtype(config: NPUConfig, program: Program) -> str | None:
     def walk(body: tuple[Instruction, ...]) -> None:
         for ins in body:
             if isinstance(ins, Compute):
-                used.add(ins.dtype)
+                used.add(ins.types)
             elif isinstance(ins, Loop):
                 walk(ins.body)
 
     for tp in program.tiles:
         walk(tp.core)
-    kernels = config.compute_tile.kernels
-    rated = [t for t in used if t in kernels]
-    return max(rated, key=lambda t: kernels[t].macs_per_cycle, default=None)
+    tile = config.compute_tile
+    rated = [t for t in sorted(used) if tile.peak_macs_per_cycle(t)]
+    return max(rated, key=tile.peak_macs_per_cycle, default=None)
 
 
 __all__ = [

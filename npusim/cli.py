@@ -31,6 +31,8 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="hardware config YAML, e.g. configs/npu1.yaml")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, dotted: --set columns=2 --set mem_tile.size_kib=1024")
+    p.add_argument("--kernel", metavar="NAME", help="the kernel library every matmul uses (compute_tile.kernels, e.g. "
+                   "tuned or mlir-aie; default: the config's default_kernel)")
 
 
 def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
@@ -171,13 +173,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load_config(args: argparse.Namespace) -> NPUConfig:
-    """The config of ``--config`` with the ``--set`` overrides; a malformed override names --set."""
+    """The config of ``--config`` with the ``--set`` overrides and ``--kernel``; a malformed override names --set."""
     for text in args.overrides:
         try:
             parse_override(text)
         except ConfigError as exc:
             raise UsageError(f"--set {text!r}: {exc}") from None
-    return load_config(args.config, args.overrides)
+    config = load_config(args.config, args.overrides)
+    kernel = getattr(args, "kernel", None)
+    if kernel is None:
+        return config
+    if kernel not in config.compute_tile.kernels:
+        raise UsageError(f"--kernel {kernel}: {args.config} has no kernel of that name (compute_tile.kernels "
+                         f"has: {', '.join(config.compute_tile.kernels)})")
+    return load_config(args.config, [*args.overrides, f"compute_tile.default_kernel={kernel}"])
 
 
 def _ints(text: str, sep: str, count: int, flag: str, example: str) -> list[int]:
@@ -308,8 +317,7 @@ def _lower_onnx(args: argparse.Namespace, config: NPUConfig) -> int:
     if args.output:
         raise UsageError("npusim lower --onnx explains every layer; -o writes one layer's trace: use --gemm or "
                          "--conv2d with -o")
-    parts = []
-    workload = _imported(args, False).workload
+    parts, workload = [], _imported(args, False).workload
     for layer in workload.layers:
         check_size(layer)
         if isinstance(layer, (Gemm, Conv2d)):

@@ -144,7 +144,7 @@ def check_before_lowering(config: NPUConfig, layer: AnyLayer, options: RunOption
     m, k, n = (_dims(layer)[key] for key in list(_dims(layer))[:3])
     if m * k * n < PRE_CHECK_MACS:
         return
-    result = search(config, layer, pins or Pins(), settings=SearchSettings(budget_calls=0, part_close=0.0))
+    result = search(config, layer, pins or Pins(), settings=SearchSettings(leaders=1, part_close=0.0))
     d = result.winner.design
     calls = -(-m // d.m) * -(-k // d.k) * -(-n // d.n)
     check_estimate(layer.name, result.winner.estimate.cycles, calls, options)

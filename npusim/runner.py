@@ -154,10 +154,11 @@ def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = No
     def data(seed: int) -> tuple[dict[str, Array], Check]:
         operands = random_operands(layer, seed)
         return (pack(low.plan, operands, low.a_bytes),
-                lambda out: compare(layer, operands, unpack(low.plan, out), low.plan)[:2])
+                lambda out: compare(layer, operands, unpack(low.plan, out), low.plan, emulated)[:2])
+    emulated = config.compute_tile.kernel(layer.kernel, layer.dtype, layer.b_dtype).emulation == "bfp16"
     done = low.search.recorder if low.search is not None else None
     return _simulate(config, low.program, low.layout, layer.name, options, data, estimate_of(low), done,
-                     ops=ops(layer),                     dtype=layer.dtype, lowering=lowering_summary(low))
+                     ops=ops(layer), dtype=layer.types, lowering=lowering_summary(low))
 
 
 def run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = None,

@@ -82,7 +82,7 @@ def figures(cfg: npusim.NPUConfig) -> SimpleNamespace:
 
 def kernel(cfg: npusim.NPUConfig, m: int, k: int, n: int, dtype: str = "int8") -> int:
     """Cycles of one kernel call, written out from the compute rule (docs/model/timing.md)."""
-    spec = cfg.compute_tile.kernels[dtype]
+    spec = cfg.compute_tile.kernel(None, dtype)
     exact = m * k * n / (spec.macs_per_cycle * spec.efficiency) + spec.cycles_per_output * m * n
     return math.ceil(exact - 1e-9) + spec.overhead_cycles
 
@@ -224,7 +224,7 @@ def test_double_buffering_overlaps_dma_with_compute() -> None:
 def test_double_buffering_compute_bound() -> None:
     """The same trace with a slow kernel (overhead 300 cycles): now the core sets the pace and the
     DMA hides behind the compute."""
-    cfg = cfg_of("tiny", ["compute_tile.kernels.int8.overhead_cycles=300"])
+    cfg = cfg_of("tiny", ["compute_tile.kernels.tuned.variants.int8.overhead_cycles=300"])
     q = pingpong_parts(cfg)
     assert q.compute == 128 + 300
     # compute-bound: a freed buffer is refilled and delivered before the core wants it

@@ -16,7 +16,7 @@ from npusim.config.load import read_yaml
 from npusim.numerics import OutType
 
 Pos = Annotated[int, Field(ge=1)]
-Metric = Literal["macs_per_cycle", "cycles", "tops"]
+Metric = Literal["macs_per_cycle", "cycles", "tops", "gflops", "gb_per_s", "us"]
 
 
 class _Model(BaseModel):
@@ -66,14 +66,44 @@ class GemmWorkload(_Model):
     k: Pos
     n: Pos
     tiles: tuple[Pos, Pos, Pos] | None = Field(None, description="Per-core tile (m, k, n) of the publication.")
+    design: dict[Literal["c_buffers", "c_storage", "reuse", "b_layout"], int | str] = Field(
+        default_factory=dict, description="The publication's other design choices, pinned for the mapper "
+        "(npusim.frontend.Pins): C buffers and storage, memory-tile reuse, B's layout in DDR.")
 
     def describe(self) -> str:
         tiles = f" tiles {'x'.join(map(str, self.tiles))}" if self.tiles else ""
         return f"gemm {self.m}x{self.k}x{self.n}{tiles}"
 
 
-Workload = Annotated[Union[KernelWorkload, StreamWorkload, GemmWorkload], Field(discriminator="kind")]
-WORKLOAD_KINDS = ("kernel", "stream", "gemm")
+class CopyWorkload(_Model):
+    """A copy through the array: ``bytes`` read from DDR by ``channels`` shim MM2S channels (one per
+    shim, in turn over the columns), each stream passing a memory tile, and, if ``round_trip``, the
+    same bytes written back by as many S2MM channels; ``chunk`` bytes a buffer (double-buffered)."""
+
+    kind: Literal["copy"]
+    bytes: Pos
+    channels: Pos
+    round_trip: bool = True
+    chunk: Pos = 32768
+
+    def describe(self) -> str:
+        return f"copy {self.bytes} B over {self.channels} channel(s){' and back' if self.round_trip else ''}"
+
+
+class VectorWorkload(_Model):
+    """One vector-unit kernel call of ``elements`` elements on one core (operands in L1)."""
+
+    kind: Literal["vector"]
+    op: str = Field(description="The vector operator (compute_tile.vector key), e.g. mul.")
+    elements: Pos
+
+    def describe(self) -> str:
+        return f"vector {self.op} x {self.elements}"
+
+
+Workload = Annotated[Union[KernelWorkload, StreamWorkload, GemmWorkload, CopyWorkload, VectorWorkload],
+                     Field(discriminator="kind")]
+WORKLOAD_KINDS = ("kernel", "stream", "gemm", "copy", "vector")
 
 
 class Case(_Model):
@@ -85,8 +115,16 @@ class Case(_Model):
     tag: Literal["MEAS", "3P"] = Field(description="MEAS: measured and published; 3P: third-party measurement.")
     device: str = Field(min_length=1, description="Config name: configs/<device>.yaml.")
     clock_mhz: Annotated[float, Field(gt=0)] = Field(description="Array clock the publication ran at.")
-    dtype: DType
+    origin: str = Field(min_length=1, description="The independent source (a key of the table's sources) the "
+                        "figure comes from; the leave-one-source-out fits leave out all of its cases at once.")
+    dtype: DType | Literal["bfp16"]
+    b_dtype: Literal["bfp16", "int4"] | None = None
     out_dtype: OutType | None = None
+    kernel: str | None = Field(None, description="The kernel library (compute_tile.kernels); None: the default.")
+    overhead_us: Annotated[float, Field(ge=0)] = Field(
+        0.0, description="Fixed host time the published figure includes and npusim does not simulate (a dispatch "
+        "floor measured by the same source), added to the simulated time; say where it comes from in overhead_reason.")
+    overhead_reason: str | None = None
     workload: Workload
     metric: Metric
     published: Annotated[float, Field(gt=0)]
@@ -99,14 +137,29 @@ class Case(_Model):
     def _reasoned_overrides(self) -> "Case":
         if self.overrides and not self.override_reason:
             raise ValueError("overrides need an override_reason saying why they do not bias the timing")
+        if self.overhead_us and not self.overhead_reason:
+            raise ValueError("overhead_us needs an overhead_reason naming where the figure was measured")
         return self
 
 
+class Prior(_Model):
+    """What a config figure is in a fit that may not use the source it comes from: a [SPEC] or [INF]
+    value. ``source`` names the origin the shipped figure was taken from (a measurement of that
+    source, not a fit); figures fitted to the cases (``calibrates``) leave it empty."""
+
+    value: float | None
+    reason: str = Field(min_length=1)
+    source: str | None = None
+
+
 class Table(_Model):
-    """The whole table: a tolerance, shared sources (YAML anchors) and the cases."""
+    """The whole table: a tolerance, the independent sources, the priors of the fitted figures and
+    the cases."""
 
     tolerance_pct: Annotated[float, Field(gt=0)]
     sources: dict[str, Citation] = Field(default_factory=dict)
+    priors: dict[str, Prior] = Field(default_factory=dict, description="DEVICE:FIELD -> the figure a fit uses "
+                                     "when none of the cases it sees calibrates FIELD (validation/fit.py).")
     cases: tuple[Case, ...]
 
     @model_validator(mode="after")
@@ -117,6 +170,9 @@ class Table(_Model):
         for case in self.cases:
             if case.id in seen:
                 raise ValueError(f"case id '{case.id}' is used twice; give each case its own id")
+            if case.origin not in self.sources:
+                raise ValueError(f"case '{case.id}': origin '{case.origin}' is not one of the sources "
+                                 f"({', '.join(self.sources)}); add it under 'sources:'")
             seen.add(case.id)
         return self
 

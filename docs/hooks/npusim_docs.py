@@ -179,9 +179,11 @@ def validation_table() -> str:
     table = load_table(ROOT / "validation" / "cases.yaml")
     path = ROOT / "validation" / "results.json"
     results = {r["id"]: r for r in json.loads(path.read_text())["cases"]} if path.exists() else {}
-    units = {"macs_per_cycle": "MACs/cycle", "cycles": "cycles", "tops": "TOPS"}
-    rows = ["| # | case | device | metric | published | simulated | error % | fit | status | lock wait % | source, where |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    units = {"macs_per_cycle": "MACs/cycle", "cycles": "cycles", "tops": "TOPS", "gflops": "GFLOPS",
+             "gb_per_s": "GB/s", "us": "us"}
+    rows = ["| # | case | origin | device | metric | published | simulated | error % | held-out % | fit | status | "
+            "lock wait % | source, where |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for i, case in enumerate(table.cases, 1):
         r = results.get(case.id)
         sim, err, status = (f"{r['simulated']:.4g}", f"{r['error_pct']:+.1f}", r["status"]) if r else \
@@ -189,8 +191,9 @@ def validation_table() -> str:
         where = f"[{case.source.citation.split(',')[0]}]({case.source.url}), {case.source.where}" \
             if case.source.url else f"{case.source.citation}, {case.source.where}"
         wait = "" if not r or r.get("lock_wait_pct") is None else f"{r['lock_wait_pct']:.0f}"
-        rows.append(f"| {i} | `{case.id}` | {case.device} | {units[case.metric]} | {case.published:g} | {sim} | "
-                    f"{err} | {'cal' if case.calibrates else ''} | {status} | {wait} | {where} |")
+        held = "" if not r or r.get("held_out_error_pct") is None else f"{r['held_out_error_pct']:+.1f}"
+        rows.append(f"| {i} | `{case.id}` | {case.origin} | {case.device} | {units[case.metric]} | {case.published:g} | "
+                    f"{sim} | {err} | {held} | {'cal' if case.calibrates else ''} | {status} | {wait} | {where} |")
     done = [results[c.id] for c in table.cases if c.id in results]
     ok = sum(r["status"] == "ok" for r in done)
     explained = sum(r["status"] == "explained" for r in done)

@@ -24,6 +24,13 @@ DType = Literal["int8", "int16", "bf16"]
 
 DTYPES: tuple[DType, ...] = ("int8", "int16", "bf16")
 
+OperandType = Literal["int8", "int16", "bf16", "bfp16", "int4"]
+"""Element types a matmul kernel can read as an operand: the tensor types (:data:`DType`) plus the
+block and group formats, ``bfp16`` (XDNA2's block floating point: eight 8-bit mantissas sharing an
+8-bit exponent) and ``int4`` (weights quantised in groups along K, a bf16 scale per group)."""
+
+OPERAND_TYPES: tuple[OperandType, ...] = ("int8", "int16", "bf16", "bfp16", "int4")
+
 VectorKind = Literal[
     "relu", "sigmoid", "tanh", "gelu", "add", "sub", "mul", "div", "max_pool", "avg_pool", "softmax",
     "layernorm", "bias",

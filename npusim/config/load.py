@@ -213,16 +213,44 @@ def validation_message(exc: ValidationError, source: str,
     return "\n".join(msgs)
 
 
+def merged(base: Any, over: Any) -> Any:
+    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{k: merged(base.get(k), v) if k in base else v for k, v in over.items()}}
+    return over
+
+
+def read_config(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]]:
+    """A config file's data with the file it ``extends`` (a path relative to it) underneath, so
+    that a machine states only what differs; the lines are the file's own."""
+    data, lines = read_yaml(path)
+    if not isinstance(data, dict):
+        raise _not_a_mapping(str(path), data)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, lines
+    where = f"{path}:{lines.get(('extends',), 1)}: extends"
+    if not isinstance(parent, str):
+        raise ConfigError(f"{where}: expected the path of another config file, e.g. extends: npu1.yaml")
+    base_path = (path.parent / parent).resolve()
+    if base_path in seen or base_path == path.resolve():
+        raise ConfigError(f"{where}: {parent} extends this file again (a cycle); make one of them stand alone")
+    if not base_path.exists():
+        raise ConfigError(f"{where}: {parent} does not exist (looked for {base_path}); give a path relative to "
+                          f"{path.name}")
+    base, _ = read_config(base_path, seen + (path.resolve(),))
+    return merged(base, data), lines
+
+
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> NPUConfig:
-    """Load a YAML hardware config, applying dotted ``KEY=VALUE`` overrides.
+    """Load a YAML hardware config (and the config it ``extends``), applying dotted ``KEY=VALUE``
+    overrides.
 
     Raises :class:`ConfigError` naming the file, line and field of every problem.
     """
     path = Path(path)
     overrides = list(overrides)
-    data, lines = read_yaml(path)
-    if not isinstance(data, dict):
-        raise _not_a_mapping(str(path), data)
+    data, lines = read_config(path)
     data = apply_overrides(data, overrides, str(path))
     return validate_config(data, str(path), lines, overrides)
 

@@ -50,7 +50,7 @@ class NPUConfig(Spec):
 
     @model_validator(mode="after")
     def _energies_cover_kernels(self) -> "NPUConfig":
-        missing = [f"power.mac_pj.{t}" for t in self.compute_tile.kernels if t not in self.power.mac_pj]
+        missing = [f"power.mac_pj.{t}" for t in sorted(self.compute_tile.kernel_pairs()) if t not in self.power.mac_pj]
         vector_types = {t for by_type in self.compute_tile.vector.values() for t in by_type}
         missing += [f"power.vector_pj_per_element.{t}" for t in sorted(vector_types)
                     if t not in self.power.vector_pj_per_element]

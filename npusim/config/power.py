@@ -77,11 +77,12 @@ class VoltageSpec(Spec):
 class PowerSpec(Spec):
     """The energy table of an array: pJ per counted action, and W of static and clock power."""
 
-    mac_pj: dict[DType, PicoJoules] = Field(
-        description="Energy per multiply-accumulate of a matmul kernel, by operand type, in pJ: the vector "
+    mac_pj: dict[str, PicoJoules] = Field(
+        description="Energy per multiply-accumulate of a matmul kernel, by operand types ('int8', or 'AxB' for "
+        "mixed operands such as 'bf16xbfp16', as in compute_tile.kernels.*.variants), in pJ: the vector "
         "datapath, its register and accumulator files and the instruction issue, per MAC at the kernel's "
-        "sustained rate. Data-memory traffic is counted apart (data_memory). Every type the compute tile "
-        "has a kernel for needs a figure.")
+        "sustained rate. Data-memory traffic is counted apart (data_memory). Every operand-type combination "
+        "some kernel has needs a figure.")
     vector_pj_per_element: dict[DType, PicoJoules] = Field(
         default_factory=dict, description="Energy per element a vector-unit kernel call reads (elementwise, "
         "pooling, softmax, layernorm, fused epilogues), by type, in pJ; data-memory traffic is counted apart. "

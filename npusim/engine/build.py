@@ -118,7 +118,8 @@ def build(config: NPUConfig, program: Program, layout: Layout, options: RunOptio
     env = ArrayClock()
     rec = Recorder(intervals=[] if options.record_intervals else None)
     watch = ProgressWatch(env)
-    ddr = Ddr(env, timing.ddr_bytes_per_cycle(config.ddr, config.clock_mhz), rec.ddr)
+    ddr = Ddr(env, timing.ddr_bytes_per_cycle(config.ddr, config.clock_mhz), rec.ddr,
+              *timing.ddr_limits_bytes_per_cycle(config.ddr, config.clock_mhz))
     pairs = pair_locks(program)
     locks = {name: (PairLock if name in pairs else Lock)(env, name, init, config.locks.max_value)
              for name, (_, init) in layout.locks.items()}

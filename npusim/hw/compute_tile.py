@@ -47,7 +47,7 @@ Op = tuple[Any, ...]
 
 
 class Core(Unit):
-    __slots__ = ("code", "calls", "acquire_cycles", "release_cycles", "stats", "rec", "data", "ahead", "regs")
+    __slots__ = ("code", "calls", "acquire_cycles", "release_cycles", "stats", "rec", "data", "ahead", "regs", "spec")
 
     def __init__(self, env: ArrayClock, name: str, program: tuple[Instruction, ...],
                  spec: ComputeTileSpec, lock_timing: LockTimingSpec, locks: Mapping[str, Lock | PairLock],
@@ -56,6 +56,7 @@ class Core(Unit):
         endless = bool(program) and isinstance(program[-1], Loop) and program[-1].count >= ENDLESS
         super().__init__(env, name, watch, required=not endless)
         self.code = compile_program(program, spec, locks)
+        self.spec = spec
         self.calls = [0] * len(self.code)  # kernel calls made, per instruction
         self.acquire_cycles = lock_timing.acquire_cycles
         self.release_cycles = lock_timing.release_cycles
@@ -128,7 +129,8 @@ class Core(Unit):
         assert self.data is not None
         buf = self.data.buffers
         if isinstance(ins, Compute):
-            run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c])  # type: ignore[index]
+            emulate = self.spec.kernel(ins.kernel, ins.dtype, ins.b_dtype).emulation == "bfp16"
+            run_matmul(ins, buf[ins.a], buf[ins.b], buf[ins.c], emulate)  # type: ignore[index]
         elif isinstance(ins, Code):
             run_code(ins, self.regs, buf, self.name)
         else:
@@ -145,7 +147,8 @@ class Core(Unit):
             stats.calls += n
             stats.macs += n * macs
             if macs:
-                stats.macs_by_dtype[ins.dtype] = stats.macs_by_dtype.get(ins.dtype, 0) + n * macs
+                key = ins.types  # only a Compute does MACs
+                stats.macs_by_dtype[key] = stats.macs_by_dtype.get(key, 0) + n * macs
             if elements:
                 by_dtype = stats.vector_elements_by_dtype
                 by_dtype[ins.dtype] = by_dtype.get(ins.dtype, 0) + n * elements

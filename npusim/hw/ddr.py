@@ -1,8 +1,10 @@
-"""DDR: one bandwidth shared by every shim channel, served as a fair fluid (DESIGN §3).
+"""DDR: bandwidth shared by the shim channels, served as a fair fluid (DESIGN §3).
 
-Each transfer is a flow with a rate cap (the stream rate of its route). While flows overlap,
-the bandwidth is split max-min fairly: no flow gets more than its cap, and what a capped flow
-leaves is shared by the others. Rates are recomputed whenever a flow starts or ends, so a
+Each transfer is a flow, a read or a write, with a rate cap (the stream rate of its route, and at
+most what one shim channel moves, ``ddr.channel_gb_per_s``). While flows overlap, the bandwidth is
+split max-min fairly under up to three shared limits: all flows together (``bandwidth_gb_per_s``),
+the reads (``read_gb_per_s``) and the writes (``write_gb_per_s``): no flow gets more than its cap,
+and what a capped flow leaves is shared by the others. Rates are recomputed whenever a flow starts or ends, so a
 transfer is served at its fair share of what is left. Completion times round up to whole cycles.
 Flows are served as an exact fluid: when one ends part-way through a cycle, the others get its
 share from that instant. The access latency is charged by the shim channel, not here.
@@ -27,10 +29,10 @@ _EPS = 1e-6
 
 
 class _Flow:
-    __slots__ = ("left", "cap", "rate", "done")
+    __slots__ = ("left", "cap", "rate", "done", "write")
 
-    def __init__(self, left: float, cap: float, done: Callable[[], object]) -> None:
-        self.left, self.cap, self.rate, self.done = left, cap, 0.0, done
+    def __init__(self, left: float, cap: float, done: Callable[[], object], write: bool = False) -> None:
+        self.left, self.cap, self.rate, self.done, self.write = left, cap, 0.0, done, write
 
 
 def fair_rates(bandwidth: float, caps: list[float]) -> list[float]:
@@ -44,13 +46,39 @@ def fair_rates(bandwidth: float, caps: list[float]) -> list[float]:
     return rates
 
 
+def directed_rates(bandwidth: float, read: float, write: float, flows: list[tuple[float, bool]]) -> list[float]:
+    """Max-min fair rates of ``(cap, is_write)`` flows under three shared limits: every flow's
+    total ``bandwidth``, the reads' ``read`` and the writes' ``write`` (progressive filling: all
+    flows not yet held by a limit rise together until a flow reaches its cap or a limit is used
+    up, which holds the flows it binds)."""
+    rates = [0.0] * len(flows)
+    active = set(range(len(flows)))
+    left = {None: bandwidth, False: read, True: write}
+    while active:
+        count = {d: sum(1 for i in active if flows[i][1] == d) for d in (False, True)}
+        step = min([flows[i][0] - rates[i] for i in active] + [left[None] / len(active)]
+                   + [left[d] / count[d] for d in (False, True) if count[d]])
+        for i in active:
+            rates[i] += step
+        left[None] -= step * len(active)
+        for d in (False, True):
+            left[d] -= step * count[d]
+        full = {d for d in (None, False, True) if left[d] <= _EPS * max(1.0, bandwidth)}
+        active = {i for i in active if flows[i][0] - rates[i] > _EPS * flows[i][0] and None not in full
+                  and flows[i][1] not in full}
+    return rates
+
+
 class Ddr:
     __slots__ = ("env", "bytes_per_cycle", "flows", "arrivals", "order", "last", "next_done", "generation",
-                 "wake_at", "stats", "busy_since")
+                 "wake_at", "stats", "busy_since", "read_bpc", "write_bpc", "channel_bpc")
 
-    def __init__(self, env: ArrayClock, bytes_per_cycle: float, stats: DdrStats) -> None:
+    def __init__(self, env: ArrayClock, bytes_per_cycle: float, stats: DdrStats, read_bpc: float = math.inf,
+                 write_bpc: float = math.inf, channel_bpc: float = math.inf) -> None:
         self.env = env
         self.bytes_per_cycle = bytes_per_cycle
+        self.read_bpc, self.write_bpc = read_bpc, write_bpc  # the reads' and writes' own limits
+        self.channel_bpc = channel_bpc  # what one shim channel moves per cycle, per direction
         self.flows: list[_Flow] = []
         self.arrivals: list[tuple[int, int, _Flow]] = []  # (start, order, flow), sorted: flows to come
         self.last = 0.0  # exact (fractional) time of the flows' ``left`` (the last start or end)
@@ -61,11 +89,16 @@ class Ddr:
         self.stats = stats
         self.busy_since = 0
 
+    @property
+    def directed(self) -> bool:
+        """Whether reads or writes have a limit of their own."""
+        return self.read_bpc != math.inf or self.write_bpc != math.inf
+
     def transfer(self, nbytes: int, cap: float, done: Callable[[], object] | None = None,
-                 start: int | None = None) -> simpy.Event | None:
-        """Serve ``nbytes`` at most ``cap`` B/cycle from cycle ``start`` (now, or later); then
-        call ``done()``, or, without it, fire the returned event. A flow that starts later is
-        served from then on, without an event of its own."""
+                 start: int | None = None, write: bool = False) -> simpy.Event | None:
+        """Serve ``nbytes`` at most ``cap`` B/cycle from cycle ``start`` (now, or later), a write
+        to DDR if ``write`` (else a read); then call ``done()``, or, without it, fire the returned
+        event. A flow that starts later is served from then on, without an event of its own."""
         ev = None
         if done is None:
             ev = simpy.Event(self.env)
@@ -73,7 +106,7 @@ class Ddr:
         now = self.env._now
         start = now if start is None else start
         self.order += 1  # flows that start at the same cycle are admitted in the order they came
-        insort(self.arrivals, (start, self.order, _Flow(float(nbytes), float(cap), done)))
+        insort(self.arrivals, (start, self.order, _Flow(float(nbytes), float(cap), done, write)))
         finished = self._serve_until(now)
         self._reschedule()
         for fin in finished:
@@ -83,6 +116,12 @@ class Ddr:
     def _share(self) -> None:
         """Re-share the bandwidth (at ``last``) and note when the next flow will complete."""
         flows = self.flows
+        if self.directed:
+            for f, rate in zip(flows, directed_rates(self.bytes_per_cycle, self.read_bpc, self.write_bpc,
+                                                     [(f.cap, f.write) for f in flows])):
+                f.rate = rate
+            self.next_done = self.last + min(f.left / f.rate for f in flows)
+            return
         fair = self.bytes_per_cycle / len(flows)
         # fair_rates' two usual cases, without building lists: nobody capped below a fair share
         # (all get it), or the caps add up to no more than the bandwidth (each gets its cap)
@@ -156,7 +195,7 @@ class Ddr:
         for start, _, f in self.arrivals:
             if start >= bound:
                 break
-            bound = min(bound, start + f.left / min(f.cap, bw))
+            bound = min(bound, start + f.left / min(f.cap, bw, self.write_bpc if f.write else self.read_bpc))
         return bound
 
     def _reschedule(self) -> None:

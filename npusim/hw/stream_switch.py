@@ -33,7 +33,7 @@ from .unit import ArrayClock, Unit
 class StreamRoute:
     __slots__ = ("env", "name", "rate", "latency", "labels", "ddr", "ddr_reads", "ddr_writes",
                  "left", "done", "units", "since", "chan", "missing", "seg", "seg_start",
-                 "stats", "ddr_stats", "scale", "seg_ddr", "data")
+                 "stats", "ddr_stats", "scale", "seg_ddr", "data", "pending")
 
     def __init__(self, env: ArrayClock, name: str, rate: int, latency: list[int],
                  labels: list[str], stats: RouteStats, chan: list[ChannelStats],
@@ -59,6 +59,7 @@ class StreamRoute:
         self.seg_start = 0
         self.seg_ddr = 0  # DDR bytes the current segment costs
         self.data = RouteData(n)  # the words in flight, used in functional mode only
+        self.pending = 0  # DDR flows of the segment still moving (a route that reads and writes DDR: 2)
 
     def offer(self, idx: int, nbytes: int, unit: Unit, ddr_scale: float = 0.0, ready: int = -1,
               done: Callable[[], object] | None = None) -> simpy.Event | None:
@@ -94,12 +95,26 @@ class StreamRoute:
                 chan[i].stream_stall += start - since[i]
             if unit.waiting is self:  # type: ignore[union-attr]  # every participant has offered
                 unit.unblock()  # type: ignore[union-attr]
-        if self.ddr is not None:
+        ddr = self.ddr
+        if ddr is not None:
             scale = sum(self.scale)
             self.seg_ddr = round(seg * scale)
-            self.ddr.transfer(self.seg_ddr, self.rate * scale, self._end, start)
+            cap = min(self.rate, ddr.channel_bpc)
+            read = self.scale[0]  # the source's DDR bytes per byte (0 unless a shim reads DDR)
+            if read and scale > read and ddr.directed:  # reads and writes DDR, each under its own limit
+                self.pending = 2
+                ddr.transfer(round(seg * read), cap * read, self._half, start, False)
+                ddr.transfer(self.seg_ddr - round(seg * read), cap * (scale - read), self._half, start, True)
+            else:
+                ddr.transfer(self.seg_ddr, cap * scale, self._end, start, not read)
         else:
             self.env.timeout(start - self.env._now + transfer_cycles(seg, self.rate)).callbacks.append(self._end)
+
+    def _half(self) -> None:
+        """One of a segment's two DDR flows is done; the segment ends with the second."""
+        self.pending -= 1
+        if not self.pending:
+            self._end()
 
     def _end(self, _: simpy.Event | None = None) -> None:
         now = self.env._now

@@ -11,10 +11,13 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from ..config import ComputeTileSpec, CoreOpsSpec, DdrSpec, DmaSpec, DType, KernelSpec, LockTimingSpec, StreamSwitchSpec, VectorKind
+from ..config import (
+    ComputeTileSpec, CoreOpsSpec, DdrSpec, DmaSpec, DType, KernelSpec, LockTimingSpec, StreamSwitchSpec, VectorKind,
+)
 from ..isa import Compute, Dim, Vector
 from ..isa.core_code import Stmt, split_type, trip_count
 from ..isa.instructions import WORD_BYTES
+from ..numerics import OutType
 
 
 IntArray = npt.NDArray[np.int64]
@@ -30,16 +33,19 @@ def _ceil(x: Any) -> Any:
 
 
 @overload
-def compute_cycles(kernel: KernelSpec, m: int, k: int, n: int) -> int: ...
+def compute_cycles(kernel: KernelSpec, m: int, k: int, n: int, out: OutType | None = None) -> int: ...
 @overload
-def compute_cycles(kernel: KernelSpec, m: IntArray, k: IntArray, n: IntArray) -> IntArray: ...
-def compute_cycles(kernel: KernelSpec, m: Any, k: Any, n: Any) -> Any:
-    """A matmul kernel call:
-    ``ceil(m*k*n / (macs_per_cycle * efficiency) + cycles_per_output * m*n) + overhead_cycles``
+def compute_cycles(kernel: KernelSpec, m: IntArray, k: IntArray, n: IntArray, out: OutType | None = None) -> IntArray: ...
+def compute_cycles(kernel: KernelSpec, m: Any, k: Any, n: Any, out: OutType | None = None) -> Any:
+    """A matmul kernel call (one variant of a kernel library, ``ComputeTileSpec.kernel``):
+    ``ceil(m*k*n / (macs_per_cycle * efficiency) + cycles_per_output(out) * m*n) + overhead_cycles``
     (rounded up after forgiving float error below 1e-9 of a cycle). The MAC term is the vector
     unit's sustained rate; the output term is the C tile's load, accumulate and store on every call,
-    which is what makes published kernels with a large m*n against k slower per MAC."""
-    exact = m * k * n / (kernel.macs_per_cycle * kernel.efficiency) + kernel.cycles_per_output * m * n
+    which is what makes published kernels with a large m*n against k slower per MAC. Its figure
+    depends on the type ``out`` C is kept in (``out_cycles_per_output``; None: the variant's default
+    output), since a wider C moves more bytes through the core on every call: arXiv 2512.13282's
+    int8->int32 kernels lose 2-4x the cycles per output of its int8->int8 ones (Tables 1-3)."""
+    exact = m * k * n / (kernel.macs_per_cycle * kernel.efficiency) + kernel.output_cycles(out) * m * n
     return _ceil(exact) + kernel.overhead_cycles
 
 
@@ -70,14 +76,21 @@ def kernel_call_cycles(tile: ComputeTileSpec, ins: Compute | Vector) -> int:
     """Cycles of one core kernel call: a matmul (:func:`compute_cycles` plus any fused epilogue)
     or a vector call (:func:`vector_cycles`, plus relu's cycles per element when fused)."""
     if isinstance(ins, Compute):
-        cycles = compute_cycles(tile.kernels[ins.dtype], ins.m, ins.k, ins.n)
+        kernel = tile.kernel(ins.kernel, ins.dtype, ins.b_dtype)
+        cycles = compute_cycles(kernel, ins.m, ins.k, ins.n, c_type(ins))
         if ins.emit is not None and (ins.bias or ins.relu):
-            cycles += epilogue_cycles(tile, ins.dtype, ins.m * ins.n, ins.bias, ins.relu)
+            cycles += epilogue_cycles(tile, ins.epilogue_type, ins.m * ins.n, ins.bias, ins.relu)
         return cycles
     cycles = vector_cycles(tile, ins.kind, ins.dtype, ins.elements)
     if ins.relu and ins.kind != "relu":
         cycles += epilogue_cycles(tile, ins.dtype, ins.elements, False, True)
     return cycles
+
+
+def c_type(ins: Compute) -> OutType | None:
+    """The type a call keeps its C tile in, for the output term of :func:`compute_cycles`: its
+    ``c_type``, else the type it emits (None: neither, the kernel variant's default)."""
+    return ins.c_type if ins.c_type is not None else ins.emit
 
 
 def stream_bytes_per_cycle(stream: StreamSwitchSpec, src: DmaSpec, dsts: list[DmaSpec]) -> int:
@@ -106,6 +119,14 @@ def ddr_bytes_per_cycle(ddr: DdrSpec, clock_mhz: float) -> float:
     return ddr.bandwidth_gb_per_s * 1e3 / clock_mhz
 
 
+def ddr_limits_bytes_per_cycle(ddr: DdrSpec, clock_mhz: float) -> tuple[float, float, float]:
+    """The reads', the writes' and one shim channel's DDR limits in bytes per array cycle, as
+    :func:`ddr_bytes_per_cycle` converts GB/s (``inf`` where the config sets none)."""
+    def bpc(gb: float | None) -> float:
+        return math.inf if gb is None else gb * 1e3 / clock_mhz
+    return bpc(ddr.read_gb_per_s), bpc(ddr.write_gb_per_s), bpc(ddr.channel_gb_per_s)
+
+
 def ddr_latency_cycles(ddr: DdrSpec, clock_mhz: float) -> int:
     """DDR access latency in array cycles, rounded up: ``ceil(latency_ns * clock_mhz / 1000)``."""
     return math.ceil(ddr.latency_ns * clock_mhz / 1000 - 1e-9)
@@ -127,8 +148,10 @@ def contiguous_run_bytes(length_bytes: int, dims: tuple[Dim, ...]) -> int:
 
 
 def ddr_access_bytes(ddr: DdrSpec, length_bytes: int, dims: tuple[Dim, ...]) -> int:
-    """DDR bandwidth a shim transfer uses: each contiguous run costs whole accesses,
-    ``runs * ceil(run_bytes / access_bytes) * access_bytes`` (run alignment is not modelled)."""
+    """DDR bandwidth a shim transfer uses: each contiguous run costs whole accesses and the run's
+    own overhead, ``runs * (ceil(run_bytes / access_bytes) * access_bytes + run_overhead_bytes)``
+    (run alignment is not modelled; a run's overhead stands for its row activation and commands,
+    which a long streaming run amortises)."""
     run = contiguous_run_bytes(length_bytes, dims)
     return ddr_runs_bytes(ddr, length_bytes // run, run)
 
@@ -141,8 +164,9 @@ def ddr_runs_bytes(ddr: DdrSpec, runs: IntArray, run_bytes: IntArray | int) -> I
 def ddr_runs_bytes(ddr: DdrSpec, runs: int, run_bytes: IntArray) -> IntArray: ...
 def ddr_runs_bytes(ddr: DdrSpec, runs: Any, run_bytes: Any) -> Any:
     """DDR bandwidth ``runs`` contiguous runs of ``run_bytes`` each use: whole accesses of
-    ``ddr.access_bytes`` per run (the rule of :func:`ddr_access_bytes`, for the mapper's estimates)."""
-    return runs * (-(-run_bytes // ddr.access_bytes)) * ddr.access_bytes
+    ``ddr.access_bytes`` per run plus the run's own ``run_overhead_bytes`` (the rule of
+    :func:`ddr_access_bytes`, for the mapper's estimates)."""
+    return runs * ((-(-run_bytes // ddr.access_bytes)) * ddr.access_bytes + ddr.run_overhead_bytes)
 
 
 def _stmt_cycles(ops: CoreOpsSpec, s: Stmt) -> int:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import ConfigDict, Field, Strict
 
-from ..config import DType, VectorKind
+from ..config import DType, OperandType, VectorKind, type_pair
 from ..numerics import OutType
 from .core_code import Code
 
@@ -23,6 +23,9 @@ Pos = Annotated[int, Field(ge=1), Strict()]
 
 WORD_BYTES = 4
 """DMA address granularity: one 32-bit word."""
+
+_VECTOR_TYPE: dict[OperandType, DType] = {"int8": "int8", "int16": "int16", "bf16": "bf16", "bfp16": "bf16",
+                                          "int4": "bf16"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,12 @@ class Compute:
     adds the products, and stores the result converted to ``c_type`` again (shift-round-saturate,
     or bf16 rounding), so a reduction is rounded once per call; ``emit``, if given, must be
     ``c_type``. ``b_transposed``: ``b`` holds the tile as ``n x k`` (B stored column-major).
+
+    ``b_dtype`` is B's type when it differs from A's (``dtype``): e.g. bf16 A with bfp16 or int4 B
+    (int4 weights carry a bf16 scale per ``group_size`` weights along K).
+    ``kernel`` names the kernel library that times the call (``compute_tile.kernels``; None: the
+    config's ``default_kernel``). Operand layouts of the block and group formats (bfp16, int4) are
+    those of :func:`npusim.numerics.operand_bytes`.
     """
 
     __pydantic_config__ = _STRICT
@@ -81,7 +90,7 @@ class Compute:
     m: Pos
     k: Pos
     n: Pos
-    dtype: DType
+    dtype: OperandType
     a: str | None = None
     b: str | None = None
     c: str | None = None
@@ -92,6 +101,26 @@ class Compute:
     relu: bool = False
     c_type: OutType | None = None
     b_transposed: bool = False
+    b_dtype: OperandType | None = None
+    kernel: str | None = None
+    group_size: Pos = 32
+
+    @property
+    def b_type(self) -> OperandType:
+        """B's element type (``dtype`` unless ``b_dtype`` says otherwise)."""
+        return self.dtype if self.b_dtype is None else self.b_dtype
+
+    @property
+    def types(self) -> str:
+        """The operand-type combination, as kernel variants and MAC energies key it: ``int8``, or
+        ``bf16xbfp16`` for bf16 A with bfp16 B."""
+        return type_pair(self.dtype, self.b_dtype)
+
+    @property
+    def epilogue_type(self) -> DType:
+        """The vector type that prices and computes a fused epilogue: A's type, or bf16 for the
+        block formats (their accumulators are fp32, as bf16's)."""
+        return _VECTOR_TYPE[self.dtype]
 
 
 @dataclass(frozen=True, slots=True)

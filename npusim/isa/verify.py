@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..config import NPUConfig
+from ..config import KernelError, NPUConfig
 from ..numerics import OUTPUTS
 from .core_code import Code
 from .errors import ProgramError
@@ -181,15 +181,10 @@ class _Verifier:
                 self.lock_home(ins.lock, tile, self.core_reach(tile), where)
                 self.lock_value(ins.value, where)
             if isinstance(ins, Compute):
-                if ins.dtype not in self.c.compute_tile.kernels:
-                    have = ", ".join(self.c.compute_tile.kernels) or "none"
-                    raise self.fail(where, (
-                        f"compute in {ins.dtype}, but the config gives no kernel timing for it "
-                        f"(compute_tile.kernels has: {have}); add compute_tile.kernels.{ins.dtype}"))
-                self.c_type(ins, where)
+                self.kernel(ins, where)
                 for step in ("bias", "relu") if ins.emit is not None else ():
                     if getattr(ins, step):
-                        self.vector_timing(step, ins.dtype, where)
+                        self.vector_timing(step, ins.epilogue_type, where)
             elif isinstance(ins, Vector):
                 self.vector_timing(ins.kind, ins.dtype, where)
                 if ins.relu:
@@ -197,7 +192,17 @@ class _Verifier:
             elif isinstance(ins, Loop):
                 self.instructions(tile, ins.body, f"{path}[{i}].body")
 
-    def c_type(self, ins: Compute, where: str) -> None:
+    def kernel(self, ins: Compute, where: str) -> None:
+        """The call's kernel exists for its operand types and output and takes its tile; C kept
+        between calls is an output type of A's type, the one the call emits."""
+        try:
+            problem = self.c.compute_tile.kernel(ins.kernel, ins.dtype, ins.b_dtype, ins.emit).tile_problem(
+                ins.m, ins.k, ins.n)
+        except KernelError as exc:
+            raise self.fail(where, f"compute {ins.types}: {exc}") from None
+        if problem is not None:
+            raise self.fail(where, f"compute {ins.types}: kernel '{ins.kernel or self.c.compute_tile.default_kernel}' "
+                            f"cannot run this call: {problem}; use a tile it supports")
         if ins.c_type is not None and (ins.c_type not in OUTPUTS[ins.dtype] or ins.emit not in (None, ins.c_type)):
             raise self.fail(where, (
                 f"c_type {ins.c_type} with emit {ins.emit}: C kept between calls must be an output type of "

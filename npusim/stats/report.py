@@ -172,10 +172,9 @@ def _channels_by_tile(rec: Recorder) -> dict[Tile, list[tuple[str, ChannelStats]
 
 
 def peak_tops(config: NPUConfig, dtype: str | None) -> float:
-    """Peak tera-operations per second of the array in ``dtype`` (0 if it has no such kernel)."""
-    if dtype is None or dtype not in config.compute_tile.kernels:
-        return 0.0
-    macs = config.compute_tile.kernels[dtype].macs_per_cycle
+    """Peak tera-operations per second of the array in operand types ``dtype`` (``int8``, or ``AxB``;
+    0 if no kernel has them)."""
+    macs = config.compute_tile.peak_macs_per_cycle(dtype) if dtype is not None else 0
     return 2 * config.columns * config.compute_rows * macs * config.clock_mhz * 1e6 / 1e12
 
 

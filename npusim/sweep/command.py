@@ -44,6 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "row per dispatch), or layer by layer (off, the default: one row per layer)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary's first line")
     p.add_argument("--dry-run", action="store_true", help="list the points and stop")
+    p.add_argument("--kernel", metavar="NAME[,NAME...]",
+                   help="the kernel library of every matmul (compute_tile.kernels), swept over a list: the same as "
+                   "--set kernel=tuned,mlir-aie")
     p.add_argument("--summary", action="store_true",
                    help="after the sweep, print each variant's totals with speed-up and energy against a baseline "
                    "(as npusim sweep-summary)")
@@ -82,7 +85,8 @@ def main(args: argparse.Namespace, layer: AnyLayer | None) -> int:
         raise SweepError(f"--workers {args.workers}: expected at least 1")
     if args.scheduler and args.workers is not None:
         raise SweepError("--workers is for the local pool; a Dask cluster has its own workers: drop one of them")
-    spec = define(args.config, _workloads(args, layer), args.grid, options=_options(args), file=args.file,
+    grid = list(args.grid) + ([f"kernel={args.kernel}"] if args.kernel else [])
+    spec = define(args.config, _workloads(args, layer), grid, options=_options(args), file=args.file,
                   max_points=args.max_points)
     if args.dry_run:
         points = spec.points()

@@ -29,6 +29,9 @@ class SweepError(ValueError):
 
 
 OPTION_PREFIX = "options."
+ALIASES = {"kernel": "compute_tile.default_kernel"}
+"""Short sweep keys and the config field each sets: ``kernel=tuned,mlir-aie`` sweeps the kernel
+library every matmul of a point uses."""
 OPTION_FIELDS = ("max_cycles", "max_wall_seconds", "stall_limit_cycles", "functional", "seed", "fusion")
 """The :class:`~npusim.engine.RunOptions` fields a sweep may set (``record_intervals`` is left
 out: a sweep keeps figures, not timelines). ``fusion`` is off in a sweep unless it is set:
@@ -112,14 +115,19 @@ def _decimal_text(v: Decimal) -> str:
 _PLAIN = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
 
+def setting(key: str, value: Any) -> Setting:
+    """``key`` at ``value``: the override names the config field (an alias's field, :data:`ALIASES`)."""
+    return Setting(key, f"{ALIASES.get(key, key)}={yaml_text(value)}", value)
+
+
 def _settings(key: str, texts: Iterable[str]) -> list[Setting]:
     out = []
     for text in texts:
-        override = f"{key}={text}"
+        override = f"{ALIASES.get(key, key)}={text}"
         if _PLAIN.match(text):  # a range's value: read as YAML would, without the parser
             value: Any = float(text) if "." in text else int(text)
         else:
-            _, value = parse_override(override)
+            _, value = parse_override(f"{key}={text}")
         out.append(Setting(key, override, value))
     return out
 
@@ -148,10 +156,10 @@ def axis_from_value(key: str, value: Any, where: str) -> list[Setting]:
     if isinstance(value, list):
         if not value:
             raise SweepError(f"{where}: {key}: an empty list sweeps nothing; give at least one value")
-        return [Setting(key, f"{key}={yaml_text(v)}", v) for v in value]
+        return [setting(key, v) for v in value]
     if isinstance(value, str):
         return axis_from_text(f"{key}={value}", where)
-    return [Setting(key, f"{key}={yaml_text(value)}", value)]
+    return [setting(key, value)]
 
 
 def _check_key(key: str, where: str) -> None:
@@ -176,7 +184,7 @@ def explicit(point: Mapping[str, Any], where: str) -> Combination:
         _check_key(key, where)
         if isinstance(value, list):
             raise SweepError(f"{where}: {key}: a point sets one value per key; put lists under set: or zip:")
-        out.append(Setting(key, f"{key}={yaml_text(value)}", value))
+        out.append(setting(key, value))
     return tuple(out)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ConfigError, apply_overrides
-from ..config.load import read_yaml, validate_config
+from ..config.load import read_config, validate_config
 from ..frontend.layers.workload import Workload
 from .grid import OPTION_PREFIX, Combination, Setting, SweepError
 
@@ -38,9 +38,7 @@ class ConfigSource:
 
     @classmethod
     def read(cls, path: str | Path) -> ConfigSource:
-        data, lines = read_yaml(Path(path))
-        if not isinstance(data, dict):
-            validate_config(data, str(path))  # raises the loader's "expected a mapping" message
+        data, lines = read_config(Path(path))  # with the config it extends; raises on a file that is no mapping
         return cls(str(path), data, lines, digest(data))
 
 

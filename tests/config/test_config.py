@@ -36,7 +36,7 @@ def test_npu1_headline_figures() -> None:
     assert c.clock_mhz == 1000
     assert c.ddr.bandwidth_gb_per_s == 17.0
     assert c.compute_tile.data_mem_kib == 64 and c.mem_tile.size_kib == 512
-    assert set(c.compute_tile.kernels) == {"int8", "int16", "bf16"}
+    assert set(c.compute_tile.kernels["tuned"].variants) == {"int8", "int16", "bf16"}
 
 
 def test_npu2_headline_figures() -> None:
@@ -44,7 +44,7 @@ def test_npu2_headline_figures() -> None:
     assert (c.columns, c.compute_rows, c.mem_tile_rows) == (8, 4, 1)
     assert c.clock_mhz == 1800
     assert c.ddr.bandwidth_gb_per_s == 60.0
-    assert c.compute_tile.kernels["int8"].macs_per_cycle == 512
+    assert c.compute_tile.kernel(None, "int8").macs_per_cycle == 512
 
 
 def test_tiny_loads() -> None:
@@ -157,18 +157,18 @@ SCHEMA_HINT = r"remove it or check its spelling against `npusim schema`"
     ("unknown_top_key.yaml", r"{path}:9: colums: unknown field; " + SCHEMA_HINT),
     ("unknown_nested_key.yaml", r"{path}:15: compute_tile\.dma\.bogus: unknown field; " + SCHEMA_HINT),
     ("missing_field.yaml",
-     r"{path}:36: mem_tile\.size_kib: required field is missing; add it \(see `npusim schema`\)"),
+     r"{path}:40: mem_tile\.size_kib: required field is missing; add it \(see `npusim schema`\)"),
     ("wrong_type.yaml",
      r"{path}:11: compute_tile\.data_mem_kib: Input should be a valid integer, got 'sixty-four'"),
     ("zero_columns.yaml", r"{path}:6: columns: Input should be greater than or equal to 1, got 0"),
     ("efficiency_too_high.yaml",
-     r"{path}:20: compute_tile\.kernels\.bf16\.efficiency: Input should be less than or equal to 1, got 1\.5"),
+     r"{path}:24: compute_tile\.kernels\.tuned\.variants\.bf16\.efficiency: Input should be less than or equal to 1, got 1\.5"),
     ("not_a_mapping.yaml",
      (r"{path}: expected a mapping of config fields at the top level, got a list; write one "
       r"`field: value` per line \(e\.g\. `columns: 4`\), see `npusim schema` for the fields")),
     ("bad_yaml.yaml",
-     (r"{path}:39: not valid YAML: expected ',' or '\]', but got ':' \(column 8\), while parsing a "
-      r"flow sequence \(line 38\); fix the YAML syntax there")),
+     (r"{path}:43: not valid YAML: expected ',' or '\]', but got ':' \(column 8\), while parsing a "
+      r"flow sequence \(line 42\); fix the YAML syntax there")),
 ])
 def test_bad_config_error_names_file_line_field_and_fix(name: str, pattern: str) -> None:
     path = BAD / name
@@ -203,7 +203,7 @@ def test_several_errors_are_all_reported_one_per_line(tmp_path: Path) -> None:
     p = re.escape(str(path))
     assert re.fullmatch(
         rf"{p}:6: columns: Input should be greater than or equal to 1, got -1\n"
-        rf"{p}:49: stream_switch\.hop_latency_cycles: required field is missing; add it \(see `npusim schema`\)",
+        rf"{p}:53: stream_switch\.hop_latency_cycles: required field is missing; add it \(see `npusim schema`\)",
         config_error(path))
 
 
@@ -219,12 +219,12 @@ def test_empty_and_missing_files(tmp_path: Path) -> None:
 
 
 def test_invalid_dict_key_names_the_key(tmp_path: Path) -> None:
-    text = (CONFIGS / "tiny.yaml").read_text().replace("    bf16:  {", "    fp32:  {")
-    path = tmp_path / "fp32.yaml"
+    text = (CONFIGS / "tiny.yaml").read_text().replace("    mul: *simple", "    mull: *simple")
+    path = tmp_path / "mull.yaml"
     path.write_text(text)
     assert re.fullmatch(
-        re.escape(str(path)) + r":20: compute_tile\.kernels\.fp32: Input should be 'int8', 'int16' or "
-        r"'bf16', got 'fp32'", config_error(path))
+        re.escape(str(path)) + r":28: compute_tile\.vector\.mull: Input should be 'relu', .*, got 'mull'",
+        config_error(path))
 
 
 def test_whole_config_check_has_no_misleading_line() -> None:
@@ -250,10 +250,10 @@ def test_overrides_set_fields() -> None:
 def test_override_can_set_a_whole_section_and_a_dict_entry() -> None:
     c = load_config(CONFIGS / "tiny.yaml", [
         "ddr={bandwidth_gb_per_s: 20, latency_ns: 0, access_bytes: 32}",
-        "compute_tile.kernels.bf16.efficiency=0.25",
+        "compute_tile.kernels.tuned.variants.bf16.efficiency=0.25",
     ])
     assert (c.ddr.bandwidth_gb_per_s, c.ddr.latency_ns) == (20, 0)
-    assert c.compute_tile.kernels["bf16"].efficiency == 0.25
+    assert c.compute_tile.kernel("tuned", "bf16").efficiency == 0.25
 
 
 def test_later_override_wins() -> None:

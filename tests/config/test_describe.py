@@ -14,7 +14,7 @@ from npusim.config.describe import describe
     ("ddr.latency_ns", "Latency of a DDR access from a shim DMA (ns)", "ns"),
     ("stream_switch.bytes_per_cycle", "Bytes a stream moves per cycle (B/cycle)", "B/cycle"),
     # through a table keyed by data type, and by operator then data type
-    ("compute_tile.kernels.int8.efficiency", "Sustained fraction of the peak inside a kernel call", ""),
+    ("compute_tile.kernels.tuned.variants.int8.efficiency", "Sustained fraction of the peak in a call's MAC loop", ""),
     ("compute_tile.vector.add.int8.cycles_per_element", "Cycles per element the call reads", ""),
     ("power.mac_pj.int8", "Energy per multiply-accumulate of a matmul kernel (pJ)", "pJ"),
     # the unit from the description when the field's name (a tile kind) has none

@@ -171,10 +171,14 @@ def test_tile_sizes_can_be_given_and_are_checked() -> None:
 
 def test_a_data_type_without_a_kernel_is_a_clear_error() -> None:
     config = load_config(ROOT / "configs/npu1.yaml",
-                         ["compute_tile.kernels={int8: {macs_per_cycle: 256, efficiency: 0.9, overhead_cycles: 0}}"])
+                         ["compute_tile.kernels.tuned.variants={int8: {outputs: [int8], tile_multiple: [4, 8, 8], "
+                          "macs_per_cycle: 256, efficiency: 0.9, overhead_cycles: 0}}",
+                          "power.mac_pj={int8: 0.1, int16: 0.1, bf16: 0.1}"])
     with pytest.raises(LoweringError, match=(
-            r"layer 'layer' \(gemm 64x64x64 bf16->bf16\): the config 'npu1 \(Phoenix XDNA, AIE-ML\)' gives no bf16 "
-            r"kernel \(compute_tile.kernels has: int8\); add compute_tile.kernels.bf16 or use another data type")):
+            r"layer 'layer' \(gemm 64x64x64 bf16->bf16\): fields kernel=None \(the default\), dtype=bf16, b_dtype=None, "
+                r"out_dtype=bf16: config 'npu1 \(Phoenix XDNA, AIE-ML\)': kernel 'tuned' has "
+            r"no bf16 variant \(compute_tile.kernels.tuned.variants has: int8\); add compute_tile.kernels.tuned.variants.bf16 "
+            r"or use another kernel or data type")):
         lower(config, Gemm(m=64, k=64, n=64, dtype="bf16"))
 
 

@@ -50,9 +50,9 @@ def test_bad_workload_names_file_line_and_field(tmp_path: Path) -> None:
     assert str(err.value).splitlines() == [
         f"{path}:4: layers[0]: a 3x3 kernel does not fit a 2x4 input with padding 0; make the input larger "
         "or the kernel smaller",
-        f"{path}:5: layers[1].dtype: Input should be 'int8', 'int16' or 'bf16', got 'int9'",
+        f"{path}:5: layers[1].dtype: Input should be 'int8', 'int16', 'bf16' or 'bfp16', got 'int9'",
         f"{path}:5: layers[1].m: Input should be greater than or equal to 1, got 0",
-        f"{path}:6: layers[2]: out_dtype bf16 is not produced from int8 operands; use one of int8, int32",
+        f"{path}:6: layers[2]: out_dtype bf16 is not produced from int8 operands; use one of int8, int16, int32",
         f"{path}:7: layers[3]: Input tag 'matmul' found using 'op' does not match any of the expected tags: "
         "'gemm', 'conv2d', 'elementwise', 'pool', 'softmax', 'layernorm'",
     ]

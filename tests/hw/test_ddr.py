@@ -164,3 +164,48 @@ def test_flows_announced_ahead_complete_as_flows_started_on_time(
     ahead, stats_ahead = run_flows_announced(bandwidth, flows)
     assert ahead == on_time
     assert stats_ahead.busy == stats.busy
+
+
+# -- reads and writes with limits of their own ---------------------------------------------------
+
+def run_directed(bandwidth: float, read: float, write: float,
+                 flows: list[tuple[int, int, float, bool]]) -> list[int]:
+    """Start each (start, bytes, cap, is_write) flow on a DDR with read and write limits."""
+    env = simpy.Environment()
+    ddr = Ddr(env, bandwidth, DdrStats(), read, write)
+    done = [-1] * len(flows)
+
+    def flow(i: int, start: int, nbytes: int, cap: float, write: bool) -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(start)
+        yield ddr.transfer(nbytes, cap, write=write)
+        done[i] = int(env.now)
+
+    for i, f in enumerate(flows):
+        env.process(flow(i, *f))
+    env.run()
+    return done
+
+
+def test_reads_and_writes_each_get_their_own_limit() -> None:
+    # 4 reads and 4 writes at 4 B/cycle each; reads limited to 8, writes to 8, all to 100: each gets 2
+    # B/cycle: 1000 / 2 = 500 cycles. Without direction limits all 8 would run at their caps (250 cycles)
+    flows = [(0, 1000, 4.0, w) for w in (False,) * 4 + (True,) * 4]
+    assert run_directed(100.0, 8.0, 8.0, flows) == [500] * 8
+    assert run_directed(100.0, float("inf"), float("inf"), flows) == [250] * 8
+
+
+def test_a_direction_below_its_limit_leaves_the_rest_to_the_other() -> None:
+    # total 10: one write capped at 2 by its route, reads limited to 16 share the 8 left: 4 each
+    from npusim.hw.ddr import directed_rates
+    assert directed_rates(10.0, 16.0, 16.0, [(2.0, True), (100.0, False), (100.0, False)]) == [2.0, 4.0, 4.0]
+    # the writes' own limit binds first: 3 for the two writes together, the reads take the rest of 10
+    assert directed_rates(10.0, 100.0, 3.0, [(100.0, True), (100.0, True), (100.0, False)]) == [1.5, 1.5, 7.0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(1.0, 64.0), st.lists(st.tuples(st.floats(0.5, 64.0), st.booleans()), min_size=1, max_size=8))
+def test_without_direction_limits_the_rates_are_the_plain_fair_share(bandwidth: float,
+                                                                   flows: list[tuple[float, bool]]) -> None:
+    from npusim.hw.ddr import directed_rates, fair_rates
+    got = directed_rates(bandwidth, float("inf"), float("inf"), flows)
+    assert got == pytest.approx(fair_rates(bandwidth, [c for c, _ in flows]), rel=1e-9, abs=1e-9)

@@ -39,55 +39,55 @@ def tiny() -> NPUConfig:
 def test_compute_npu1_int8_measured_kernel(npu1: NPUConfig) -> None:
     # 64*232*64 = 950272 MACs / (256 * 1.0) = 3712, + 0.092 * 64*64 outputs = 376.83 -> 4088.83 -> 4089
     # (the published 233.0 MACs/cycle is 4078.4 cycles: 0.3% off, validation/cases.yaml)
-    assert timing.compute_cycles(npu1.compute_tile.kernels["int8"], 64, 232, 64) == 4089
+    assert timing.compute_cycles(npu1.compute_tile.kernel(None, "int8"), 64, 232, 64) == 4089
 
 
 def test_compute_npu1_int16_and_bf16(npu1: NPUConfig) -> None:
     # int16 64^3 = 262144 / (64 * 0.81 = 51.84) = 5056.79 -> 5057
-    assert timing.compute_cycles(npu1.compute_tile.kernels["int16"], 64, 64, 64) == 5057
+    assert timing.compute_cycles(npu1.compute_tile.kernel(None, "int16"), 64, 64, 64) == 5057
     # bf16 64*104*64 = 425984 / 128 = 3328, + 0.119 * 4096 = 487.42 -> 3815.42 -> 3816
-    assert timing.compute_cycles(npu1.compute_tile.kernels["bf16"], 64, 104, 64) == 3816
+    assert timing.compute_cycles(npu1.compute_tile.kernel(None, "bf16"), 64, 104, 64) == 3816
 
 
 def test_compute_npu2(npu2: NPUConfig) -> None:
     # int8 950272 / 512 = 1856, + 0.07 * 4096 = 286.72 -> 2142.72 -> 2143
-    assert timing.compute_cycles(npu2.compute_tile.kernels["int8"], 64, 232, 64) == 2143
+    assert timing.compute_cycles(npu2.compute_tile.kernel(None, "int8"), 64, 232, 64) == 2143
     # bf16 48*152*48 = 350208 / (512 * 0.35 = 179.2) = 1954.29, + 0.091 * 2304 = 209.66 -> 2163.95 -> 2164
-    assert timing.compute_cycles(npu2.compute_tile.kernels["bf16"], 48, 152, 48) == 2164
+    assert timing.compute_cycles(npu2.compute_tile.kernel(None, "bf16"), 48, 152, 48) == 2164
 
 
 def test_compute_adds_the_per_call_overhead(tiny: NPUConfig) -> None:
     # int8: 16^3 = 4096 / 256 = 16, + 10 = 26; bf16: 4096 / (128 * 0.5) = 64, + 20 = 84
-    assert timing.compute_cycles(tiny.compute_tile.kernels["int8"], 16, 16, 16) == 26
-    assert timing.compute_cycles(tiny.compute_tile.kernels["bf16"], 16, 16, 16) == 84
+    assert timing.compute_cycles(tiny.compute_tile.kernel(None, "int8"), 16, 16, 16) == 26
+    assert timing.compute_cycles(tiny.compute_tile.kernel(None, "bf16"), 16, 16, 16) == 84
     # one MAC still costs a whole cycle plus the overhead
-    assert timing.compute_cycles(tiny.compute_tile.kernels["int8"], 1, 1, 1) == 11
+    assert timing.compute_cycles(tiny.compute_tile.kernel(None, "int8"), 1, 1, 1) == 11
 
 
 def test_compute_is_the_formula_for_huge_calls(tiny: NPUConfig) -> None:
     # 4096^3 / 256 = 268435456, + 10: the formula, however long the call
-    assert timing.compute_cycles(tiny.compute_tile.kernels["int8"], 4096, 4096, 4096) == 268435466
+    assert timing.compute_cycles(tiny.compute_tile.kernel(None, "int8"), 4096, 4096, 4096) == 268435466
 
 
 def test_compute_charges_each_output_element() -> None:
     # 8*16*8 = 1024 MACs / 256 = 4, + 0.25 * 8*8 outputs = 16 -> 20, + 3 overhead = 23
-    k = KernelSpec(macs_per_cycle=256, efficiency=1.0, overhead_cycles=3, cycles_per_output=0.25)
+    k = KernelSpec(outputs=("int8",), tile_multiple=(1, 1, 1), macs_per_cycle=256, efficiency=1.0, overhead_cycles=3, cycles_per_output=0.25)
     assert timing.compute_cycles(k, 8, 16, 8) == 23
     # the output term does not grow with k: doubling k adds only MAC cycles
     assert timing.compute_cycles(k, 8, 32, 8) == 27
     # a fraction of a cycle from the sum of both terms is rounded up once
-    assert timing.compute_cycles(KernelSpec(macs_per_cycle=256, efficiency=1.0, overhead_cycles=0,
+    assert timing.compute_cycles(KernelSpec(outputs=("int8",), tile_multiple=(1, 1, 1), macs_per_cycle=256, efficiency=1.0, overhead_cycles=0,
                                             cycles_per_output=0.1), 1, 256, 3) == 4  # 3 + 0.3 -> 4
 
 
 def test_compute_rounds_a_fraction_up() -> None:
-    k = KernelSpec(macs_per_cycle=256, efficiency=1.0, overhead_cycles=0)
+    k = KernelSpec(outputs=("int8",), tile_multiple=(1, 1, 1), macs_per_cycle=256, efficiency=1.0, overhead_cycles=0)
     assert timing.compute_cycles(k, 1, 1, 257) == 2  # 257 / 256 = 1.004 -> 2
     assert timing.compute_cycles(k, 1, 1, 256) == 1
 
 
 def test_compute_exact_quotient_is_not_rounded_up() -> None:
-    k = KernelSpec(macs_per_cycle=256, efficiency=0.7, overhead_cycles=0)
+    k = KernelSpec(outputs=("int8",), tile_multiple=(1, 1, 1), macs_per_cycle=256, efficiency=0.7, overhead_cycles=0)
     assert timing.compute_cycles(k, 8, 16, 21) == 15
 
 
@@ -175,3 +175,22 @@ def test_ddr_access_bytes_round_each_run_up_to_whole_accesses(npu1: NPUConfig) -
     assert timing.ddr_access_bytes(ddr, 400, ()) == 448                          # 7 accesses
     assert timing.ddr_access_bytes(ddr, 1024, (Dim(256, 16),)) == 256 * 64       # 256 runs of 4 B
     assert timing.ddr_access_bytes(ddr, 960, (Dim(24, 1), Dim(10, 64))) == 10 * 128  # 96 B runs -> 2 accesses
+
+
+def test_compute_charges_the_type_c_is_kept_in(npu1: NPUConfig) -> None:
+    int8 = npu1.compute_tile.kernel(None, "int8")
+    # 48*280*48 = 645120 MACs / 256 = 2520; int32 C: + 0.365 * 2304 = 840.96 -> 3361 (published 192.0 MAC/cycle =
+    # 3360 cycles, arXiv 2512.13282 Table 1); the default (int8) C: + 0.092 * 2304 = 211.97 -> 2732
+    assert timing.compute_cycles(int8, 48, 280, 48, "int32") == 3361
+    assert timing.compute_cycles(int8, 48, 280, 48) == timing.compute_cycles(int8, 48, 280, 48, "int8") == 2732
+    # int16 C: 64*216*64 / 256 = 3456, + 0.149 * 4096 = 610.3 -> 4067 (published 217.6 MAC/cycle = 4066)
+    assert timing.compute_cycles(int8, 64, 216, 64, "int16") == 4067
+
+
+def test_a_call_is_timed_with_the_type_it_emits(npu1: NPUConfig) -> None:
+    from npusim.isa import Compute
+
+    def call(emit: str | None) -> Compute:
+        return Compute(op="compute", m=48, k=280, n=48, dtype="int8", zero=True, emit=emit)
+    assert timing.kernel_call_cycles(npu1.compute_tile, call("int32")) == 3361
+    assert timing.kernel_call_cycles(npu1.compute_tile, call(None)) == 2732

@@ -470,7 +470,8 @@ def test_no_row_to_cross_columns() -> None:
 
 def test_compute_in_a_dtype_the_config_has_no_kernel_for(tmp_path: Path) -> None:
     text = (CONFIGS / "tiny.yaml").read_text()
-    bf16 = "    bf16:  {macs_per_cycle: 128, efficiency: 0.5, overhead_cycles: 20}\n"
+    bf16 = ("        bf16:  {outputs: [bf16, fp32], tile_multiple: [1, 1, 1], macs_per_cycle: 128, efficiency: 0.5, "
+            "overhead_cycles: 20}\n")
     assert bf16 in text
     path = tmp_path / "no_bf16.yaml"
     path.write_text(text.replace(bf16, ""))
@@ -479,9 +480,9 @@ def test_compute_in_a_dtype_the_config_has_no_kernel_for(tmp_path: Path) -> None
     d["tiles"][CORE]["core"] = [{"op": "loop", "count": 4, "body": [
         {"op": "compute", "m": 4, "k": 8, "n": 4, "dtype": "int8"},
         {"op": "compute", "m": 4, "k": 8, "n": 4, "dtype": "bf16"}]}]
-    check(d, r"x\.json: compute tile \(0,2\): core\[0\]\.body\[1\]: compute in bf16, but the config gives no "
-             r"kernel timing for it \(compute_tile\.kernels has: int8, int16\); add "
-             r"compute_tile\.kernels\.bf16", config)
+    check(d, r"x\.json: compute tile \(0,2\): core\[0\]\.body\[1\]: compute bf16: kernel 'tuned' has no bf16 variant "
+             r"\(compute_tile\.kernels\.tuned\.variants has: int8, int16\); add compute_tile\.kernels\.tuned\.variants\.bf16 "
+             r"or use another kernel or data type", config)
     verify(program_from_dict(d), TINY)  # tiny has bf16
 
 
@@ -590,7 +591,8 @@ def test_trace_not_an_object(tmp_path: Path) -> None:
      r"{p}: tiles\[1\]\.core\[0\]\.count: unknown field; remove it or fix its spelling"),
     (lambda d: d["tiles"][1].update(core=[{"op": "loop", "count": 2, "body": [
         {"op": "compute", "m": 1, "k": 1, "n": 1, "dtype": "fp32"}]}]),
-     r"{p}: tiles\[1\]\.core\[0\]\.body\[0\]\.dtype: Input should be 'int8', 'int16' or 'bf16', got 'fp32'"),
+     r"{p}: tiles\[1\]\.core\[0\]\.body\[0\]\.dtype: Input should be 'int8', 'int16', 'bf16', 'bfp16' or 'int4', "
+     r"got 'fp32'"),
     (lambda d: d["tiles"][1].update(core=[{"op": "jump"}]),
      (r"{p}: tiles\[1\]\.core\[0\]: Input tag 'jump' found using 'op' does not match any of the expected "
       r"tags: 'acquire', 'release', 'compute', 'vector', 'loop', 'code'")),

@@ -27,13 +27,14 @@ STREAM = "xdna-dma-2kib"         # one 2 KiB DMA into a core on npu1: DMA start-
 
 def test_table_loads_and_every_case_has_a_source() -> None:
     table = load_table(TABLE)
-    assert len(table.cases) >= 20
+    assert len(table.cases) >= 45
     for case in table.cases:
         src = case.source
         assert src.citation.strip() and src.url.startswith("https://") and src.where.strip(), case.id
+    assert len({c.origin for c in table.cases}) >= 4
     devices = {c.device for c in table.cases}
-    assert devices == {"npu1", "npu2"}
-    assert {c.workload.kind for c in table.cases} == {"kernel", "stream", "gemm"}
+    assert devices == {"npu1", "npu2", "npu1-8700g"}
+    assert {c.workload.kind for c in table.cases} == {"kernel", "stream", "gemm", "copy", "vector"}
 
 
 def test_pinned_kernel_case_cycles() -> None:
@@ -41,6 +42,7 @@ def test_pinned_kernel_case_cycles() -> None:
     # MACs/cycle = 4,078 cycles)
     (result,) = run_cases(load_table(TABLE), [KERNEL])
     assert 64 * 232 * 64 / result.simulated == 4089
+    assert result.held_out is None  # held out only when asked
     assert result.error_pct == pytest.approx(100 * (950272 / 4089 - 233.0) / 233.0)
 
 
@@ -54,23 +56,26 @@ def test_pinned_stream_case_cycles() -> None:
 def test_script_prints_errors_in_percent_and_writes_the_plot(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     plot = tmp_path / "v.png"
-    assert main(["--only", KERNEL, STREAM, "--plot", str(plot)]) == 0
+    assert main(["--only", KERNEL, STREAM, "--plot", str(plot), "--no-held-out"]) == 0
     out = capsys.readouterr().out
     header, rule, *rows = out.splitlines()
-    assert header.split() == ["#", "case", "device", "types", "metric", "published", "simulated", "error", "%",
-                              "fit", "status", "lock", "wait", "%"]
-    assert re.search(rf"^ *1  {KERNEL} +npu1 +int8->int8 +MACs/cycle +233 +232\.4 +-0\.3 +cal +ok$", out, re.M)
-    assert re.search(rf"^ *2  {STREAM} +npu1 .* cycles +512 +520 +\+1\.6 +ok$", out, re.M)
-    assert "2 cases: 2 within +-15%, 0 outside with an explanation, 0 outside without one" in out
+    assert header.split() == ["#", "case", "source", "device", "types", "metric", "published", "simulated", "error",
+                              "%", "held-out", "%", "fit", "status", "lock", "wait", "%"]
+    assert re.search(rf"^ *1  {KERNEL} +paper +npu1 +int8->int8 +MACs/cycle +233 +232\.4 +-0\.3 +cal +ok$", out, re.M)
+    assert re.search(rf"^ *2  {STREAM} +mlir-aie-guide +npu1 .* cycles +512 +520 +\+1\.6 +ok$", out, re.M)
+    assert ("2 cases from 2 sources (mlir-aie-guide, paper): 2 within +-15%, 0 outside with an explanation, "
+            "0 outside without one") in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_markdown_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--only", STREAM, "--markdown", "--plot", str(tmp_path / "v.png")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("| # | case | device | types | metric | published | simulated | error % | fit | status | "
-                          "lock wait % |\n")
-    assert f"| 1 | {STREAM} | npu1 | int16->int16 | cycles | 512 | 520 | +1.6 |  | ok |  |" in out
+    assert out.startswith("| # | case | source | device | types | metric | published | simulated | error % | held-out % "
+                          "| fit | status | lock wait % |\n")
+    # the guide's 2 KiB transfer: no fit without the guide changes a figure it uses, so held out = shipped
+    assert f"| 1 | {STREAM} | mlir-aie-guide | npu1 | int16->int16 | cycles | 512 | 520 | +1.6 | +1.6 |  | ok |  |" in out
+    assert "- without mlir-aie-guide: fitted on 16 cases" in out
 
 
 def _bad_table(tmp_path: Path, old: str, new: str) -> Path:
@@ -109,10 +114,12 @@ def test_overrides_need_a_reason(tmp_path: Path) -> None:
     path = tmp_path / "cases.yaml"
     path.write_text(
         "tolerance_pct: 15\n"
+        "sources: {someone: {citation: someone, url: https://example.org}}\n"
         "cases:\n"
         "  - id: one\n"
         "    title: a kernel\n"
         "    source: {citation: someone, url: https://example.org, where: Table 1}\n"
+        "    origin: someone\n"
         "    tag: MEAS\n"
         "    device: npu1\n"
         "    clock_mhz: 1000\n"
@@ -123,7 +130,7 @@ def test_overrides_need_a_reason(tmp_path: Path) -> None:
         "    overrides: [ddr.bandwidth_gb_per_s=100]\n")
     with pytest.raises(ConfigError) as err:
         load_table(path)
-    assert str(err.value) == (f"{path}:3: cases[0] (case 'one'): overrides need an override_reason "
+    assert str(err.value) == (f"{path}:4: cases[0] (case 'one'): overrides need an override_reason "
                               "saying why they do not bias the timing")
 
 
@@ -155,3 +162,28 @@ def test_plot_labels_sit_on_their_own_points() -> None:
         nearest = min(range(len(points)), key=lambda k: (points[k][0] - centre[0]) ** 2 + (points[k][1] - centre[1]) ** 2)
         # its own point is the nearest one, or a leader line joins them
         assert nearest == i or a.arrow_patch is not None, a.get_text()
+
+
+def test_a_case_names_one_of_the_sources(tmp_path: Path) -> None:
+    path = _bad_table(tmp_path, "    origin: paper\n", "    origin: hearsay\n")
+    with pytest.raises(ConfigError, match=r"case 'xdna-k-i8-64x232x64': origin 'hearsay' is not one of the sources "
+                       r"\(paper, mlir-aie-guide, ignite-xdna, jena-xdna\); add it under 'sources:'"):
+        load_table(path)
+
+
+@pytest.mark.slow
+@pytest.mark.validation
+def test_the_whole_validation() -> None:
+    """Every published case, on the shipped configs and held out (the fit without its source): at
+    least 45 cases from at least 4 sources; on the shipped configs |error| median within 10% and
+    90th percentile within 25%; every case outside the tolerance, or beyond 25% held out, explained
+    in the table. (Held out, the cases of a source that alone measured what they depend on miss by
+    more: docs/accuracy.md gives the distribution.)"""
+    from validation.run import percentile
+    results = run_cases(load_table(TABLE), held_out=True, jobs=2)
+    assert len(results) >= 45 and len({r.case.origin for r in results}) >= 4
+    assert all(r.held_out_pct is not None for r in results)
+    shipped = [abs(r.error_pct) for r in results]
+    assert percentile(shipped, 50) <= 10.0
+    assert percentile(shipped, 90) <= 25.0
+    assert [r.case.id for r in results if r.status == "MISSED"] == []

@@ -16,14 +16,18 @@ from typing import Any
 import numpy as np
 
 from ... import reference as ref
-from ...numerics import ACC_BYTES, Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, storage_dtype
-from ..layers.matmul import Conv2d, Gemm
+from ...numerics import (
+    ACC_BYTES, FLOAT_KINDS, Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, narrow, storage_dtype, values,
+)
+from ..layers.matmul import BLOCK_FORMATS, Conv2d, Gemm
+from .blocks import format_error, int4_weights, pack_a_bfp16, pack_b_tiles, padded_scales, random_block_b
 from ..mapper.design import TilePlan
 from ..program.conv import input_dims
 
 
 def random_operands(layer: Gemm | Conv2d, seed: int = 0) -> dict[str, Array]:
-    """Operands of ``layer`` drawn at random: full-range integers, bf16 from a unit normal."""
+    """Operands of ``layer`` drawn at random: full-range integers, bf16 from a unit normal, bfp16 as
+    float32 values from a unit normal, int4 weights as their values and scales (:mod:`.blocks`)."""
     rng = np.random.default_rng(seed)
     shapes: dict[str, tuple[int, ...]]
     if isinstance(layer, Gemm):
@@ -32,15 +36,19 @@ def random_operands(layer: Gemm | Conv2d, seed: int = 0) -> dict[str, Array]:
         shapes = {"x": (layer.batch, layer.height, layer.width, layer.in_channels),
                   "w": (layer.kernel_h, layer.kernel_w, layer.in_channels, layer.out_channels)}
     out = {}
-    for name, shape in shapes.items():
-        if layer.dtype == "bf16":
+    for (name, shape), kind in zip(shapes.items(), (layer.dtype, layer.b_type)):
+        if kind in BLOCK_FORMATS and name == "b":
+            out.update(random_block_b(layer, rng, *shape))
+        elif kind == "bf16":
             out[name] = f32_to_bf16(rng.standard_normal(shape, dtype=np.float32))
+        elif kind == "bfp16":
+            out[name] = rng.standard_normal(shape, dtype=np.float32)
         else:
-            info = np.iinfo(storage_dtype(layer.dtype))
-            out[name] = rng.integers(info.min, info.max, size=shape, endpoint=True).astype(storage_dtype(layer.dtype))
+            info = np.iinfo(storage_dtype(kind))
+            out[name] = rng.integers(info.min, info.max, size=shape, endpoint=True).astype(storage_dtype(kind))
     if layer.bias:  # in the accumulator type, about the size of a product sum
         n = layer.n if isinstance(layer, Gemm) else layer.out_channels
-        if layer.dtype == "bf16":
+        if layer.dtype in FLOAT_KINDS:
             out["bias"] = bf16_to_f32(f32_to_bf16(4 * rng.standard_normal(n, dtype=np.float32)))
         else:
             scale = 1 << (16 if layer.dtype == "int8" else 28)
@@ -53,6 +61,7 @@ def _as_gemm(layer: Gemm | Conv2d, operands: dict[str, Array]) -> tuple[Array, A
     reference only; the simulated program never builds these."""
     if isinstance(layer, Gemm):
         return operands["a"], operands["b"]
+    assert layer.b_type != "int4", "int4 weights are lowered for GEMMs only"
     x, w = operands["x"], operands["w"]
     pad, st = layer.padding, layer.stride
     xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
@@ -89,12 +98,46 @@ def _stepwise(p: TilePlan, operands: dict[str, Array], exact: bool = False) -> A
     return ref.gemm_steps(a, b, p.k, p.dtype, p.out, layer.shift, operands.get("bias"), layer.relu, exact)
 
 
+def _blocky(layer: Gemm | Conv2d, emulated: bool) -> bool:
+    """Whether an operand is rounded to a block or group format on the way (:mod:`.blocks`)."""
+    return emulated or layer.dtype in BLOCK_FORMATS or layer.b_type in BLOCK_FORMATS
+
+
+def _exact(layer: Gemm | Conv2d, operands: dict[str, Array]) -> tuple[Array, Array]:
+    """``A`` and ``B`` as exact float64 numbers (bf16 widened, bfp16 as given, int4 as ``q * scale``)."""
+    a, b = _as_gemm(layer, operands)
+    if layer.b_type == "int4":
+        b = int4_weights(b, operands["b_scale"], layer.group_size)
+    return tuple(x if kind in ("bfp16", "int4") else values(x, kind)  # type: ignore[return-value]
+                 for x, kind in ((a, layer.dtype), (b, layer.b_type)))
+
+
+def _exact_reference(layer: Gemm | Conv2d, operands: dict[str, Array], exact: bool = False) -> Array:
+    """The exact product of the given operands (before any block rounding), its bias and ReLU,
+    converted once to the output type (with ``exact``: the float64 values before that)."""
+    a, b = _exact(layer, operands)
+    acc = a.astype(np.float64) @ b.astype(np.float64)
+    if "bias" in operands:
+        acc = acc + operands["bias"].astype(np.float64)
+    if layer.relu:
+        acc = np.maximum(acc, 0)
+    if exact:
+        return acc
+    if layer.output in ("bf16", "fp32"):
+        return ref.encode(acc, layer.output)
+    return narrow(acc.astype(np.float32), layer.output, layer.shift)
+
+
 def reference(layer: Gemm | Conv2d, operands: dict[str, Array], p: TilePlan | None = None,
-              exact: bool = False) -> Array:
+              emulated: bool = False, exact: bool = False) -> Array:
     """numpy's answer, in the layer's output type and shape (``m x n``, or NHWC); with the plan of
-    a design that keeps C in the output type, rounded once per reduction step as it is. With
-    ``exact``, the float64 values before the (last) rounding to the output type."""
-    if p is not None and p.c_type is not None and p.kt > 1:
+    a design that keeps C in the output type, rounded once per reduction step as it is. With a
+    block or group format (or a kernel that ``emulated`` bf16 through bfp16): the exact product of
+    the operands as given, which :func:`compare` allows the format's rounding. With ``exact``, the
+    float64 values before the (last) rounding to the output type."""
+    if _blocky(layer, emulated):
+        out = _exact_reference(layer, operands, exact)
+    elif p is not None and p.c_type is not None and p.kt > 1:
         out = _stepwise(p, operands, exact)
     else:
         a, b = _as_gemm(layer, operands)
@@ -104,13 +147,22 @@ def reference(layer: Gemm | Conv2d, operands: dict[str, Array], p: TilePlan | No
     return out
 
 
+def _b_storage(kind: str) -> np.dtype[Any]:
+    """numpy dtype of B's values before packing: bfp16 as float32, int4 as its int8 values."""
+    return np.dtype(np.float32 if kind == "bfp16" else np.int8 if kind == "int4" else storage_dtype(kind))
+
+
 def pack(p: TilePlan, operands: dict[str, Array], a_bytes: int) -> dict[str, Array]:
     """The DDR tensors ``A`` and ``B`` (bytes) holding ``operands`` in the plan's layout."""
-    layer, dt = p.layer, storage_dtype(p.dtype)
-    a = np.zeros(a_bytes // p.ib, dtype=dt)
-    b = np.zeros((p.Kp, p.Np), dtype=dt)
+    layer = p.layer
+    if layer.dtype == "bfp16":
+        a = pack_a_bfp16(operands["a"], p.Mp, p.Kp, a_bytes)
+    else:
+        a = np.zeros(a_bytes // p.ib, dtype=storage_dtype(p.dtype))
+    b = np.zeros((p.Kp, p.Np), dtype=_b_storage(layer.b_type))
     if isinstance(layer, Gemm):
-        a.reshape(-1)[:p.Mp * p.Kp].reshape(p.Mp, p.Kp)[:layer.m, :layer.k] = operands["a"]
+        if layer.dtype != "bfp16":
+            a.reshape(-1)[:p.Mp * p.Kp].reshape(p.Mp, p.Kp)[:layer.m, :layer.k] = operands["a"]
         b[:layer.k, :layer.n] = operands["b"]
     else:
         hp, wp = input_dims(p)
@@ -124,8 +176,12 @@ def pack(p: TilePlan, operands: dict[str, Array], a_bytes: int) -> dict[str, Arr
     if p.design.b_layout != "tiled":  # column-major (B^T, Np x Kp) or row-major (Kp x Np)
         full = np.ascontiguousarray(b.T if p.design.b_layout == "col" else b)
         return {"A": a.view(np.uint8), "B": full.reshape(-1).view(np.uint8)}
-    tiled = b.reshape(p.kt, p.k, p.Np // p.n, p.n).transpose(2, 0, 1, 3)  # [n tile][step][k][n]
-    raw = np.ascontiguousarray(tiled).reshape(p.Np // p.n, p.kt, -1).view(np.uint8)
+    if layer.b_type in BLOCK_FORMATS:
+        scales = padded_scales(layer, operands["b_scale"], p.Kp, p.Np) if layer.b_type == "int4" else None
+        raw = pack_b_tiles(layer, b, scales, p.k, p.n)
+    else:
+        tiled = b.reshape(p.kt, p.k, p.Np // p.n, p.n).transpose(2, 0, 1, 3)  # [n tile][step][k][n]
+        raw = np.ascontiguousarray(tiled).reshape(p.Np // p.n, p.kt, -1).view(np.uint8)
     if layer.bias:  # each B tile is followed by its n bias values
         bias = np.zeros(p.Np, dtype=accumulate_dtype(p.dtype))
         bias[:len(operands["bias"])] = operands["bias"]
@@ -150,23 +206,33 @@ def unpack(p: TilePlan, tensors: dict[str, Array]) -> Array:
 
 
 def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array,
-            p: TilePlan | None = None) -> tuple[bool, float, dict[str, Any]]:
+            p: TilePlan | None = None, emulated: bool = False) -> tuple[bool, float, dict[str, Any]]:
     """Whether ``got`` is numpy's answer for the design of plan ``p`` (exact for integer outputs;
-    for bf16 and fp32 a correct rounding of the exact value, give or take the fp32 summation
-    error), the largest absolute error, and details."""
-    want = reference(layer, operands, p)
+    for bf16 and fp32 within one rounding of the output plus fp32 summation error; with a block or
+    group format, or a kernel that ``emulated`` bf16 through bfp16, also within the format's
+    rounding of the operands and, C kept in bf16, one rounding per reduction step), the largest
+    absolute error, and details."""
+    want = reference(layer, operands, p, emulated)
     if got.shape != want.shape:
         return False, float("inf"), {"shape": got.shape, "expected": want.shape}
     err = np.abs(ref.decode(got, layer.output) - ref.decode(want, layer.output))
     max_err = float(err.max()) if err.size else 0.0
     if layer.output not in ("bf16", "fp32"):
         return bool(max_err == 0), max_err, {}
-    a, b = _as_gemm(layer, operands)
-    mag = np.abs(ref.decode(a, layer.dtype)) @ np.abs(ref.decode(b, layer.dtype))
+    a, b = _exact(layer, operands)
+    mag = np.abs(a) @ np.abs(b)
     if "bias" in operands:
         mag = mag + np.abs(operands["bias"].astype(np.float64))
     mag = mag.reshape(want.shape)
-    slack = (a.shape[1] + 2) * 2.0 ** -23 * mag
-    exact = reference(layer, operands, p, exact=True)
-    bad = int((~ref.rounded_right(got, want, exact, layer.output, slack)).sum())
+    k = a.shape[1]
+    if not _blocky(layer, emulated):  # one correct rounding of the exact value, give or take fp32 sums
+        exact = reference(layer, operands, p, exact=True)
+        bad = int((~ref.rounded_right(got, want, exact, layer.output, (k + 2) * 2.0 ** -23 * mag)).sum())
+        return bad == 0, max_err, {"out_of_tolerance": bad}
+    ulp = 2.0 ** -7 if layer.output == "bf16" else 2.0 ** -23
+    fmt = format_error(a, b, layer.dtype, layer.b_type, emulated).reshape(want.shape)
+    steps = p.kt if p is not None and p.c_type is not None else 1  # C rounded to the output type per step
+    fmt = fmt + (steps - 1) * ulp * (mag + fmt)
+    tol = ulp * (np.abs(values(want, layer.output)) + fmt) + fmt + (k + 2) * 2.0 ** -23 * (mag + fmt)
+    bad = int((err > tol).sum())
     return bad == 0, max_err, {"out_of_tolerance": bad}

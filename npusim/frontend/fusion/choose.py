@@ -38,9 +38,11 @@ class Ranked:
 
 def chainable(layers: list[Conv2d]) -> bool:
     """Whether convolutions can share a resident group: batch 1, one operand and output type (each
-    member's output is an operand of the type), one bias setting (B tiles are one size)."""
+    member's output is an operand of the type; int8, int16 or bf16, B of A's type), one bias setting
+    (B tiles are one size), one kernel library."""
     first = layers[0]
     return all(ly.batch == 1 and ly.dtype == first.dtype and ly.output == first.dtype and ly.bias == first.bias
+               and ly.b_dtype is None and ly.dtype in ("int8", "int16", "bf16") and ly.kernel == first.kernel
                for ly in layers)
 
 
@@ -53,8 +55,8 @@ def _member(ctx: Context, ly: Conv2d, slices: int, bands: int, m: Arr, k: Arr, n
     nb = -(-ly.out_channels // (slices * n))
     tiles = -(-ly.out_h // bands) * -(-ly.out_w // m) * nb
     b_tile = k * n * ib + (n * 4 if ly.bias else 0)
-    kc = compute_cycles(cfg.compute_tile.kernels[ly.dtype], m, k, n)
-    epi = epilogue_cycles(cfg.compute_tile, ly.dtype, m * n, ly.bias, ly.relu)
+    kc = compute_cycles(ctx.kernel, m, k, n)
+    epi = epilogue_cycles(cfg.compute_tile, ly.vector_type, m * n, ly.bias, ly.relu)
     compute = tiles * (kt * (kc + 2 * ctx.lock_ops) + epi + ctx.lock_ops)
     def xfer(nbytes: Arr) -> Arr:
         return -(-nbytes // ctx.rate) + ctx.startup

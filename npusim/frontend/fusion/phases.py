@@ -55,7 +55,7 @@ def compute_step(p: TilePlan, t: str) -> Step:
         return [Acquire("acquire", f"{t}_a_full"), Acquire("acquire", f"{t}_b_full"),
                 Compute("compute", p.m, p.k, p.n, layer.dtype, f"{t}_a{par}", f"{t}_b{par}", f"{t}_c{cpar}",
                         zero=first, emit=p.out if last else None, shift=layer.shift if last else 0,
-                        bias=layer.bias and last, relu=layer.relu and last),
+                        bias=layer.bias and last, relu=layer.relu and last, kernel=layer.kernel),
                 Release("release", f"{t}_a_empty"), Release("release", f"{t}_b_empty")]
     return step
 

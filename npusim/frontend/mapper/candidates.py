@@ -1,7 +1,8 @@
 """The design space of a matmul layer: every design that fits the config, with its estimate.
 
 Tile sizes are multiples of the AIE-ML matmul shapes (``m`` of 4, ``k`` and ``n`` of 8) from a
-grid that includes the published kernels' sizes, up to the layer's size. For each part of the
+grid that includes the published kernels' sizes, up to the layer's size, and only those the
+layer's kernel supports (``KernelSpec.tile_problem``: its mmul multiples and size limits). For each part of the
 array (1..``columns`` columns x 1..usable compute rows) and each combination of the other options
 (C buffers, C storage, reuse, B layout) the whole grid of tile sizes is evaluated at once by
 :func:`.estimate.estimate_grid`, after dropping the tile sizes that do not fit the compute tile's
@@ -17,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ...numerics import IN_BYTES, OUT_BYTES
+from ...numerics import OUT_BYTES
 from ..errors import LoweringError
 from ..layers.matmul import Conv2d, Gemm
 from .design import B_LAYOUTS, C_STORAGE, REUSE, SPLITS, STACK_BYTES, Design, Pins, TilePlan, conv_channels, shape_of, up
 from .estimate import RESIDENT_A, RESIDENT_B, Context, Estimate, estimate_grid
+from .sizes import BLOCK_B, a_run_bytes, b_tile_bytes, k_problem
 
 TILE_M = (4, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 192, 256)
 TILE_K = (8, 16, 24, 32, 40, 48, 56, 64, 72, 96, 104, 112, 128, 152, 192, 232, 256, 384, 512)
@@ -74,11 +76,16 @@ def tile_grid(ctx: Context, columns: int, rows: int, pins: Pins, pixels: str = "
         return tuple(np.array([v], dtype=np.int64) for v in pins.tiles)  # type: ignore[return-value]
     M, K, N = shape_of(layer)
     kmax = up(K if isinstance(layer, Gemm) else layer.kernel_w * conv_channels(layer), 8)
-    ms = [m for m in TILE_M if m <= max(4, up(-(-M // rows), 4))]
+    kernel = ctx.kernel  # only the tile sizes the layer's kernel supports (its mmul multiples, its limits)
+    rm, rk, rn = kernel.tile_multiple
+    ms = [m for m in TILE_M if m <= max(rm, up(-(-M // rows), 4))]
     if pixels == "rows" and isinstance(layer, Conv2d):
         ms = row_tiles(layer)
-    ks = [k for k in TILE_K if k <= max(8, kmax)]
-    ns = [n for n in TILE_N if n <= max(8, up(-(-N // columns), 8))]
+    ks = [k for k in TILE_K if k <= max(rk, kmax)]
+    ns = [n for n in TILE_N if n <= max(rn, up(-(-N // columns), 8))]
+    ms = [m for m in ms if kernel.tile_problem(m, rk, rn) is None]
+    ks = [k for k in ks if kernel.tile_problem(rm, k, rn) is None and k_problem(layer, k) is None]
+    ns = [n for n in ns if kernel.tile_problem(rm, rk, n) is None]
     mm, kk, nn = np.meshgrid(ms, ks, ns, indexing="ij")
     return mm.ravel().astype(np.int64), kk.ravel().astype(np.int64), nn.ravel().astype(np.int64)
 
@@ -98,7 +105,6 @@ def padded_grid(ctx: Context, columns: int, rows: int, m: Any, k: Any, n: Any, s
     else:
         sm, sn, group, feeders = 1, rows, 1, ((1, 1),)
     Np = -(-N // (columns * sn * n)) * (columns * sn * n)
-    ib = IN_BYTES[layer.dtype]
     g: dict[str, Any] = {"m": m, "k": k, "n": n, "R": rows, "C": columns, "group": group, "Np": Np, "Sm": sm,
                          "Sn": sn, "feeders": feeders, "split": split}
     if isinstance(layer, Gemm):
@@ -122,7 +128,7 @@ def padded_grid(ctx: Context, columns: int, rows: int, m: Any, k: Any, n: Any, s
     g["kt"] = g["Kp"] // k
     g["mb"] = g["Mp"] // (sm * m)
     g["nb"] = Np // (columns * sn * n)
-    g["b_tile"] = k * n * ib + (n * 4 if layer.bias else 0)
+    g["b_tile"] = b_tile_bytes(layer, k, n)
     return g
 
 
@@ -131,13 +137,14 @@ def _fits(ctx: Context, g: dict[str, Any], a_block: str, pinned_reuse: bool = Fa
     compute tile's data memory and the memory tile (and are worth it: a block resident for a single
     super-tile is left out unless ``pinned_reuse``)."""
     cfg, layer = ctx.config, ctx.layer
-    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    ob = OUT_BYTES[layer.output]
     m, k, n, R = g["m"], g["k"], g["n"], g["R"]
     cb = np.where(g["c_storage"] == 0, 4, ob)
-    l1 = np.where(g["c_storage"] < 0, 1 << 62, 2 * (m * k * ia + g["b_tile"]) + g["c_buffers"] * m * n * cb + STACK_BYTES)
+    l1 = np.where(g["c_storage"] < 0, 1 << 62,
+                  2 * (m * a_run_bytes(layer, k) + g["b_tile"]) + g["c_buffers"] * m * n * cb + STACK_BYTES)
     a_steps = np.where(g["reuse"] == RESIDENT_A, g["kt"], g["lp"] // k if a_block == "row" else 1)
     b_steps = np.where(g["reuse"] == RESIDENT_B, g["kt"], 1)
-    l2 = 2 * (g["group"] * m * a_steps * k * ia + g["Sn"] * b_steps * g["b_tile"] + R * m * n * ob)
+    l2 = 2 * (g["group"] * m * a_run_bytes(layer, a_steps * k) + g["Sn"] * b_steps * g["b_tile"] + R * m * n * ob)
     # a block resident for one super-tile only is streaming with more memory: left to "none"
     moot = (g["reuse"] == RESIDENT_A) & (g["nb"] == 1) | (g["reuse"] == RESIDENT_B) & (g["mb"] == 1)
     return (l1 <= cfg.compute_tile.data_mem_kib * 1024) & (l2 <= cfg.mem_tile.size_kib * 1024) & (~moot | pinned_reuse)
@@ -157,6 +164,8 @@ def option_sets(ctx: Context, columns: int, rows: int, pins: Pins) -> Iterator[t
     stored = layer.b_layout if isinstance(layer, Gemm) else "weight"
     allowed = B_LAYOUTS if stored == "weight" else (stored,)
     layouts = allowed if pins.b_layout is not None else ("tiled",) if stored == "weight" else allowed
+    if layer.b_type in BLOCK_B:  # block formats are packed offline tile by tile
+        layouts = ("tiled",)
     splits = [sp for sp in SPLITS if _channels_fit(ctx, columns, rows, sp)]
     pixel_kinds = ("strip", "rows") if conv else ("strip",)
     for cb, cs, reuse, bl, ab, sp, px in itertools.product((2, 1), storages, REUSE, layouts, ("step", "row"), splits,
@@ -209,7 +218,7 @@ def _with_options(ctx: Context, g: dict[str, Any], combos: list[tuple[int, str, 
     ``c_storage`` (an index into :data:`C_STORAGE`, -1 where none fits) and ``reuse`` (an index into
     :data:`REUSE`) as arrays."""
     ob, m, n = OUT_BYTES[ctx.layer.output], g["m"], g["n"]
-    budget = ctx.config.compute_tile.data_mem_kib * 1024 - 2 * (m * g["k"] * IN_BYTES[ctx.layer.dtype] + g["b_tile"]) \
+    budget = ctx.config.compute_tile.data_mem_kib * 1024 - 2 * (m * a_run_bytes(ctx.layer, g["k"]) + g["b_tile"]) \
         - STACK_BYTES
     parts = []
     for reuse in dict.fromkeys(c[2] for c in combos):
@@ -250,14 +259,14 @@ def smallest_need(ctx: Context, pins: Pins) -> tuple[int, int, tuple[int, int, i
     its best options: what the error says when nothing fits."""
     best: tuple[int, int, tuple[int, int, int]] | None = None
     layer = ctx.layer
-    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    ob = OUT_BYTES[layer.output]
     for columns, rows in geometries(ctx, pins):
         m, k, n = tile_grid(ctx, columns, rows, pins)
         g = padded_grid(ctx, columns, rows, m, k, n)
         cb = min(4 if pins.c_storage in (None, "acc") else ob, ob if pins.c_storage != "acc" else 4)
         bufs = pins.c_buffers or 1
-        l1 = 2 * (m * k * ia + g["b_tile"]) + bufs * m * n * cb + STACK_BYTES
-        l2 = 2 * (g["group"] * m * k * ia + g["b_tile"] + rows * m * n * ob)
+        l1 = 2 * (m * a_run_bytes(layer, k) + g["b_tile"]) + bufs * m * n * cb + STACK_BYTES
+        l2 = 2 * (g["group"] * m * a_run_bytes(layer, k) + g["b_tile"] + rows * m * n * ob)
         i = int(np.argmin(l1))
         if best is None or int(l1[i]) < best[0]:
             best = (int(l1[i]), int(l2[i]), (int(m[i]), int(k[i]), int(n[i])))

@@ -48,6 +48,7 @@ from typing import Literal
 from ...numerics import ACC_BYTES, IN_BYTES, OUT_BYTES, OutType
 from ..layers.matmul import Conv2d, Gemm
 from .estimate import Estimate
+from .sizes import a_run_bytes, b_plain_bytes, b_tile_bytes
 
 STACK_BYTES = 1024
 """Data memory a core keeps for its stack (mlir-aie's default core stack size, 0x400)."""
@@ -156,12 +157,6 @@ def c_bytes(c_storage: str, out: OutType) -> int:
     return ACC_BYTES if c_storage == "acc" else OUT_BYTES[out]
 
 
-def b_tile_bytes(k: int, n: int, ib: int, bias: bool) -> int:
-    """A B tile: ``k x n`` operands, followed by ``n`` 32-bit bias values when a bias is fused (the
-    bias rides with every B tile, a layout made offline with the weights)."""
-    return k * n * ib + (n * ACC_BYTES if bias else 0)
-
-
 def shape_of(layer: Gemm | Conv2d) -> tuple[int, int, int]:
     """The implicit GEMM of a layer: (M, K, N)."""
     if isinstance(layer, Gemm):
@@ -236,7 +231,22 @@ class TilePlan:
 
     @property
     def ib(self) -> int:
+        """Bytes of an A element (plain types; a convolution's A is one)."""
         return IN_BYTES[self.layer.dtype]
+
+    def a_run(self, elems: int) -> int:
+        """Bytes of ``elems`` A elements along K (:func:`a_run_bytes`)."""
+        return int(a_run_bytes(self.layer, elems))
+
+    @property
+    def jb(self) -> int:
+        """Bytes of a B element in B's row- or column-major layouts (:func:`b_plain_bytes`)."""
+        return b_plain_bytes(self.layer)
+
+    @property
+    def a_tile_bytes(self) -> int:
+        """One A tile (``m x k``) in the compute tile."""
+        return self.design.m * self.a_run(self.design.k)
 
     @property
     def ob(self) -> int:
@@ -290,7 +300,7 @@ class TilePlan:
     @property
     def b_bytes(self) -> int:
         """Bytes of one B tile as it travels: ``k x n`` operands, then the bias if fused."""
-        return b_tile_bytes(self.k, self.n, self.ib, self.layer.bias)
+        return int(b_tile_bytes(self.layer, self.k, self.n))
 
     @property
     def a_block_steps(self) -> int:
@@ -309,14 +319,14 @@ class TilePlan:
     def l1_bytes(self) -> int:
         """A compute tile's data memory use: A and B double-buffered, C, the stack."""
         d = self.design
-        return 2 * (d.m * d.k * self.ib + self.b_bytes) + d.c_buffers * d.m * d.n * self.cb + STACK_BYTES
+        return 2 * (self.a_tile_bytes + self.b_bytes) + d.c_buffers * d.m * d.n * self.cb + STACK_BYTES
 
     @property
     def memtile_bytes(self) -> int:
         """A feeder memory tile's use: the A blocks of its rows, the B blocks (slices) of its column,
         the C blocks of every row, each double-buffered."""
         d = self.design
-        a = self.a_tiles(0) * d.m * self.a_block_steps * d.k * self.ib
+        a = self.a_tiles(0) * d.m * self.a_run(self.a_block_steps * d.k)
         return 2 * (a + d.slices * self.b_block_steps * self.b_bytes + d.rows * d.m * d.n * self.ob)
 
     @property

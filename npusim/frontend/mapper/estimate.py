@@ -19,13 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from ...config import NPUConfig
+from ...config import KernelSpec, NPUConfig
 from ...hw.timing import (
     compute_cycles, ddr_bytes_per_cycle, ddr_latency_cycles, ddr_runs_bytes, epilogue_cycles,
     stream_bytes_per_cycle,
 )
-from ...numerics import IN_BYTES, OUT_BYTES
+from ...numerics import OUT_BYTES
 from ..layers.matmul import Conv2d, Gemm
+from .sizes import a_run_bytes as _ar, b_plain_bytes
 
 Arr = Any
 """A numpy integer array (one element per candidate tile size) or a plain integer."""
@@ -71,6 +72,12 @@ class Context:
     lock_ops: int
     """Core cycles of one acquire plus one release."""
 
+    @property
+    def kernel(self) -> KernelSpec:
+        """The layer's kernel variant (its kernel library, or the config's default; its operand types)."""
+        layer = self.layer
+        return self.config.compute_tile.kernel(layer.kernel, layer.dtype, layer.b_dtype, layer.output)
+
     @staticmethod
     def of(config: NPUConfig, layer: Gemm | Conv2d) -> "Context":
         rate = stream_bytes_per_cycle(config.stream_switch, config.shim_tile.dma,
@@ -89,7 +96,7 @@ def _xfer(ctx: Context, nbytes: Arr) -> Arr:
 def ddr_bytes(ctx: Context, g: dict[str, Arr], b_layout: str, a_block: str) -> Arr:
     """Bytes DDR serves for a design (reads of A and B, writes of C), whole accesses per run."""
     ddr, layer = ctx.config.ddr, ctx.layer
-    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    ob = OUT_BYTES[layer.output]
     m, k, n, kt, mb, nb, R, C = g["m"], g["k"], g["n"], g["kt"], g["mb"], g["nb"], g["R"], g["C"]
     res_a, res_b = g["reuse"] == RESIDENT_A, g["reuse"] == RESIDENT_B
     a_reads = mb * np.where(res_a, 1, nb)  # each row block of A is read once, or once per super-tile column
@@ -97,15 +104,15 @@ def ddr_bytes(ctx: Context, g: dict[str, Arr], b_layout: str, a_block: str) -> A
     for rows, count in g["feeders"]:  # (A tiles a feeder takes, feeders taking that many)
         if isinstance(layer, Gemm):  # rows of k elements, or whole rows when they are all of K
             whole = (kt == 1) | res_a
-            run = np.where(whole, rows * m * g["Kp"] * ia, k * ia)
+            run = np.where(whole, rows * m * _ar(layer, g["Kp"]), _ar(layer, k))
             runs = np.where(whole, 1, rows * m * kt)
         else:  # a step's (or kernel row's) run per pixel; the pixels' runs merge where their windows abut,
             # across a strip, or across an output row when tiles are of whole rows
-            step = np.where(res_a | (a_block == "row"), g["lp"] * ia, k * ia)
-            merge = layer.stride * g["cp"] * ia == step
+            step = np.where(res_a | (a_block == "row"), _ar(layer, g["lp"]), _ar(layer, k))
+            merge = _ar(layer, layer.stride * g["cp"]) == step
             span = layer.out_w if g["pixels"] == "rows" else rows * m
             run = np.where(merge, span * step, step)
-            runs = np.where(merge, rows * m // span, rows * m) * (g["Kp"] * ia // step)
+            runs = np.where(merge, rows * m // span, rows * m) * (_ar(layer, g["Kp"]) // step)
         a = a + count * a_reads * ddr_runs_bytes(ddr, runs, run)
     b_reads = nb * np.where(res_b, 1, mb)
     wide = g["Sn"] * n  # a column's B: one slice, or one per row
@@ -115,12 +122,14 @@ def ddr_bytes(ctx: Context, g: dict[str, Arr], b_layout: str, a_block: str) -> A
         b = _b_reads(ctx, g, whole & (C == 1), np.where(whole, 1, g["Sn"] * kt),
                      np.where(whole, g["Sn"] * kt * g["b_tile"], g["b_tile"]))
     elif b_layout == "col":  # wide runs of k, or of all of K (resident, or a single step)
+        jb = b_plain_bytes(layer)
         whole = (kt == 1) | res_b
         b = _b_reads(ctx, g, whole & (C == 1), np.where(whole, 1, wide * kt),
-                     np.where(whole, wide * g["Kp"] * ia, k * ia))
+                     np.where(whole, wide * g["Kp"] * jb, k * jb))
     else:  # Kp runs of wide
+        jb = b_plain_bytes(layer)
         one = g["Np"] == wide
-        b = ddr_runs_bytes(ddr, b_reads * C * np.where(one, 1, g["Kp"]), np.where(one, g["Kp"] * wide * ia, wide * ia))
+        b = ddr_runs_bytes(ddr, b_reads * C * np.where(one, 1, g["Kp"]), np.where(one, g["Kp"] * wide * jb, wide * jb))
     c = ddr_runs_bytes(ddr, mb * nb * C * np.where(narrow, 1, R * m), np.where(narrow, R * m * n * ob, n * ob))
     return a + b + c
 
@@ -165,7 +174,7 @@ def _shim_channels(ctx: Context, g: dict[str, Arr], a_block: str) -> tuple[Arr, 
     task pays the DMA start-up and the DDR latency, then moves its bytes at the channel's rate. The
     runtime issues one task per channel per wave (:mod:`..program.matmul`)."""
     layer = ctx.layer
-    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    ob = OUT_BYTES[layer.output]
     m, n, kt, mb, nb, R = g["m"], g["n"], g["kt"], g["mb"], g["nb"], g["R"]
     res_a, res_b = g["reuse"] == RESIDENT_A, g["reuse"] == RESIDENT_B
     conv = isinstance(layer, Conv2d)
@@ -180,7 +189,7 @@ def _shim_channels(ctx: Context, g: dict[str, Arr], a_block: str) -> tuple[Arr, 
     a_blocks = np.where(res_a, mb, mb * nb)
     b_tasks, b_blocks = np.where(res_b, nb, waves), np.where(res_b, nb, mb * nb)
     per_task = ctx.startup + ctx.ddr_latency
-    a = a_tasks * per_task + -(-(a_blocks * g["group"] * m * g["Kp"] * ia) // ctx.rate)
+    a = a_tasks * per_task + -(-(a_blocks * g["group"] * m * _ar(layer, g["Kp"])) // ctx.rate)
     b = b_tasks * per_task + -(-(b_blocks * g["Sn"] * kt * g["b_tile"]) // ctx.rate)
     c = waves * per_task + -(-(mb * nb * R * m * n * ob) // ctx.rate)
     return a, b, c
@@ -191,21 +200,22 @@ def estimate_grid(ctx: Context, g: dict[str, Arr], b_layout: str, a_block: str =
     :func:`.candidates.padded_grid`, with each candidate's C buffers ``g["c_buffers"]`` and reuse
     ``g["reuse"]``): ``compute``, ``ddr``, ``stream``, ``overhead``, ``cycles`` and ``ddr_bytes``."""
     cfg, layer = ctx.config, ctx.layer
-    ia, ob = IN_BYTES[layer.dtype], OUT_BYTES[layer.output]
+    ob = OUT_BYTES[layer.output]
     m, k, n, kt, mb, nb, R, grp = g["m"], g["k"], g["n"], g["kt"], g["mb"], g["nb"], g["R"], g["group"]
     res_a, res_b = g["reuse"] == RESIDENT_A, g["reuse"] == RESIDENT_B
     tiles = mb * nb  # output tiles per core
-    kc = compute_cycles(cfg.compute_tile.kernels[layer.dtype], m, k, n)
-    epi = epilogue_cycles(cfg.compute_tile, layer.dtype, m * n, layer.bias, layer.relu)
+    kc = np.where(g["c_storage"] == 1, compute_cycles(ctx.kernel, m, k, n, layer.output),
+                  compute_cycles(ctx.kernel, m, k, n, None))  # C kept in the output type: its kernel rule
+    epi = epilogue_cycles(cfg.compute_tile, layer.vector_type, m * n, layer.bias, layer.relu)
     c_out = _xfer(ctx, m * n * ob)  # one core's C block to its memory tile
     compute = tiles * (kt * (kc + 2 * ctx.lock_ops) + epi + ctx.lock_ops)
     # with one C buffer the core waits for it to drain before the next output tile
     compute = compute + np.where(g["c_buffers"] == 1, tiles * (c_out + ctx.lock_ops + 2 * ctx.hop), 0)
-    a_tile, b_tile = m * k * ia, g["b_tile"]
+    a_tile, b_tile = m * _ar(layer, k), g["b_tile"]
     a_row = tiles * kt * _xfer(ctx, a_tile)
     b_col = tiles * kt * _xfer(ctx, b_tile)
     a_steps = np.where(res_a, kt, g["lp"] // k if a_block == "row" else 1)
-    a_in = mb * np.where(res_a, 1, nb) * (kt // a_steps) * grp * _xfer(ctx, m * a_steps * k * ia)
+    a_in = mb * np.where(res_a, 1, nb) * (kt // a_steps) * grp * _xfer(ctx, m * _ar(layer, a_steps * k))
     b_in = g["Sn"] * np.where(res_b, nb * _xfer(ctx, kt * b_tile), b_col)
     join = tiles * R * _xfer(ctx, m * n * ob)
     shims = _shim_channels(ctx, g, a_block)
@@ -216,7 +226,7 @@ def estimate_grid(ctx: Context, g: dict[str, Arr], b_layout: str, a_block: str =
     # before the first kernel call: DDR latency, then the first A and B blocks (a resident block
     # whole) into the memory tiles, each at its channel's rate and all together within DDR's
     # bandwidth, and on to the core; after the last: its C out, joined, written
-    a_first, b_first = grp * m * a_steps * k * ia, np.where(res_b, kt, 1) * b_tile
+    a_first, b_first = grp * m * _ar(layer, a_steps * k), np.where(res_b, kt, 1) * b_tile
     feeders = sum(count for _, count in g["feeders"])
     first_ddr = np.ceil((feeders * a_first + g["C"] * g["Sn"] * b_first) / ctx.bpc).astype(np.int64)
     first = np.maximum(np.maximum(_xfer(ctx, a_first), g["Sn"] * _xfer(ctx, b_first)), first_ddr)

@@ -56,13 +56,13 @@ def explain(config: NPUConfig, low: Lowered) -> str:
     cycles, and the search that chose it."""
     p, prog = low.plan, low.program
     layer = p.layer
-    kern = config.compute_tile.kernels[layer.dtype]
+    kern = config.compute_tile.kernel(layer.kernel, layer.dtype, layer.b_dtype)
     cores = p.columns * p.rows
     padded = p.Mp * p.Kp * p.Np
     ideal = p.M * p.K * p.N / (cores * kern.macs_per_cycle * kern.efficiency)
     l1 = config.compute_tile.data_mem_kib * 1024
     l2 = config.mem_tile.size_kib * 1024
-    a, b, c = p.m * p.k * p.ib, p.b_bytes, p.m * p.n * p.cb
+    a, b, c = p.a_tile_bytes, p.b_bytes, p.m * p.n * p.cb
     out = [
         f"layer      {layer.name}: {layer.describe()}",
         f"array      {config.name}: {p.columns} of {config.columns} columns x {p.rows} of {config.compute_rows} "
@@ -72,10 +72,10 @@ def explain(config: NPUConfig, low: Lowered) -> str:
     ]
     if layer.epilogue:
         nodes = f" (graph nodes {', '.join(layer.fused)})" if layer.fused else ""
-        epi = epilogue_cycles(config.compute_tile, layer.dtype, p.m * p.n, layer.bias, layer.relu)
+        epi = epilogue_cycles(config.compute_tile, layer.vector_type, p.m * p.n, layer.bias, layer.relu)
         out += [f"fused      {', '.join(layer.epilogue)} into {layer.name}{nodes}: applied to the accumulators in the "
                 f"last kernel call of each output tile, {epi} cycles per call (compute_tile.vector."
-                f"{{{','.join(layer.epilogue)}}}.{layer.dtype}.cycles_per_element x m*n)"
+                f"{{{','.join(layer.epilogue)}}}.{layer.vector_type}.cycles_per_element x m*n)"
                 + (f"; the bias rides with each B tile (+{p.n * ACC_BYTES} B)" if layer.bias else "")]
     if isinstance(layer, Conv2d):
         hp, wp = input_dims(p)
@@ -92,13 +92,13 @@ def explain(config: NPUConfig, low: Lowered) -> str:
     out += _design_lines(low) + [
         f"tiles      m={p.m} k={p.k} n={p.n} per core; a super-tile is {p.rows * p.m} x {p.columns * p.n}; "
         f"{p.mb} x {p.nb} super-tiles, {p.kt} reduction steps each",
-        f"kernel     {p.m}x{p.k}x{p.n} {layer.dtype}: {p.kernel_cycles} cycles per call "
+        f"kernel     {p.m}x{p.k}x{p.n} {layer.types} ({layer.kernel or config.compute_tile.default_kernel}): {p.kernel_cycles} cycles per call "
         f"({kern.macs_per_cycle} MACs/cycle x efficiency {kern.efficiency} + {kern.cycles_per_output} cycles "
         f"per output + {kern.overhead_cycles} overhead); "
         f"{p.calls_per_core} calls per core",
         f"core mem   A 2 x {a} B + B 2 x {b} B + C {p.design.c_buffers} x {c} B ({p.cb}-byte elements) + stack "
         f"{STACK_BYTES} B = {p.l1_bytes} of {l1} B ({_pct(p.l1_bytes, l1)})",
-        f"mem tile   A 2 x {p.group} row(s) x {p.m * p.a_block_steps * p.k * p.ib} B + B 2 x "
+        f"mem tile   A 2 x {p.group} row(s) x {p.m * p.a_run(p.a_block_steps * p.k)} B + B 2 x "
         f"{p.b_block_steps * b} B + C {p.rows} rows x 2 x {p.m * p.n * p.ob} B = {p.memtile_bytes} of {l2} B "
         f"({_pct(p.memtile_bytes, l2)})",
         f"placement  A of compute row i comes through the memory tile of column i // {p.group} and is "

@@ -67,7 +67,8 @@ class SearchSettings:
     representative part, extrapolated."""
     part_close: float = 0.03
     """For layers too large to simulate whole, only leaders within this fraction of the best
-    estimate are simulated (in part)."""
+    estimate are simulated (in part), at most two (or ``leaders``); a single one is only checked
+    to build, its estimate trusted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +267,7 @@ def search(config: NPUConfig, layer: Gemm | Conv2d, pins: Pins = Pins(), cache: 
                     break
     else:
         close = settings.close if whole else settings.part_close
-        target = len([c for c in ranked if c.estimate.cycles <= best * (1 + close)][:settings.leaders if whole else 2])
+        target = len([c for c in ranked if c.estimate.cycles <= best * (1 + close)][:settings.leaders if whole else min(settings.leaders, 2)])
         for choice in ranked[:target + 64]:  # leaders that cannot be built are replaced by the next in rank
             if sum(1 for c in leaders if c.ok) >= target:
                 break

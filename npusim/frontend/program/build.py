@@ -15,6 +15,6 @@ def program_of(p: TilePlan) -> Program:
     layer = p.layer
     desc = f"{layer.describe()} lowered by npusim: {p.design.describe()}"
     if isinstance(layer, Gemm):
-        return build_program(p, gemm_a_transfer, p.Mp * p.Kp * p.ib, layer.name, desc)
+        return build_program(p, gemm_a_transfer, p.Mp * p.a_run(p.Kp), layer.name, desc)
     return build_program(p, conv_a_transfer, a_tensor_bytes(p), layer.name, desc, a_chunk=1,
                          a_repeats=(p.a_block_steps > 1 or p.kt == layer.kernel_h) and p.design.pixels == "strip")

@@ -47,20 +47,20 @@ def _name(col: int, row: int) -> str:
 def gemm_a_transfer(p: TilePlan, mb: int, nb: int, count: int, col: int) -> list[Task]:
     """A of a dense GEMM (row-major ``Mp x Kp``): the feeder's ``m``-row slices, for every
     reduction step (``k`` elements at a time) or, resident, whole rows."""
-    tiles, ib = p.a_tiles(col), p.ib
+    tiles, row, step = p.a_tiles(col), p.a_run(p.Kp), p.a_run(p.k)  # bytes of a row of A, of a step's part
     first = p.a_first_tile(mb, col) * p.m
     if p.design.reuse == "a":
-        return [(first * p.Kp * ib, ())]
-    dims = (Dim(p.k * ib // W, 1), Dim(tiles * p.m, p.Kp * ib // W), Dim(p.kt, p.k * ib // W))
-    again = Dim(count, 0) if p.design.order == "mn" else Dim(count, p.design.tile_rows * p.m * p.Kp * ib // W)
-    return [(first * p.Kp * ib, dims + ((again,) if count > 1 else ()))]
+        return [(first * row, ())]
+    dims = (Dim(step // W, 1), Dim(tiles * p.m, row // W), Dim(p.kt, step // W))
+    again = Dim(count, 0) if p.design.order == "mn" else Dim(count, p.design.tile_rows * p.m * row // W)
+    return [(first * row, dims + ((again,) if count > 1 else ()))]
 
 
 def _b_task(p: TilePlan, nt: int, count: int) -> Task:
     """B of the column's ``slices`` columns of tiles from ``nt`` on (``count`` such groups,
     ``columns`` groups apart), in the design's layout: ``tiled`` (one contiguous run per column of
     tiles), ``col`` (``B^T``, ``Np x Kp``) or ``row`` (``Kp x Np``); resident B comes whole, once."""
-    ib, n, k, kt, d = p.ib, p.n, p.k, p.kt, p.design
+    n, k, kt, d = p.n, p.k, p.kt, p.design
     resident, wide = d.reuse == "b", d.slices * n
     if d.b_layout == "tiled":
         column = kt * p.b_bytes
@@ -68,6 +68,7 @@ def _b_task(p: TilePlan, nt: int, count: int) -> Task:
         if d.slices > 1 and not resident:  # step by step, each step's tile of every slice
             return nt * column, (Dim(p.b_bytes // W, 1), Dim(d.slices, column // W), Dim(kt, p.b_bytes // W)) + again
         return nt * column, ((Dim(d.slices * column // W, 1),) + again) if again else ()
+    ib = p.jb
     if d.b_layout == "col":
         dims = () if resident else (Dim(k * ib // W, 1), Dim(wide, p.Kp * ib // W), Dim(kt, k * ib // W))
         again = (Dim(count, p.columns * wide * p.Kp * ib // W),) if count > 1 else ()
@@ -83,7 +84,7 @@ def _length(p: TilePlan, dims: tuple[Dim, ...], whole: int) -> int:
 
 def _compute_tile(p: TilePlan, col: int, row: int) -> TileProgram:
     t, d = _name(col, row), p.design
-    a, b, c = p.m * p.k * p.ib, p.b_bytes, p.m * p.n * p.cb
+    a, b, c = p.a_tile_bytes, p.b_bytes, p.m * p.n * p.cb
     buffers = tuple(Buffer(f"{t}_{x}{i}", size) for x, size in (("a", a), ("b", b)) for i in (0, 1))
     buffers += tuple(Buffer(f"{t}_c{i}", c) for i in range(d.c_buffers))
     locks = tuple(LockDecl(f"{t}_{x}_{s}", (2 if x != "c" else d.c_buffers) if s == "empty" else 0)
@@ -106,7 +107,8 @@ def _core(p: TilePlan, t: str) -> tuple[Instruction, ...]:
                 Compute("compute", p.m, p.k, p.n, layer.dtype, f"{t}_a{par}", f"{t}_b{par}", c,
                         zero=first, emit=p.out if last else None, shift=layer.shift if last or p.c_type else 0,
                         bias=layer.bias and last, relu=layer.relu and last, c_type=p.c_type,
-                        b_transposed=p.design.b_layout == "col"),
+                        b_transposed=p.design.b_layout == "col", b_dtype=layer.b_dtype, kernel=layer.kernel,
+                        group_size=layer.group_size),
                 Release("release", f"{t}_a_empty"), Release("release", f"{t}_b_empty")]
 
     return core_program(p.mb * p.nb, p.kt, step, t, p.design.c_buffers)
@@ -116,13 +118,14 @@ def _a_reads(p: TilePlan, sub: int) -> tuple[Dim, ...]:
     """How a row's MM2S reads its part of an A block (``sub`` bytes, ``m`` rows of ``span``
     elements: all of ``K``, or one kernel row of a convolution, then the next kernel row's):
     ``m x k`` tiles, one per reduction step, in step order."""
-    ib, m, k = p.ib, p.m, p.k
+    m, k = p.m, p.k
     if p.a_block_steps == 1:
         return ()
     span = p.conv_lp or p.Kp
-    dims: tuple[Dim, ...] = (Dim(k * ib // W, 1), Dim(m, span * ib // W), Dim(span // k, k * ib // W))
-    if span * m * ib < sub:  # a resident convolution block: one such part per kernel row
-        dims += (Dim(sub // (span * m * ib), m * span * ib // W),)
+    step, row = p.a_run(k), p.a_run(span)
+    dims: tuple[Dim, ...] = (Dim(step // W, 1), Dim(m, row // W), Dim(span // k, step // W))
+    if row * m < sub:  # a resident convolution block: one such part per kernel row
+        dims += (Dim(sub // (row * m), m * row // W),)
     return dims
 
 
@@ -137,7 +140,7 @@ def _a_streams(p: TilePlan, col: int) -> list[tuple[str, tuple[Endpoint, ...]]]:
 def _mem_a(p: TilePlan, col: int) -> tuple[list[Buffer], list[LockDecl], list[DmaChannelProgram], list[Route]]:
     t, streams = f"m{col}", _a_streams(p, col)
     rows = p.group_rows(col) if p.design.split == "m" else range(1)
-    sub = p.m * p.a_block_steps * p.k * p.ib
+    sub = p.m * p.a_run(p.a_block_steps * p.k)
     buffers = [Buffer(f"{t}_a{x}", len(rows) * sub) for x in (0, 1)]
     locks = [LockDecl(f"{t}_a{r}_{s}", 2 if s == "empty" else 0) for r in rows for s in ("empty", "full")]
     fill = [BufferDescriptor(f"{t}_a{x}", sub, s * sub, acquire=LockOp(f"{t}_a{r}_empty"),
@@ -156,14 +159,16 @@ def _mem_a(p: TilePlan, col: int) -> tuple[list[Buffer], list[LockDecl], list[Dm
 def _b_reads(p: TilePlan, block: int) -> tuple[tuple[int, tuple[Dim, ...]], ...]:
     """How the memory tile reads each slice of a B block (``block`` bytes per slice, ``slices``
     slices): (offset, pattern) giving ``k x n`` (``n x k`` for ``col``) tiles in step order."""
-    d, ib, n, k = p.design, p.ib, p.n, p.k
+    d, n, k = p.design, p.n, p.k
     wide, steps = d.slices * n, p.b_block_steps
     out: list[tuple[int, tuple[Dim, ...]]] = []
     dims: tuple[Dim, ...]
     for s in range(d.slices):
         if d.b_layout == "tiled":
             out.append((s * block, ()))
-        elif d.b_layout == "col":  # the block holds wide columns of steps * k elements
+            continue
+        ib = p.jb
+        if d.b_layout == "col":  # the block holds wide columns of steps * k elements
             dims = (Dim(k * ib // W, 1), Dim(n, steps * k * ib // W), Dim(steps, k * ib // W))
             out.append((s * n * steps * k * ib, dims if steps > 1 else ()))
         else:  # the block holds steps * k rows of wide elements
@@ -264,13 +269,13 @@ def _c_task(p: TilePlan, mb: int, nb: int, count: int, col: int) -> Task:
 def _runtime(p: TilePlan, a_transfer: ATransfer, a_chunk: int, a_repeats: bool) -> list[DmaTask | Wait]:
     ops: list[DmaTask | Wait] = []
     outputs = []
-    b_whole = p.design.slices * (p.kt * p.b_bytes if p.design.b_layout == "tiled" else p.n * p.Kp * p.ib)
+    b_whole = p.design.slices * (p.kt * p.b_bytes if p.design.b_layout == "tiled" else p.n * p.Kp * p.jb)
     for mb, nb, count, first in waves(p, a_chunk, a_repeats):
         for col in range(p.columns):
             tag = f"{mb}_{nb}_{col}"
             if col < p.feeders and (first or p.design.reuse != "a"):
                 for s, (off, dims) in enumerate(a_transfer(p, mb, nb, count, col)):
-                    size = _length(p, dims, p.a_tiles(col) * p.m * p.Kp * p.ib)
+                    size = _length(p, dims, p.a_tiles(col) * p.m * p.a_run(p.Kp))
                     ops.append(DmaTask("dma", f"a{tag}_{s}", (col, 0), "mm2s0", "A", size, off, dims))
             if first or p.design.reuse != "b":
                 off, dims = _b_task(p, (nb * p.columns + col) * p.design.slices, count if p.design.reuse != "b" else 1)
@@ -296,7 +301,7 @@ def b_tensor_bytes(p: TilePlan) -> int:
     """Size of B in DDR in the design's layout."""
     if p.design.b_layout == "tiled":
         return p.Np // p.n * p.kt * p.b_bytes
-    return p.Np * p.Kp * p.ib
+    return p.Np * p.Kp * p.jb
 
 
 def build_program(p: TilePlan, a_transfer: ATransfer, a_bytes: int, name: str, description: str,

@@ -6,7 +6,10 @@ does in its default rounding mode. Integer outputs narrower than the accumulator
 an arithmetic right shift with rounding half up, then saturation (AIE-ML's shift-round-saturate
 on store, rounding mode "positive infinity", saturation on).
 
-This module imports nothing from npusim: the kernels (functional mode) and the frontend's numpy
+The block and group formats (bfp16, group-quantised int4) and the storage size of any operand tile
+(:func:`operand_bytes`) are in :mod:`npusim.numerics.blocks`.
+
+This package imports nothing from npusim: the kernels (functional mode) and the frontend's numpy
 reference use the same rules.
 """
 from __future__ import annotations
@@ -27,7 +30,8 @@ ACC_BYTES = 4
 """Accumulators are 32 bits: int32 for the integer types, fp32 for bf16."""
 
 OUTPUTS: dict[str, tuple[OutType, ...]] = {
-    "int8": ("int8", "int32"), "int16": ("int16", "int32"), "bf16": ("bf16", "fp32"),
+    "int8": ("int8", "int16", "int32"), "int16": ("int16", "int32"), "bf16": ("bf16", "fp32"),
+    "bfp16": ("bf16", "fp32"),
 }
 """Output types each operand type can emit; the first is the default."""
 
@@ -64,9 +68,13 @@ def as_operand(values: Array, kind: str) -> Array:
     return values.astype(np.int64)
 
 
+FLOAT_KINDS = ("bf16", "bfp16", "int4")
+"""Operand types whose products accumulate in fp32 (int4 weights are dequantised to bf16)."""
+
+
 def accumulate_dtype(kind: str) -> np.dtype[Any]:
-    """Accumulator element type of an operand type: int32 or float32."""
-    return np.dtype(np.float32 if kind == "bf16" else np.int32)
+    """Accumulator element type of an operand type: int32, or float32 for the float family."""
+    return np.dtype(np.float32 if kind in FLOAT_KINDS else np.int32)
 
 
 def wrap_int32(x: Array) -> Array:
@@ -122,3 +130,18 @@ def values(x: Array, kind: str) -> Array:
     if kind == "bf16":
         return bf16_to_f32(x.view(np.uint16)).astype(np.float64)
     return x.astype(np.float64)
+
+
+from .blocks import (  # noqa: E402  (the block formats build on the rules above)
+    BFP16_BLOCK, BFP16_BLOCK_BYTES, INT4_SCALE_BYTES, bfp16_bytes, bfp16_decode, bfp16_encode, bfp16_round, int4_decode,
+    int4_encode, int4_pack,
+    operand_bytes, pack_operand, unpack_operand,
+)
+
+__all__ = [
+    "ACC_BYTES", "Array", "BFP16_BLOCK", "BFP16_BLOCK_BYTES", "FLOAT_KINDS", "IN_BYTES", "INT4_SCALE_BYTES", "OUTPUTS",
+    "OUT_BYTES", "OutType", "accumulate_dtype", "as_operand", "bf16_to_f32", "bfp16_decode", "bfp16_encode",
+    "bfp16_bytes", "bfp16_round", "f32_to_bf16", "int4_decode", "int4_encode", "int4_pack", "narrow", "operand_bytes", "pack_operand",
+    "reference_matmul",
+    "storage_dtype", "unpack_operand", "values", "wrap_int32",
+]
