@@ -10,40 +10,22 @@ left off at, so the core stays in step with its BD chains.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ...isa import (
     Acquire, Buffer, BufferDescriptor, Compute, DmaChannelProgram, Instruction, LockDecl, LockOp, Loop, Release,
     TileProgram,
 )
 from ..mapper.design import TilePlan
-from ..program.common import loop_chain, ping_pong
-
-Step = Callable[[int, int, bool, bool], list[Instruction]]
-"""(A/B buffer parity, C buffer parity, first step, last step) -> one step's instructions."""
-
-
-def _tile(kt: int, par: int, cpar: int, step: Step, t: str) -> list[Instruction]:
-    """One output tile starting on A/B buffer ``par`` and C buffer ``cpar``."""
-    body: list[Instruction] = [Acquire("acquire", f"{t}_c_empty")]
-    body += step(par, cpar, True, kt == 1)
-    middle = kt - 2
-    if middle >= 2:
-        body.append(Loop("loop", middle // 2, tuple(step(1 - par, cpar, False, False) + step(par, cpar, False, False))))
-    if middle > 0 and middle % 2:
-        body += step((par + middle) % 2, cpar, False, False)
-    if kt > 1:
-        body += step((par + kt - 1) % 2, cpar, False, True)
-    return body + [Release("release", f"{t}_c_full")]
+from ..program.common import Step, loop_chain, output_tile, ping_pong
 
 
 def member_core(tiles: int, kt: int, step: Step, t: str, par: int, cpar: int) -> tuple[list[Instruction], int, int]:
     """A member's ``tiles`` output tiles from parities (``par``, ``cpar``): its instructions and
     the parities it leaves."""
-    pair = _tile(kt, par, cpar, step, t) + _tile(kt, (par + kt) % 2, 1 - cpar, step, t)
+    first = output_tile(kt, par, f"{t}_c{cpar}", step, t)
+    pair = first + output_tile(kt, (par + kt) % 2, f"{t}_c{1 - cpar}", step, t)
     prog: list[Instruction] = [Loop("loop", tiles // 2, tuple(pair))] if tiles >= 2 else []
     if tiles % 2:
-        prog += _tile(kt, par, cpar, step, t)
+        prog += first
     return prog, (par + tiles * kt) % 2, (cpar + tiles) % 2
 
 
@@ -51,9 +33,9 @@ def compute_step(p: TilePlan, t: str) -> Step:
     """The kernel call of a member's reduction step (its epilogue on the last)."""
     layer = p.layer
 
-    def step(par: int, cpar: int, first: bool, last: bool) -> list[Instruction]:
+    def step(par: int, c: str, first: bool, last: bool) -> list[Instruction]:
         return [Acquire("acquire", f"{t}_a_full"), Acquire("acquire", f"{t}_b_full"),
-                Compute("compute", p.m, p.k, p.n, layer.dtype, f"{t}_a{par}", f"{t}_b{par}", f"{t}_c{cpar}",
+                Compute("compute", p.m, p.k, p.n, layer.dtype, f"{t}_a{par}", f"{t}_b{par}", c,
                         zero=first, emit=p.out if last else None, shift=layer.shift if last else 0,
                         bias=layer.bias and last, relu=layer.relu and last, kernel=layer.kernel),
                 Release("release", f"{t}_a_empty"), Release("release", f"{t}_b_empty")]

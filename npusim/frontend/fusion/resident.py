@@ -102,18 +102,22 @@ def _tensors(b: _Build) -> None:
                                           [p], 0)
 
 
+def _ddr_bands(x: Bands) -> list[tuple[int, int, int, tuple[Dim, Dim]]]:
+    """How a tensor's bands meet its dense NHWC image in DDR: per band with rows (band, its bytes,
+    its first byte in DDR, its pattern over the band's buffer: the real pixels of each row)."""
+    run = x.cols * x.cp * x.eb
+    return [(j, run * len(rows), rows[0] * run, (Dim(run // W, 1), Dim(len(rows), x.row_bytes // W)))
+            for j in range(x.count) if (rows := x.band_rows(j))]
+
+
 def _load_input(b: _Build, i: int) -> None:
     """Member ``i``'s DDR input (NHWC, ``cp`` channels a pixel) into its bands."""
     x = b.bands[-1 - i]
     b.tensors.append(Tensor(f"in{i}", x.rows * x.cols * x.cp * x.eb))
-    run = x.cols * x.cp * x.eb
-    for j in range(x.count):
-        rows = x.band_rows(j)
-        if rows:
-            dims = (Dim(run // W, 1), Dim(len(rows), x.row_bytes // W))
-            b.tasks.append(DmaTask("dma", f"in{i}_{j}", (j, 0), "mm2s0", f"in{i}", run * len(rows), rows[0] * run))
-            b.tasks.append(BufferTask("buffer_dma", f"load{i}_{j}", (j, 1), "s2mm0", x.buffer(j), run * len(rows),
-                                      x.pad * x.cp * x.eb, dims))
+    for j, length, offset, dims in _ddr_bands(x):
+        b.tasks.append(DmaTask("dma", f"in{i}_{j}", (j, 0), "mm2s0", f"in{i}", length, offset))
+        b.tasks.append(BufferTask("buffer_dma", f"load{i}_{j}", (j, 1), "s2mm0", x.buffer(j), length,
+                                  x.pad * x.cp * x.eb, dims))
 
 
 def _b_block(b: _Build, i: int, nb: int, s: int) -> str:
@@ -205,15 +209,10 @@ def _copy_out(b: _Build, i: int) -> None:
     """Member ``i``'s output bands to DDR (NHWC, ``cp`` channels a pixel), through the shims."""
     y = b.bands[i]
     b.tensors.append(Tensor(f"L{i}.out", y.rows * y.cols * y.cp * y.eb))
-    run = y.cols * y.cp * y.eb
-    for j in range(y.count):
-        rows = y.band_rows(j)
-        if rows:
-            dims = (Dim(run // W, 1), Dim(len(rows), y.row_bytes // W))
-            b.tasks.append(BufferTask("buffer_dma", f"L{i}.out_{j}", (j, 1), "mm2s2", y.buffer(j), run * len(rows),
-                                      y.pad * y.cp * y.eb, dims))
-            b.tasks.append(DmaTask("dma", f"L{i}.store_{j}", (j, 0), "s2mm0", f"L{i}.out", run * len(rows),
-                                   rows[0] * run))
+    for j, length, offset, dims in _ddr_bands(y):
+        b.tasks.append(BufferTask("buffer_dma", f"L{i}.out_{j}", (j, 1), "mm2s2", y.buffer(j), length,
+                                  y.pad * y.cp * y.eb, dims))
+        b.tasks.append(DmaTask("dma", f"L{i}.store_{j}", (j, 0), "s2mm0", f"L{i}.out", length, offset))
 
 
 def _schedule(b: _Build) -> None:
