@@ -30,6 +30,7 @@ def test_the_schema_documents_the_dispatch_fields_with_their_sources() -> None:
     schema = config_schema()
     fields = schema["$defs"]["DispatchSpec"]["properties"]
     assert "XRT" in fields["dispatch_us"]["description"] and "159.5 us on Phoenix" in fields["dispatch_us"]["description"]
+    assert "pull requests 7878 and 8319" in fields["dispatch_us"]["description"]
     assert "arXiv 2512.13282 §5.3.1" in fields["reconfiguration_us"]["description"]
     assert "3400 on XDNA and 4900 on XDNA2" in fields["reconfiguration_us"]["description"]
 

@@ -21,10 +21,11 @@ class DispatchSpec(Spec):
 
     dispatch_us: Annotated[float, Field(ge=0)] = Field(
         0.0, description="Host-to-NPU round trip of one dispatch, in microseconds: submitting a command, the "
-        "command processor starting it and the host seeing it complete (XRT's no-op latency test measures it: "
-        "159.5 us on Phoenix, 127.2 us on Strix, both on Windows). 0 charges nothing.")
+        "command processor starting it and the host seeing it complete (XRT's no-op latency test, xbutil/xrt-smi "
+        "validate, in XRT pull requests 7878 and 8319: 159.5 us on Phoenix, 127.2 us on Strix, both on Windows "
+        "[MEAS]; docs/sources.md#dispatch). 0 charges nothing.")
     reconfiguration_us: Annotated[float, Field(ge=0)] = Field(
         0.0, description="Loading another design's configuration into the array (core programs, BDs, locks, "
         "stream-switch routes), in microseconds: 3400 on XDNA and 4900 on XDNA2 for a full reconfiguration "
-        "(arXiv 2512.13282 §5.3.1). Charged when a dispatch's program configuration differs from the loaded "
+        "(arXiv 2512.13282 §5.3.1) [MEAS]. Charged when a dispatch's program configuration differs from the loaded "
         "one. 0 charges nothing.")
