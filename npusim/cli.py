@@ -1,4 +1,5 @@
-"""The command line: `npusim run | lower | import-onnx | check | schema | plot` (plot: cli_plot.py)."""
+"""The command line: `npusim run | lower | import-onnx | check | schema | plot | sweep | llm` (plot:
+cli_plot.py; sweep: npusim/sweep/command.py; llm: npusim/llm/command.py)."""
 from __future__ import annotations
 
 import argparse
@@ -12,13 +13,12 @@ from . import simulate
 from pydantic import ValidationError
 
 from .cli_errors import UsageError, guarded
+from .cli_onnx import import_onnx_command, imported, lower_onnx
 from .config import ConfigError, NPUConfig, config_schema, load_config, parse_override, validation_message
 from .config.safe_yaml import number_flag
 from .engine import RunOptions
 from .frontend import Conv2d, Gemm, Pins, load_workload, lower
-from .frontend.mapper.explain import explain, explain_vector
-from .frontend.onnx.importer import ImportedModel, import_onnx, save_workload
-from .frontend.program.vector import lower_vector
+from .frontend.mapper.explain import explain
 from .isa import load_program, save_program, verify
 from .limits import MAX_WALL_SECONDS, check_before_lowering, check_size
 from .output import save_figure
@@ -163,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
     from .sweep.summary import add_summary_parser
 
     add_summary_parser(sub)
+    from .llm.command import add_arguments as add_llm_arguments  # the llm command's code lives in npusim.llm
+
+    add_llm_arguments(sub.add_parser("llm", help="prefill and decode of a language model (a Hugging Face config.json)"))
     from .cli_plot import add_plot_parser  # lazy: cli_plot builds on this module's helpers
 
     add_plot_parser(sub)
@@ -261,14 +264,6 @@ def _csv(report: Report | WorkloadReport, directory: str | None, quiet: bool) ->
             print(f"csv      {', '.join(str(p) for p in paths)}")
 
 
-def _imported(args: argparse.Namespace, quiet: bool) -> ImportedModel:
-    imported = import_onnx(args.onnx, args.dtype, args.skip_unsupported)
-    print("\n".join(imported.summary()), file=sys.stderr if quiet else sys.stdout)
-    if not quiet:
-        print()
-    return imported
-
-
 def _run(args: argparse.Namespace) -> int:
     chosen = [f for f in ("trace", "workload", "onnx", "gemm", "conv2d", "mlir") if getattr(args, f)]
     if len(chosen) != 1:
@@ -284,7 +279,7 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_mlir(args, config, options)
     if args.workload or args.onnx:
-        workload = _imported(args, args.json).workload if args.onnx else load_workload(args.workload)
+        workload = imported(args, args.json).workload if args.onnx else load_workload(args.workload)
         from .progress import LayerProgress
 
         with LayerProgress([ly.name for ly in workload.layers], quiet=args.json) as bar:
@@ -313,31 +308,12 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if report.functional_ok is not False else 1
 
 
-def _lower_onnx(args: argparse.Namespace, config: NPUConfig) -> int:
-    if args.output:
-        raise UsageError("npusim lower --onnx explains every layer; -o writes one layer's trace: use --gemm or "
-                         "--conv2d with -o")
-    parts, workload = [], _imported(args, False).workload
-    for layer in workload.layers:
-        check_size(layer)
-        if isinstance(layer, (Gemm, Conv2d)):
-            parts.append(explain(config, lower(config, layer)))
-        else:
-            parts.append(explain_vector(config, lower_vector(config, layer)))
-    if args.fusion == "on":
-        from .frontend.fusion.explain import explain_fusion  # lazy: the fusion search simulates
-
-        parts.append(explain_fusion(config, workload))
-    print("\n\n".join(parts))
-    return 0
-
-
 def _lower(args: argparse.Namespace) -> int:
     config: NPUConfig = _load_config(args)
     if bool(args.onnx) == bool(args.gemm or args.conv2d):
         raise UsageError("npusim lower: give exactly one of --onnx, --gemm or --conv2d")
     if args.onnx:
-        return _lower_onnx(args, config)
+        return lower_onnx(args, config)
     low = lower(config, _layer(args), pins=_pins(args))
     if args.explain or not args.output:
         print(explain(config, low))
@@ -345,15 +321,6 @@ def _lower(args: argparse.Namespace) -> int:
         save_program(low.program, args.output)
         print(f"trace    {args.output}: {len(low.program.tiles)} tiles, {len(low.program.routes)} routes, "
               f"{len(low.program.runtime)} runtime operations")
-    return 0
-
-
-def _import_onnx(args: argparse.Namespace) -> int:
-    imported = import_onnx(args.model, args.dtype, args.skip_unsupported, args.name)
-    header = tuple(imported.summary()) + (f"regenerate: npusim import-onnx {args.model} -o {args.output}",)
-    save_workload(imported.workload, args.output, header)
-    print("\n".join(imported.summary()))
-    print(f"workload {args.output}: {len(imported.workload.layers)} layers")
     return 0
 
 
@@ -386,7 +353,11 @@ def _command(args: argparse.Namespace) -> int:
         from .sweep.summary import main as summary_main
 
         return summary_main(args)
-    return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
+    if args.command == "llm":
+        from .llm.command import main as llm_main
+
+        return llm_main(args)
+    return {"run": _run, "lower": _lower, "import-onnx": import_onnx_command, "check": _check}[args.command](args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
