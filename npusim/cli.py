@@ -13,13 +13,12 @@ from . import simulate
 from pydantic import ValidationError
 
 from .cli_errors import UsageError, guarded
+from .cli_onnx import import_onnx_command, imported, lower_onnx
 from .config import ConfigError, NPUConfig, config_schema, load_config, parse_override, validation_message
 from .config.safe_yaml import number_flag
 from .engine import RunOptions
 from .frontend import Conv2d, Gemm, Pins, load_workload, lower
-from .frontend.mapper.explain import explain, explain_vector
-from .frontend.onnx.importer import ImportedModel, import_onnx, save_workload
-from .frontend.program.vector import lower_vector
+from .frontend.mapper.explain import explain
 from .isa import load_program, save_program, verify
 from .limits import MAX_WALL_SECONDS, check_before_lowering, check_size
 from .output import save_figure
@@ -120,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=number_flag(int, 0), default=0,
                      help="seed of the random operands in functional mode (0)")
     run.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    run.add_argument("--fusion", choices=("on", "off"), default="on",
+                     help="a workload: run groups of consecutive layers fused where they run faster (on, the default) "
+                     "or every layer on its own (off)")
     _limit_args(run)
     run.add_argument("--plot", metavar="FILE", help="write a utilisation plot (PNG or SVG, by extension)")
     run.add_argument("--perfetto", metavar="FILE", help="write a Perfetto (Chrome trace-event) JSON of the run")
@@ -139,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     _onnx_args(low)
     low.add_argument("-o", "--output", metavar="TRACE", help="write the program as a trace JSON file")
     low.add_argument("--explain", action="store_true", help="print the tiling, memory use, routes and bounds")
+    low.add_argument("--fusion", choices=("on", "off"), default="on",
+                     help="with --onnx: also say which layers fuse into groups, and why (on, the default), or not (off)")
     imp = sub.add_parser("import-onnx", help="turn an ONNX model into a workload YAML file")
     imp.add_argument("model", help="the ONNX model file")
     imp.add_argument("-o", "--output", required=True, metavar="WORKLOAD", help="workload YAML to write")
@@ -260,14 +264,6 @@ def _csv(report: Report | WorkloadReport, directory: str | None, quiet: bool) ->
             print(f"csv      {', '.join(str(p) for p in paths)}")
 
 
-def _imported(args: argparse.Namespace, quiet: bool) -> ImportedModel:
-    imported = import_onnx(args.onnx, args.dtype, args.skip_unsupported)
-    print("\n".join(imported.summary()), file=sys.stderr if quiet else sys.stdout)
-    if not quiet:
-        print()
-    return imported
-
-
 def _run(args: argparse.Namespace) -> int:
     chosen = [f for f in ("trace", "workload", "onnx", "gemm", "conv2d", "mlir") if getattr(args, f)]
     if len(chosen) != 1:
@@ -277,13 +273,13 @@ def _run(args: argparse.Namespace) -> int:
     # intervals only when asked for, or when a view needs them (the report's peak power is read
     # off them): off, they cost nothing; on a large run they cost memory and time
     options = _options(args, functional=args.functional, seed=args.seed,
-                       record_intervals=bool(args.intervals or args.perfetto or args.plot))
+                       record_intervals=bool(args.intervals or args.perfetto or args.plot), fusion=args.fusion == "on")
     if args.mlir:
         from .mlir.command import run_mlir
 
         return run_mlir(args, config, options)
     if args.workload or args.onnx:
-        workload = _imported(args, args.json).workload if args.onnx else load_workload(args.workload)
+        workload = imported(args, args.json).workload if args.onnx else load_workload(args.workload)
         from .progress import LayerProgress
 
         with LayerProgress([ly.name for ly in workload.layers], quiet=args.json) as bar:
@@ -312,27 +308,12 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if report.functional_ok is not False else 1
 
 
-def _lower_onnx(args: argparse.Namespace, config: NPUConfig) -> int:
-    if args.output:
-        raise UsageError("npusim lower --onnx explains every layer; -o writes one layer's trace: use --gemm or "
-                         "--conv2d with -o")
-    parts = []
-    for layer in _imported(args, False).workload.layers:
-        check_size(layer)
-        if isinstance(layer, (Gemm, Conv2d)):
-            parts.append(explain(config, lower(config, layer)))
-        else:
-            parts.append(explain_vector(config, lower_vector(config, layer)))
-    print("\n\n".join(parts))
-    return 0
-
-
 def _lower(args: argparse.Namespace) -> int:
     config: NPUConfig = _load_config(args)
     if bool(args.onnx) == bool(args.gemm or args.conv2d):
         raise UsageError("npusim lower: give exactly one of --onnx, --gemm or --conv2d")
     if args.onnx:
-        return _lower_onnx(args, config)
+        return lower_onnx(args, config)
     low = lower(config, _layer(args), pins=_pins(args))
     if args.explain or not args.output:
         print(explain(config, low))
@@ -340,15 +321,6 @@ def _lower(args: argparse.Namespace) -> int:
         save_program(low.program, args.output)
         print(f"trace    {args.output}: {len(low.program.tiles)} tiles, {len(low.program.routes)} routes, "
               f"{len(low.program.runtime)} runtime operations")
-    return 0
-
-
-def _import_onnx(args: argparse.Namespace) -> int:
-    imported = import_onnx(args.model, args.dtype, args.skip_unsupported, args.name)
-    header = tuple(imported.summary()) + (f"regenerate: npusim import-onnx {args.model} -o {args.output}",)
-    save_workload(imported.workload, args.output, header)
-    print("\n".join(imported.summary()))
-    print(f"workload {args.output}: {len(imported.workload.layers)} layers")
     return 0
 
 
@@ -385,7 +357,7 @@ def _command(args: argparse.Namespace) -> int:
         from .llm.command import main as llm_main
 
         return llm_main(args)
-    return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
+    return {"run": _run, "lower": _lower, "import-onnx": import_onnx_command, "check": _check}[args.command](args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

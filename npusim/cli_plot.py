@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import simulate
-from .cli import _imported, _ints, _layer, _limit_args, _load_config, _options, _pins, _source_args
+from .cli import _ints, _layer, _limit_args, _load_config, _options, _pins, _source_args
+from .cli_onnx import imported
 from .cli_errors import UsageError
 from .config import NPUConfig
 from .config.safe_yaml import number_flag
@@ -66,7 +67,7 @@ def _simulate(args: argparse.Namespace, config: NPUConfig, options: RunOptions) 
         raise UsageError("npusim plot: give exactly one of --trace, --workload, --onnx, --gemm or --conv2d"
                          + (f" (got {', '.join('--' + c for c in chosen)})" if chosen else ""))
     if args.workload or args.onnx:
-        workload = _imported(args, True).workload if args.onnx else load_workload(args.workload)
+        workload = imported(args, True).workload if args.onnx else load_workload(args.workload)
         with LayerProgress([ly.name for ly in workload.layers]) as bar:
             return run_workload(config, workload, options, on_layer=bar.on_layer, pins=_pins(args))
     if args.trace:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 from .config import NPUConfig
 from .engine import RunOptions, run_functional, run_program
 from .frontend.data.matmul import compare, pack, random_operands, unpack
 from .frontend.layers.matmul import AnyLayer, Conv2d, Gemm, category, ops
+from .frontend.fusion import Dispatch, Fused, FusionCache, plan_fusion
+from .frontend.fusion.report import group_data, group_summary, on_chip_bytes
 from .frontend.lower import Lowered, lower
 from .frontend import TilePlan
 from .frontend.mapper.design import Pins
@@ -29,11 +31,14 @@ from .frontend.layers.workload import Workload
 from .isa import Layout, Program
 from .limits import check_before_lowering, check_estimate, check_memory, check_size, functional_bytes, gemm_elements
 from .numerics import Array
-from .power import MOVEMENT, attach_power
+from .power import attach_power
 from .stats import Recorder, Report, make_report
+from .dispatch import configuration_key, dispatch_costs
+from .workload_report import OPERATOR_ORDER, FusedGroup, OperatorShare, WorkloadReport
 
-if TYPE_CHECKING:
-    import pandas as pd
+__all__ = ["OPERATOR_ORDER", "FusedGroup", "OperatorShare", "WorkloadReport", "lowering_summary", "report_with_power",
+           "run_layer", "run_lowered", "run_vector_lowered", "run_workload", "vector_summary"]
+
 
 
 def report_with_power(rec: Recorder, config: NPUConfig, program_name: str, layout: Layout, **details: Any) -> Report:
@@ -161,213 +166,108 @@ def run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = N
               cache: MappingCache | None = None) -> Report:
     """Lower ``layer`` onto ``config`` (a matmul's design chosen by the mapper within ``pins``, or
     with ``tiles``; ``cache`` keeps the mapper's results for layers of the same shape) and simulate it."""
+    return _run_layer(config, layer, options, tiles, pins, cache)[0]
+
+
+def _run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = None,
+               tiles: tuple[int, int, int] | None = None, pins: Pins | None = None,
+               cache: MappingCache | None = None) -> tuple[Report, Program]:
+    """:func:`run_layer`, and the program it ran."""
     check_size(layer)
     check_before_lowering(config, layer, options or RunOptions(), pins)
     t = time.perf_counter()
     if isinstance(layer, (Gemm, Conv2d)):
         low = lower(config, layer, tiles, pins, cache)
         lowering = time.perf_counter() - t
-        report = run_lowered(config, low, options)
+        report, program = run_lowered(config, low, options), low.program
     else:
         vlow = lower_vector(config, layer)
         lowering = time.perf_counter() - t
-        report = run_vector_lowered(config, vlow, options)
-    return replace(report, wall_seconds=report.wall_seconds + lowering)
-
-
-@dataclass(frozen=True, slots=True)
-class OperatorShare:
-    """One row of a workload's per-operator-type summary. A layer's cycles are split into the
-    busiest core's busy cycles (its kernel calls and lock operations), booked under the layer's
-    operator type, and the rest of the layer's run (cores waiting for data: DDR, streams, pipeline
-    fill and drain), booked under ``data movement``. A layer's energy splits the same way: the
-    components that move data (:data:`npusim.power.MOVEMENT`: DMA traffic in the compute tiles'
-    and memory tiles' memories, streams, DDR) under ``data movement``, the rest (MACs, vector,
-    kernels' data-memory traffic, locks, clock, static) under the layer's operator type."""
-
-    operator: str
-    layers: int
-    """Layer runs of this type (a layer with ``count`` N counts N times); 0 for data movement."""
-    cycles: int
-    time_share: float
-    """``cycles`` over the workload's cycles."""
-    energy_j: float = 0.0
-    energy_share: float = 0.0
-    """``energy_j`` over the workload's energy."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"operator": self.operator, "layers": self.layers, "cycles": self.cycles, "time_share": self.time_share,
-                "energy_j": self.energy_j, "energy_share": self.energy_share}
-
-
-OPERATOR_ORDER = ("matmul", "conv", "elementwise", "pool", "softmax", "layernorm", "data movement")
-
-
-def _compute_cycles(report: Report) -> int:
-    return max((t.core.busy for t in report.tiles if t.core is not None), default=0)
-
-
-@dataclass(frozen=True, slots=True)
-class WorkloadReport:
-    """Per-layer reports of a workload and its totals (a layer with ``count`` N counts N times)."""
-
-    workload: str
-    config: str
-    layers: tuple[Report, ...]
-    counts: tuple[int, ...]
-    categories: tuple[str, ...] = ()
-    """Each layer's operator type (:func:`npusim.frontend.layers.matmul.category`)."""
-
-    @property
-    def cycles(self) -> int:
-        return sum(r.cycles * n for r, n in zip(self.layers, self.counts))
-
-    @property
-    def seconds(self) -> float:
-        return sum(r.seconds * n for r, n in zip(self.layers, self.counts))
-
-    @property
-    def ops(self) -> int:
-        return sum(r.ops * n for r, n in zip(self.layers, self.counts))
-
-    @property
-    def achieved_tops(self) -> float:
-        return self.ops / self.seconds / 1e12 if self.seconds else 0.0
-
-    @property
-    def peak_tops(self) -> float:
-        return max((r.peak_tops for r in self.layers), default=0.0)
-
-    @property
-    def functional_ok(self) -> bool | None:
-        checked = [r.functional_ok for r in self.layers if r.functional_ok is not None]
-        return all(checked) if checked else None
-
-    @property
-    def max_abs_error(self) -> float | None:
-        errs = [r.max_abs_error for r in self.layers if r.max_abs_error is not None]
-        return max(errs) if errs else None
-
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        """Each layer's operator type (``categories``, or read off its lowering for reports made
-        without them)."""
-        if self.categories:
-            return self.categories
-        first = [str((r.lowering or {}).get("layer", "other")).split(" ")[0] for r in self.layers]
-        return tuple({"gemm": "matmul", "conv2d": "conv"}.get(w, w) for w in first)
-
-    def operators(self) -> tuple[OperatorShare, ...]:
-        """Where the time and energy went, per operator type (those present), then data movement."""
-        cycles: dict[str, int] = {}
-        runs: dict[str, int] = {}
-        energy: dict[str, float] = {}
-        for r, n, kind in zip(self.layers, self.counts, self.kinds):
-            busy = min(_compute_cycles(r), r.cycles)
-            cycles[kind] = cycles.get(kind, 0) + n * busy
-            runs[kind] = runs.get(kind, 0) + n
-            cycles["data movement"] = cycles.get("data movement", 0) + n * (r.cycles - busy)
-            parts = r.energy_by_component or {}
-            moving = sum(parts.get(c, 0.0) for c in MOVEMENT)
-            energy[kind] = energy.get(kind, 0.0) + n * (sum(parts.values()) - moving)
-            energy["data movement"] = energy.get("data movement", 0.0) + n * moving
-        total, joules = self.cycles, sum(energy.values())
-        order = [op for op in OPERATOR_ORDER if op in cycles and op != "data movement"]
-        order += sorted(set(cycles) - set(OPERATOR_ORDER)) + ["data movement"] * ("data movement" in cycles)
-        return tuple(OperatorShare(op, runs.get(op, 0), cycles[op], cycles[op] / total if total else 0.0,
-                                   energy[op], energy[op] / joules if joules else 0.0) for op in order)
-
-    @property
-    def energy_j(self) -> float | None:
-        """Energy of the workload in joules (each layer times its count); None if a layer has none."""
-        if any(r.energy_j is None for r in self.layers):
-            return None
-        return sum((r.energy_j or 0.0) * n for r, n in zip(self.layers, self.counts))
-
-    @property
-    def energy_by_component(self) -> dict[str, float] | None:
-        """Joules by power-model component, summed over the layers (times their counts)."""
-        if self.energy_j is None:
-            return None
-        out: dict[str, float] = {}
-        for r, n in zip(self.layers, self.counts):
-            for comp, e in (r.energy_by_component or {}).items():
-                out[comp] = out.get(comp, 0.0) + n * e
-        return out
-
-    @property
-    def average_power_w(self) -> float | None:
-        energy = self.energy_j
-        return None if energy is None else energy / self.seconds if self.seconds else 0.0
-
-    @property
-    def npu_power_w(self) -> float | None:
-        """The NPU alone (each layer's power without DRAM, weighted by its time); None if a layer
-        has no energy."""
-        if self.energy_j is None:
-            return None
-        npu = sum((r.npu_power_w or 0.0) * r.seconds * n for r, n in zip(self.layers, self.counts))
-        return npu / self.seconds if self.seconds else 0.0
-
-    @property
-    def peak_power_w(self) -> float | None:
-        """The highest of the layers' peak powers (the layers run one after another); None if
-        no layer recorded intervals."""
-        return max((r.peak_power_w for r in self.layers if r.peak_power_w is not None), default=None)
-
-    @property
-    def tops_per_watt(self) -> float | None:
-        energy = self.energy_j
-        return None if energy is None else self.ops / energy / 1e12 if energy else 0.0
-
-    def to_dataframe(self, table: str = "layers") -> "pd.DataFrame":
-        """A table as a pandas DataFrame (columns in :mod:`npusim.stats.tables`): ``layers`` (one
-        row per layer), ``operators`` (the per-operator-type summary), or a layer table
-        (``tiles``, ``channels``, ``routes``, ``energy``) of every layer stacked, with
-        ``layer_index`` and ``layer`` columns first."""
-        import pandas as pd
-
-        from .stats.tables import stacked_table, workload_layers_table  # pandas: imported when a table is asked for
-
-        if table == "layers":
-            return workload_layers_table(self.layers, self.counts, self.kinds)
-        if table == "operators":
-            return pd.DataFrame([o.to_dict() for o in self.operators()],
-                                columns=["operator", "layers", "cycles", "time_share", "energy_j", "energy_share"])
-        return stacked_table(self.layers, table)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the totals at the top level, a ``layers`` list of layer reports and the
-        per-operator-type summary ``operators``."""
-        return {
-            "workload": self.workload, "config": self.config, "cycles": self.cycles, "seconds": self.seconds,
-            "ops": self.ops, "achieved_tops": self.achieved_tops, "peak_tops": self.peak_tops,
-            "functional_ok": self.functional_ok, "max_abs_error": self.max_abs_error,
-            "energy_j": self.energy_j, "average_power_w": self.average_power_w, "npu_power_w": self.npu_power_w,
-            "peak_power_w": self.peak_power_w,
-            "tops_per_watt": self.tops_per_watt, "energy_by_component": self.energy_by_component,
-            "engine_events": sum(r.engine_events for r in self.layers),
-            "hardware_events": sum(r.hardware_events for r in self.layers),
-            "wall_seconds": sum(r.wall_seconds for r in self.layers),
-            "operators": [o.to_dict() for o in self.operators()],
-            "layers": [dict(r.to_dict(), count=n, operator=kind) for r, n, kind in
-                       zip(self.layers, self.counts, self.kinds)],
-        }
+        report, program = run_vector_lowered(config, vlow, options), vlow.program
+    return replace(report, wall_seconds=report.wall_seconds + lowering), program
 
 
 def run_workload(config: NPUConfig, workload: Workload, options: RunOptions | None = None,
                  on_layer: Callable[[int, Report], None] | None = None, pins: Pins | None = None,
-                 cache: MappingCache | None = None) -> WorkloadReport:
-    """Run every layer of ``workload`` in order (layer ``i`` draws its operands with seed
-    ``options.seed + i``); ``on_layer(i, report)`` is called after each. ``pins`` fix mapping
-    choices of every matmul layer; layers of one shape are mapped once (``cache``, or one made for
-    this run) and, timing-only, simulated once."""
+                 cache: MappingCache | None = None, fusion_cache: FusionCache | None = None) -> WorkloadReport:
+    """Run ``workload``: every layer on its own first (layer ``i`` draws its operands with seed
+    ``options.seed + i``; ``on_layer(i, report)`` is called after each), then, with
+    ``options.fusion``, the groups of consecutive layers that run faster fused
+    (:func:`npusim.frontend.fusion.plan_fusion`) instead of their layers. ``pins`` fix mapping
+    choices of every matmul layer run alone; layers of one shape are mapped once (``cache``, or one
+    made for this run) and, timing-only, simulated once; so are groups (``fusion_cache``). Each
+    dispatch (a layer instance, a group) is charged with ``config.dispatch`` (:mod:`npusim.dispatch`)."""
     options = options or RunOptions()
     reports = []
+    programs = []
     cache = cache if cache is not None else MappingCache()
     for i, layer in enumerate(workload.layers):
-        reports.append(run_layer(config, layer, replace(options, seed=options.seed + i), pins=pins, cache=cache))
+        report, program = _run_layer(config, layer, replace(options, seed=options.seed + i), pins=pins, cache=cache)
+        reports.append(report)
+        programs.append(program)
         if on_layer is not None:
             on_layer(i, reports[-1])
-    return WorkloadReport(workload.name, config.name, tuple(reports), tuple(ly.count for ly in workload.layers),
-                          tuple(category(ly) for ly in workload.layers))
+    layers = workload.layers
+    schedule = [Dispatch(i, i + 1) for i in range(len(layers))]
+    planning = 0.0
+    if options.fusion and len(layers) > 1:
+        t = time.perf_counter()
+        schedule = plan_fusion(config, workload, [r.cycles for r in reports], fusion_cache)
+        planning = (time.perf_counter() - t) / max(1, sum(d.fused is not None for d in schedule))
+    entries: list[Report] = []
+    keys: list[int] = []
+    groups: list[FusedGroup | None] = []
+    for d in schedule:
+        if d.fused is None:
+            entries.append(reports[d.start])
+            keys.append(configuration_key(programs[d.start]))
+            groups.append(None)
+            continue
+        members = layers[d.start:d.stop]
+        alone = sum(r.wall_seconds for r in reports[d.start:d.stop]) + planning  # the time it took to choose it
+        report = run_fused(config, d.fused, d.start, options, members)
+        entries.append(replace(report, wall_seconds=report.wall_seconds + alone))
+        keys.append(configuration_key(d.fused.program))
+        groups.append(_group_info(d, reports, entries[-1], members))
+    counts = tuple(layers[d.start].count for d in schedule)
+    costs = dispatch_costs(config, keys, counts)
+    kinds = tuple(_kind(layers[d.start:d.stop]) for d in schedule)
+    return WorkloadReport(workload.name, config.name, tuple(entries), counts, kinds, tuple(groups), costs.dispatches,
+                          costs.reconfigurations, costs.seconds)
+
+
+def _kind(members: list[AnyLayer]) -> str:
+    """The operator type an entry books under: its member with the most operations."""
+    return category(max(members, key=ops))
+
+
+def _group_info(d: Dispatch, reports: list[Report], report: Report, members: list[AnyLayer]) -> FusedGroup:
+    assert d.fused is not None
+    alone = reports[d.start:d.stop]
+    return FusedGroup(report.program, tuple(ly.name for ly in members), tuple(category(ly) for ly in members),
+                      on_chip_bytes(d.fused), sum(r.ddr.bytes_accessed for r in alone) - report.ddr.bytes_accessed,
+                      sum(r.cycles for r in alone))
+
+
+def run_fused(config: NPUConfig, fused: Fused, start: int, options: RunOptions, members: list[AnyLayer]) -> Report:
+    """A fused group's report (``members``: its layers in the workload; the group simulated may
+    have been planned for other layers of the same shapes): its timing-only simulation (the
+    search's, when the options ask for nothing more), or, with ``options.functional``, a run on
+    random operands (member ``i`` with seed ``options.seed + start + i``), checked against numpy."""
+    spec = fused.spec
+    name = "+".join(ly.name for ly in members)
+    source = f"group '{name}'"
+    result: tuple[bool, float] | None = None
+    t = time.perf_counter()
+    if options.functional:
+        tensors, check = group_data(fused, options.seed + start)
+        rec, out = run_functional(config, fused.program, tensors, options, source, fused.layout)
+        result = check(out)
+    elif _reusable(fused.recorder, options):
+        rec = replace(fused.recorder, wall_seconds=0.0)
+    else:
+        rec = run_program(config, fused.program, options, source, fused.layout)
+    rec.wall_seconds = time.perf_counter() - t if not rec.wall_seconds else rec.wall_seconds
+    total = sum(ops(ly) for ly in spec.layers)
+    return report_with_power(rec, config, name, fused.layout, functional=result, ops=total,
+                             dtype=spec.layers[0].dtype, lowering=group_summary(fused, members))

@@ -46,7 +46,13 @@ ALLOWED: dict[str, set[str] | None] = {
                  "npusim.engine", "npusim.stats", "npusim.output", "npusim.reference"},
     # running layers: lower (frontend), simulate (engine), condense (stats)
     "runner": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.frontend", "npusim.engine",
-               "npusim.stats", "npusim.power", "npusim.limits"},
+               "npusim.stats", "npusim.power", "npusim.dispatch", "npusim.workload_report", "npusim.limits"},
+    # what a workload pays per dispatch and per change of design: a config figure times the
+    # dispatches of a schedule of programs
+    "dispatch": {"npusim.config", "npusim.isa"},
+    # a workload's report: entries (layers, fused groups), their totals and dispatch costs; energy
+    # splits with the power model's component groups
+    "workload_report": {"npusim.stats", "npusim.power"},
     # limits checked before a layer is lowered and run: its size (frontend layers), the
     # lowering's estimate against the run options (engine), the YAML reader's limit knobs
     "limits": {"npusim.config", "npusim.engine", "npusim.frontend", "npusim.numerics"},
@@ -83,6 +89,8 @@ ALLOWED: dict[str, set[str] | None] = {
     "cli": ANY,
     # `npusim plot`, a part of the command line in a module of its own
     "cli_plot": ANY,
+    # the command line's ONNX parts (run/lower --onnx, import-onnx), a module of their own
+    "cli_onnx": ANY,
     # the command line's exit codes: the error classes of the engine and the output writer
     "cli_errors": {"npusim.engine", "npusim.hw.errors", "npusim.output"},
     "__init__": ANY,

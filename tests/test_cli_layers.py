@@ -70,11 +70,12 @@ def test_workload_text_table(capsys: pytest.CaptureFixture[str]) -> None:
     lines = out.splitlines()
     assert code == 0 and lines[0] == "workload small_gemms on tiny (test array)"
     assert lines[2].split() == ["#", "layer", "shape", "tiles", "count", "cycles", "time", "us", "TOPS", "bound"]
-    assert lines[4].split()[:2] == ["0", "gemm_64"] and len(lines) == 4 + 6 + 5 + 6
+    assert lines[4].split()[:2] == ["0", "gemm_64"] and len(lines) == 4 + 6 + 7 + 6
     assert lines[11].startswith("total    ") and "over 6 layer runs" in lines[11]
-    assert lines[12].startswith("energy   ") and lines[13].startswith("power    average ")
-    assert lines[14].startswith("run      ")
-    assert lines[16].startswith("time by operator type") and lines[19].split()[0] == "matmul"  # the summary
+    assert lines[12].startswith("dispatch 6 dispatches, 6 reconfigurations: ") and lines[13].startswith("ddr      read ")
+    assert lines[14].startswith("energy   ") and lines[15].startswith("power    average ")
+    assert lines[16].startswith("run      ")
+    assert lines[18].startswith("time by operator type") and lines[21].split()[0] == "matmul"  # the summary
     assert lines[-1].split()[:3] == ["data", "movement", "-"] and lines[-1].endswith("%")
 
 

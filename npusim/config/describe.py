@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from .npu import NPUConfig
 
-UNITS = (("_kib", "KiB"), ("_mhz", "MHz"), ("_gb_per_s", "GB/s"), ("_ns", "ns"), ("bytes_per_cycle", "B/cycle"),
+UNITS = (("_kib", "KiB"), ("_mhz", "MHz"), ("_gb_per_s", "GB/s"), ("_ns", "ns"), ("_us", "us"), ("bytes_per_cycle", "B/cycle"),
          ("_cycles", "cycles"), ("_pj_per_byte", "pJ/B"), ("_pj_per_element", "pJ/element"), ("_pj", "pJ"),
          ("_w", "W"), ("_bytes", "B"), ("volts", "V"), ("_pct", "%"))
 

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 
 from ._base import Count, PositiveCount, Spec
 from .ddr import DdrSpec
+from .dispatch import DispatchSpec
 from .interconnect import LockTimingSpec, StreamSwitchSpec
 from .power import PowerSpec
 from .tiles import ComputeTileSpec, MemTileSpec, ShimTileSpec
@@ -37,6 +38,8 @@ class NPUConfig(Spec):
     ddr: DdrSpec = Field(description="Host DDR as the NPU sees it: shared bandwidth, latency, access size.")
     power: PowerSpec = Field(description="The energy table: pJ per counted action, static and clock power "
                              "per tile, and the voltage at each clock (docs/model/power.md).")
+    dispatch: DispatchSpec = Field(default_factory=DispatchSpec, description="Host and command-processor "
+                                   "costs a workload pays per dispatch and per change of design (0: none).")
 
     @model_validator(mode="after")
     def _geometry(self) -> "NPUConfig":

@@ -237,6 +237,10 @@ class MemTileSpec(Spec):
                          "pools, 4-D access patterns.")
     stream_ports: StreamPortsSpec = Field(description="Outgoing stream-switch ports towards each neighbour (no "
                                           "east/west ports on AIE-ML memory tiles).")
+    task_queue_depth: PositiveCount = Field(
+        4, description="Transfers the runtime sequence can hold queued on a memory-tile channel (buffer tasks); "
+        "the runtime waits when it is full. AM020 gives four tasks per shim channel; the memory tile's channels "
+        "have the same task queue, taken to be as deep.")
 
 
 class ShimTileSpec(Spec):

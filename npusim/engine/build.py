@@ -15,10 +15,11 @@ from ..hw.data import Bytes, DataPlane
 from ..hw.ddr import Ddr
 from ..hw.dma import TileDmaChannel
 from ..hw.lock import Lock, PairLock
+from ..hw.mem_task import BufferTaskChannel
 from ..hw.shim_tile import ShimChannel
 from ..hw.stream_switch import StreamRoute
 from ..hw.unit import ArrayClock, ProgressWatch, Unit
-from ..isa import Acquire, Compute, Endpoint, Instruction, Layout, Loop, Program, ProgramError, Release, Vector
+from ..isa import Acquire, BufferTask, Compute, Endpoint, Instruction, Layout, Loop, Program, ProgramError, Release, Vector
 from ..stats.recorder import Recorder
 from .options import RunOptions
 
@@ -136,12 +137,17 @@ def build(config: NPUConfig, program: Program, layout: Layout, options: RunOptio
                 watch, options.stall_limit_cycles, data))
     shims: dict[Endpoint, ShimChannel] = {}
     ddr_latency = timing.ddr_latency_cycles(config.ddr, config.clock_mhz)
+    tasked = {Endpoint(op.tile, op.channel) for op in program.runtime if isinstance(op, BufferTask)}
     for ep, (name, pos) in layout.route_of.items():
         if config.tile_kind(ep.tile[1]) == "shim":
             shims[ep] = ShimChannel(env, unit_name(ep.tile, ep.channel, config), routes[name], pos + 1,
                                     config.shim_tile.task_queue_depth, config.shim_tile.dma.startup_cycles,
                                     config.ddr, ddr_latency, rec, rec.channel(ep.tile, ep.channel), watch,
                                     data)
+        elif ep in tasked:
+            shims[ep] = BufferTaskChannel(env, unit_name(ep.tile, ep.channel, config), routes[name], pos + 1,
+                                          config.mem_tile.task_queue_depth, config.mem_tile.dma.startup_cycles,
+                                          config.ddr, rec, rec.channel(ep.tile, ep.channel), watch, data)
     units.extend(shims.values())
     if program.runtime:
         units.append(CommandProcessor(env, program.runtime, shims, watch))

@@ -17,7 +17,8 @@ class RunOptions:
     a lowered layer runs on real data (random operands drawn with ``seed``) and its output is
     compared with numpy; the cycles are those of a timing-only run. ``progress``: called with
     the current cycle about every ``progress_cycles`` cycles of simulated time while the run
-    goes on (for a progress bar; one engine event each time).
+    goes on (for a progress bar; one engine event each time). ``fusion``: a workload may run
+    consecutive layers as fused groups, where measured faster (off: the layer-by-layer schedule).
 
     Checked before a lowered layer runs (:mod:`npusim.limits`): a layer whose estimated cycles
     pass ``max_cycles``, or whose estimated wall time passes ``max_wall_seconds``, is refused;
@@ -34,6 +35,7 @@ class RunOptions:
     seed: int = 0
     progress: Callable[[int], object] | None = field(default=None, compare=False)
     progress_cycles: int = 100_000
+    fusion: bool = True
 
     def __post_init__(self) -> None:
         if self.max_cycles is not None and self.max_cycles < 1:

@@ -1,6 +1,7 @@
 """The command processor: walks the runtime sequence.
 
-``dma`` queues a task on a shim channel (waiting while the channel's queue is full); ``wait``
+``dma`` queues a task on a shim channel, ``buffer_dma`` one on a memory-tile channel (waiting
+while the channel's queue is full); ``wait``
 blocks until the named tasks have completed. The sequence ends when every task it issued has
 completed, as a host waits for its outputs.
 """
@@ -11,7 +12,7 @@ from typing import Any
 
 import simpy
 
-from ..isa import DmaTask, Endpoint, RuntimeOp
+from ..isa import BufferTask, DmaTask, Endpoint, RuntimeOp
 from .shim_tile import ShimChannel, ShimTask
 from .unit import ArrayClock, ProgressWatch, Unit
 
@@ -42,7 +43,7 @@ class CommandProcessor(Unit):
 
     def run(self) -> Generator[simpy.Event, Any, None]:
         for op in self.ops:
-            if isinstance(op, DmaTask):
+            if isinstance(op, (DmaTask, BufferTask)):
                 channel = self.channels[Endpoint(op.tile, op.channel)]
                 while channel.full():
                     self.block(channel)

@@ -19,9 +19,9 @@ from typing import Any
 import simpy
 
 from ..config import DdrSpec
-from ..isa import DmaTask
+from ..isa import BufferTask, DmaTask
 from ..stats.recorder import ChannelStats, Recorder
-from .data import DataPlane, gather, scatter
+from .data import Bytes, DataPlane, gather, scatter
 from .stream_switch import StreamRoute
 from .timing import ddr_access_bytes
 from .unit import ArrayClock, ProgressWatch, Unit
@@ -32,7 +32,7 @@ class ShimTask:
 
     __slots__ = ("op", "done")
 
-    def __init__(self, op: DmaTask, done: simpy.Event) -> None:
+    def __init__(self, op: DmaTask | BufferTask, done: simpy.Event) -> None:
         self.op = op
         self.done = done
 
@@ -96,19 +96,26 @@ class ShimChannel(Unit):
                 slot.succeed()
             yield from self.serve(task)
 
+    def memory(self, op: DmaTask | BufferTask) -> Bytes:
+        """Functional mode: the bytes a task reads or writes (a DDR tensor)."""
+        assert self.data is not None and isinstance(op, DmaTask)
+        return self.data.tensors[op.tensor]
+
+    def ddr_scale(self, op: DmaTask | BufferTask) -> float:
+        """DDR bytes a task costs per byte it moves (whole accesses per contiguous run)."""
+        return ddr_access_bytes(self.ddr, op.length_bytes, op.dims) / op.length_bytes
+
     def serve(self, task: ShimTask) -> Generator[simpy.Event, Any, None]:
         env, stats = self.env, self.stats
         t1 = env.now + self.startup
         op = task.op
-        scale = ddr_access_bytes(self.ddr, op.length_bytes, op.dims) / op.length_bytes
         if self.data is not None and self.idx == 0:
-            self.route.data.push(gather(self.data.tensors[op.tensor], op.offset_bytes, op.length_bytes, op.dims))
-        moved = self.route.offer(self.idx, op.length_bytes, self, scale, ready=t1)
+            self.route.data.push(gather(self.memory(op), op.offset_bytes, op.length_bytes, op.dims))
+        moved = self.route.offer(self.idx, op.length_bytes, self, self.ddr_scale(op), ready=t1)
         assert moved is not None
         yield moved
         if self.data is not None and self.idx:
-            scatter(self.data.tensors[op.tensor], op.offset_bytes, op.dims,
-                    self.route.data.pull(self.idx, op.length_bytes))
+            scatter(self.memory(op), op.offset_bytes, op.dims, self.route.data.pull(self.idx, op.length_bytes))
         done = env.now + self.latency
         stats.bytes += task.op.length_bytes
         stats.bds += 1

@@ -338,6 +338,26 @@ class DmaTask:
 
 
 @dataclass(frozen=True, slots=True)
+class BufferTask:
+    """Runtime: queue a transfer between a memory tile's buffer and one of the tile's DMA channels.
+
+    The command processor writes a BD into the memory tile and pushes it onto the channel's task
+    queue, as it does for a shim channel (AIE-ML DMA channels of every tile kind have a task
+    queue), so that the runtime sequence can move data between memory tiles with access patterns
+    it chooses per transfer. The channel has no BD chain of its own in the program."""
+
+    __pydantic_config__ = _STRICT
+    op: Literal["buffer_dma"]
+    name: str
+    tile: Tile
+    channel: str
+    buffer: str
+    length_bytes: Pos
+    offset_bytes: NonNeg = 0
+    dims: tuple[Dim, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Wait:
     """Runtime: wait until the named DMA tasks have completed."""
 
@@ -346,7 +366,7 @@ class Wait:
     tasks: tuple[str, ...]
 
 
-RuntimeOp = Annotated[Union[DmaTask, Wait], Field(discriminator="op")]
+RuntimeOp = Annotated[Union[DmaTask, BufferTask, Wait], Field(discriminator="op")]
 
 
 @dataclass(frozen=True, slots=True)

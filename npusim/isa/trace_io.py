@@ -12,7 +12,7 @@ from ..config.load import read_text
 from ..output import write_text
 from .core_code import Code
 from .errors import ProgramError
-from .instructions import Instruction, Loop, Program
+from .instructions import BufferTask, Instruction, Loop, Program
 
 TRACE_VERSION = 2
 """The newest trace format. Version 2 adds core ``code`` blocks and padded BDs (``pad``); a
@@ -77,8 +77,10 @@ def _has_code(body: tuple[Instruction, ...]) -> bool:
 
 
 def needs_version_2(program: Program) -> bool:
-    """Whether ``program`` uses what only trace version 2 has (core code, padded BDs)."""
-    return any(_has_code(tp.core) or any(bd.pad for ch in tp.dma for bd in ch.bds) for tp in program.tiles)
+    """Whether ``program`` uses what only trace version 2 has (core code, padded BDs, runtime
+    tasks on memory-tile buffers)."""
+    return (any(_has_code(tp.core) or any(bd.pad for ch in tp.dma for bd in ch.bds) for tp in program.tiles)
+            or any(isinstance(op, BufferTask) for op in program.runtime))
 
 
 def program_to_dict(program: Program) -> dict[str, Any]:

@@ -15,12 +15,13 @@ from ..numerics import OUTPUTS
 from .core_code import Code
 from .errors import ProgramError
 from .instructions import (
-    WORD_BYTES, Acquire, BufferDescriptor, Compute, Dim, DmaChannelProgram, DmaTask, Endpoint,
-    Instruction, Loop, Program, Release, Tensor, Tile, TileProgram, Vector, Wait, pattern_bytes,
+    WORD_BYTES, Acquire, BufferDescriptor, Compute, Dim, DmaChannelProgram, Endpoint,
+    Instruction, Loop, Program, Release, Tile, TileProgram, Vector, pattern_bytes,
 )
 from .routing import RoutePath, RoutePlacer
 from .verify_code import CodeChecker
 from .verify_pattern import PatternUse, check_pattern
+from .verify_runtime import check_runtime
 
 _KIND = {"shim": "shim tile", "mem": "memory tile", "compute": "compute tile"}
 _SPEC = {"shim": "shim_tile", "mem": "mem_tile", "compute": "compute_tile"}
@@ -347,42 +348,8 @@ class _Verifier:
                         f"{'source' if ch.channel.startswith('mm2s') else 'destination'}"))
 
     def runtime(self, route_of: dict[Endpoint, tuple[str, int]]) -> None:
-        tensors: dict[str, Tensor] = {}
-        for t in self.p.tensors:
-            if t.name in tensors:
-                raise self.fail("tensors", f"tensor '{t.name}' is declared twice; give each tensor its own name")
-            tensors[t.name] = t
-        issued: set[str] = set()
-        for i, op in enumerate(self.p.runtime):
-            where = f"runtime[{i}]"
-            if isinstance(op, Wait):
-                for name in op.tasks:
-                    if name not in issued:
-                        raise self.fail(where, (
-                            f"waits for task '{name}', which no earlier 'dma' op issued; fix the "
-                            "name or issue the task before the wait"))
-                continue
-            assert isinstance(op, DmaTask)
-            where = f"runtime[{i}] (task '{op.name}')"
-            if op.name in issued:
-                raise self.fail(where, "task name used twice; give each runtime task its own name")
-            issued.add(op.name)
-            if not self.c.has_tile(*op.tile) or self.c.tile_kind(op.tile[1]) != "shim":
-                raise self.fail(where, (
-                    f"tile {_t(op.tile)} is not a shim tile (row 0, column < {self.c.columns}); "
-                    "runtime tasks run on shim DMA channels"))
-            channels = self.c.shim_tile.dma.channels
-            if op.channel not in channels:
-                raise self.fail(where, f"no channel {op.channel} on a shim tile; it has {', '.join(channels)}")
-            if Endpoint(op.tile, op.channel) not in route_of:
-                raise self.fail(where, (
-                    f"shim channel ({op.tile[0]},{op.tile[1]}).{op.channel} has no route; add a route "
-                    f"with this channel as {'source' if op.channel.startswith('mm2s') else 'destination'}"))
-            if op.tensor not in tensors:
-                raise self.fail(where, f"unknown tensor '{op.tensor}'; declare it in 'tensors'")
-            extent = BufferDescriptor(op.tensor, op.length_bytes, op.offset_bytes, op.dims).extent_bytes()
-            self.pattern(op.dims, op.length_bytes, op.offset_bytes, extent, tensors[op.tensor].size_bytes,
-                         f"tensor '{op.tensor}'", where, "shim_tile")
+        homes = {n: (b.tile, b.size_bytes) for n, b in self.buffers.items()}
+        check_runtime(self.p, self.c, self.fail, route_of, homes, self.dma_reach, self.pattern)
 
     def run(self) -> Layout:
         self.tiles()

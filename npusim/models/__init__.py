@@ -5,6 +5,8 @@ downloaded. Weights are random (seeded); shapes follow the usual layer patterns.
   fully connected layer and a softmax (an image classifier of the LeNet/VGG kind);
 - :func:`resnet_block`: a ResNet basic block, conv-ReLU-conv plus the identity, then ReLU
   (He et al. 2016, as in torchvision's ``BasicBlock``);
+- :func:`residual_cnn`: a stem convolution, such a block, a 1x1 convolution, a global average
+  pool and a fully connected layer (a residual classifier in small);
 - :func:`transformer_block`: one post-norm transformer encoder layer (Vaswani et al. 2017, as
   BERT): Q/K/V projections, scaled dot-product attention per head, output projection, residual
   and LayerNorm, a GELU feed-forward network, residual and LayerNorm.
@@ -84,6 +86,23 @@ def resnet_block(channels: int = 32, size: int = 16, seed: int = 0) -> onnx.Mode
     return b.model("resnet_block", inp, y, [1, channels, size, size])
 
 
+def residual_cnn(size: int = 16, channels: int = 16, classes: int = 10, seed: int = 0) -> onnx.ModelProto:
+    """A small residual image classifier on a ``1 x 3 x size x size`` image: a stem convolution,
+    a basic block (conv-ReLU-conv plus the identity, then ReLU), a 1x1 convolution to twice the
+    channels, a global average pool and a fully connected layer."""
+    b = _Builder(seed)
+    stem = b.node("Relu", [_conv(b, "image", "stem", 3, channels)], "stem.relu")
+    x = b.node("Relu", [_conv(b, stem, "block.conv1", channels, channels)], "block.relu1")
+    x = _conv(b, x, "block.conv2", channels, channels)
+    x = b.node("Relu", [b.node("Add", [x, stem], "block.add")], "block.relu2")
+    wide = b.node("Conv", [x, b.weight("widen.weight", 2 * channels, channels, 1, 1), b.weight("widen.bias", 2 * channels)],
+                  "widen", kernel_shape=[1, 1])
+    x = b.node("Flatten", [b.node("GlobalAveragePool", [b.node("Relu", [wide], "widen.relu")], "gap")], "flatten")
+    y = b.node("Gemm", [x, b.weight("fc.weight", classes, 2 * channels), b.weight("fc.bias", classes)], "fc", transB=1)
+    inp = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, size, size])
+    return b.model("residual_cnn", inp, y, [1, classes])
+
+
 def transformer_block(seq: int = 64, hidden: int = 128, heads: int = 4, ff: int = 256,
                       seed: int = 0) -> onnx.ModelProto:
     """A post-norm transformer encoder layer on a ``1 x seq x hidden`` sequence."""
@@ -116,6 +135,7 @@ def transformer_block(seq: int = 64, hidden: int = 128, heads: int = 4, ff: int 
     return b.model("transformer_block", inp, y, [1, seq, hidden])
 
 
-MODELS: dict[str, Callable[..., onnx.ModelProto]] = {"small_cnn": small_cnn, "resnet_block": resnet_block, "transformer_block": transformer_block}
+MODELS: dict[str, Callable[..., onnx.ModelProto]] = {"small_cnn": small_cnn, "resnet_block": resnet_block,
+                                                     "residual_cnn": residual_cnn, "transformer_block": transformer_block}
 
-__all__ = ["MODELS", "OPSET", "resnet_block", "small_cnn", "transformer_block"]
+__all__ = ["MODELS", "OPSET", "residual_cnn", "resnet_block", "small_cnn", "transformer_block"]

@@ -5,7 +5,7 @@ per core and DMA channel, a complete event (``ph: "X"``) per span a unit spent i
 counter tracks (``ph: "C"``) on an ``NPU`` process for the DDR bandwidth (read and write) and
 the power by component (:func:`npusim.power.power_timeline`) with its total. Timestamps are microseconds (cycles / clock in MHz). A workload
 lays its layers end to end, each run once (a layer with ``count`` N is shown once), with a
-``layers`` track naming them. Open the file in the Perfetto UI (ui.perfetto.dev) or chrome://tracing.
+``layers`` track naming them; a fused group is one slice there, with its layers' slices inside. Open the file in the Perfetto UI (ui.perfetto.dev) or chrome://tracing.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..config import NPUConfig
 from ..output import write_text
 from ..power import power_timeline
 from ..runner import WorkloadReport
-from ..stats.intervals import UnitId, by_unit, merge, report_units
+from ..stats.intervals import UnitId, by_unit, merge, parse_unit, report_units
 from ..stats.report import Report
 
 NPU_PID = 1
@@ -135,6 +135,7 @@ def perfetto_trace(report: Report | WorkloadReport, config: NPUConfig, bins: int
         events += _slices(r, tracks, offset) + _counters(r, config, offset, bins)
         if isinstance(report, WorkloadReport):
             events.append(_layer_slice(r, i, report.counts[i], offset))
+            events += _member_slices(r, offset)
         offset += r.cycles
     if isinstance(report, WorkloadReport):
         tracks.meta.append(_meta("thread_name", NPU_PID, 1, name="layers"))
@@ -147,10 +148,36 @@ def perfetto_trace(report: Report | WorkloadReport, config: NPUConfig, bins: int
 
 
 def _layer_slice(r: Report, i: int, count: int, offset: int) -> Event:
-    what = str((r.lowering or {}).get("layer", r.program))
-    return {"name": f"{i} {r.program}", "cat": "layer", "ph": "X", "pid": NPU_PID, "tid": 1,
-            "ts": _us(offset, r.clock_mhz), "dur": _us(r.cycles, r.clock_mhz),
+    low = r.lowering or {}
+    what = str(low.get("layer", r.program))
+    return {"name": f"{i} {r.program}", "cat": "fused group" if "members" in low else "layer", "ph": "X",
+            "pid": NPU_PID, "tid": 1, "ts": _us(offset, r.clock_mhz), "dur": _us(r.cycles, r.clock_mhz),
             "args": {"layer": what, "cycles": r.cycles, "count": count}}
+
+
+def _member_slices(r: Report, offset: int) -> list[Event]:
+    """A fused group's layers inside its slice: each from its first to its last busy cycle (a
+    resident group's members run their kernel calls one after another on every core; a spatial
+    group's member ``i`` runs on column ``i``)."""
+    members = (r.lowering or {}).get("members")
+    if not members or r.intervals is None:
+        return []
+    spans = {u: [(s, e) for s, e, st in sp if st == "busy"] for u, sp in by_unit(r.intervals).items()}
+    out = []
+    done = 0
+    for m in members:
+        if "calls_per_core" in m:
+            runs = [sp[done:done + m["calls_per_core"]] for u, sp in spans.items() if u.startswith("core ")]
+            done += m["calls_per_core"]
+        else:
+            runs = [sp for u, sp in spans.items() if parse_unit(u).col == m["column"]]
+        found = [x for run in runs for x in run]
+        if found:
+            start, end = min(s for s, _ in found), max(e for _, e in found)
+            out.append({"name": str(m["name"]), "cat": "layer", "ph": "X", "pid": NPU_PID, "tid": 1,
+                        "ts": _us(offset + start, r.clock_mhz), "dur": _us(end - start, r.clock_mhz),
+                        "args": {"layer": m["layer"], "start_cycle": offset + start, "end_cycle": offset + end}})
+    return out
 
 
 def _drop_duplicate_counters(events: list[Event]) -> list[Event]:

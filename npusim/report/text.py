@@ -96,6 +96,9 @@ def format_workload(wr: WorkloadReport) -> str:
         t = low.get("tiles", {})
         shape = str(low.get("layer", ""))
         tiles = "x".join(map(str, low["block"])) if "block" in low else f"{t.get('m')}x{t.get('k')}x{t.get('n')}"
+        if wr.group(i) is not None:
+            shape, tiles = f"fused: {len(low.get('members', []))} layers ({low.get('kind')})", (
+                f"{t.get('m')}x{t.get('k')}x{t.get('n')}" if t else "per layer")
         row = [str(i), r.program, shape.split(" ", 1)[-1] if shape.startswith(("gemm", "conv2d")) else shape,
                tiles, str(n), f"{r.cycles:,}", f"{r.seconds * 1e6:,.1f}",
                f"{r.achieved_tops:.2f}" if r.ops else "-", str(low.get("bound", ""))]
@@ -103,8 +106,11 @@ def format_workload(wr: WorkloadReport) -> str:
             row.append("ok" if r.functional_ok else "FAIL")
         rows.append(row)
     out = [f"workload {wr.workload} on {wr.config}", ""] + _table(header, rows, left=4) + [""]
-    out.append(f"total    {wr.cycles:,} cycles = {wr.seconds * 1e6:,.1f} us over {sum(wr.counts)} layer runs; "
+    runs = sum(n * (len(g.layers) if g is not None else 1) for n, g in zip(wr.counts, map(wr.group, range(len(wr.layers)))))
+    out.append(f"total    {wr.cycles:,} cycles = {wr.array_seconds * 1e6:,.1f} us over {runs} layer runs; "
                f"{wr.ops:,} ops -> {wr.achieved_tops:.3f} TOPS of {wr.peak_tops:.3f} peak")
+    out += format_dispatch(wr)
+    out += format_groups(wr)
     out += format_workload_energy(wr)
     if functional:
         out.append(f"check    functional: {'every layer matches numpy' if wr.functional_ok else 'MISMATCH'} "
@@ -114,9 +120,31 @@ def format_workload(wr: WorkloadReport) -> str:
     return "\n".join(out + [""] + format_operators(wr))
 
 
+def format_groups(wr: WorkloadReport) -> list[str]:
+    """One line per fused group: its layers, the bytes it kept on chip, the DDR bytes and cycles
+    against its layers run one by one."""
+    out = []
+    for i, r in enumerate(wr.layers):
+        g = wr.group(i)
+        if g is not None:
+            kind = str((r.lowering or {}).get("kind", "fused"))
+            out.append(f"fused    #{i} ({kind}): {', '.join(g.layers)}; {g.on_chip_bytes:,} B kept on chip, "
+                       f"{g.ddr_saved_bytes:,} B less DDR, {r.cycles:,} cycles against {g.unfused_cycles:,} one by one")
+    return out
+
+
+def format_dispatch(wr: WorkloadReport) -> list[str]:
+    """The dispatch line (host and command processor around the array's time) and the DDR totals."""
+    d = wr.ddr
+    return [f"dispatch {wr.dispatches:,} dispatches, {wr.reconfigurations:,} reconfigurations: "
+            f"{wr.dispatch_seconds * 1e6:,.1f} us, {_pct(wr.dispatch_seconds, wr.seconds).strip()} of "
+            f"{wr.seconds * 1e6:,.1f} us end to end",
+            f"ddr      read {d['bytes_read']:,} B, written {d['bytes_written']:,} B, accessed {d['bytes_accessed']:,} B"]
+
+
 def format_operators(wr: WorkloadReport) -> list[str]:
     """The per-operator-type summary: where the workload's time went."""
-    us_per_cycle = wr.seconds * 1e6 / wr.cycles if wr.cycles else 0.0
+    us_per_cycle = wr.array_seconds * 1e6 / wr.cycles if wr.cycles else 0.0
     energy = wr.energy_j is not None
     rows = [[o.operator, str(o.layers) if o.layers else "-", f"{o.cycles:,}", f"{o.cycles * us_per_cycle:,.1f}",
              _pct(o.cycles, wr.cycles)] + ([joules(o.energy_j), _pct(o.energy_share, 1.0)] if energy else [])

@@ -42,6 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"refuse a sweep of more points ({MAX_POINTS:,})")
     p.add_argument("--functional", action="store_true", help="run on real data, checked against numpy")
     p.add_argument("--seed", type=number_flag(int, 0), default=None, help="seed of the operands in functional mode")
+    p.add_argument("--fusion", choices=("on", "off"), default=None,
+                   help="run each point's workload whole, with the groups of layers that run faster fused (on: one "
+                   "row per dispatch), or layer by layer (off, the default: one row per layer)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary's first line")
     p.add_argument("--dry-run", action="store_true", help="list the points and stop")
     p.add_argument("--kernel", metavar="NAME[,NAME...]",
@@ -63,6 +66,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         out["functional"] = True
     if args.seed is not None:
         out["seed"] = args.seed
+    if args.fusion is not None:
+        out["fusion"] = args.fusion == "on"
     return out
 
 

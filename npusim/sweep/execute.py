@@ -61,7 +61,8 @@ def _layer_row(head: dict[str, Any], index: int, name: str, report: dict[str, An
 
 
 def run_point(point: Point) -> list[dict[str, Any]]:
-    """Simulate ``point``; one row per layer (or one failure row when the variant is invalid).
+    """Simulate ``point``; one row per layer (or one failure row when the variant is invalid); with
+    ``options.fusion``, one row per dispatch of the workload run whole.
 
     Expected failures (an invalid variant, a layer that does not fit, a deadlock, a run past
     ``max_cycles``) become rows with ``status`` ``failed``, the error's class and message. So
@@ -70,7 +71,7 @@ def run_point(point: Point) -> list[dict[str, Any]]:
     head = _head(point)
     try:
         config = _config(point)
-        options = RunOptions(**dict(point.options))
+        options = RunOptions(**({"fusion": False} | dict(point.options)))
     except (ConfigError, TypeError, ValueError) as exc:
         return [_failure(head, exc, None, None)]
     if point.workload.llm is not None:
@@ -78,14 +79,32 @@ def run_point(point: Point) -> list[dict[str, Any]]:
     rows = []
     workload = point.workload.workload
     assert workload is not None
+    if options.fusion:
+        return _fused_rows(head, config, workload, options)
     for i, layer in enumerate(workload.layers):
-        one = Workload(name=workload.name, dtype=workload.dtype, layers=[layer])
+        alone = layer.model_copy(update={"inputs": None})  # run alone, its inputs come from DDR
+        one = Workload(name=workload.name, dtype=workload.dtype, layers=[alone])
         try:
             report = run_workload(config, one, replace(options, seed=options.seed + i)).to_dict()["layers"][0]
         except Exception as exc:  # noqa: BLE001 - recorded in the table, see the docstring
             rows.append(_failure(head, exc, i, layer.name))
             continue
         rows.append(_layer_row(head, i, layer.name, report))
+    return rows
+
+
+def _fused_rows(head: dict[str, Any], config: NPUConfig, workload: Workload, options: RunOptions) -> list[dict[str, Any]]:
+    """The point's workload run whole, fused where it pays: one row per dispatch (a fused group's
+    ``layer`` is its layers' names joined by ``+``, its ``layer_index`` its first layer's)."""
+    try:
+        wr = run_workload(config, workload, options)
+    except Exception as exc:  # noqa: BLE001 - recorded in the table, see run_point
+        return [_failure(head, exc, None, None)]
+    index = {ly.name: i for i, ly in enumerate(workload.layers)}
+    rows = []
+    for entry, report in zip(wr.to_dict()["layers"], wr.layers):
+        first = entry["group"]["layers"][0] if entry["group"] else report.program
+        rows.append(_layer_row(head, index.get(first, 0), report.program, entry))
     return rows
 
 

@@ -35,9 +35,10 @@ ALIASES = {"kernel": "compute_tile.default_kernel"}
 library every matmul of a point uses."""
 LLM_PREFIX = "llm."
 """Swept keys under ``llm.`` set a language-model workload's run (:class:`npusim.llm.LlmRun`)."""
-OPTION_FIELDS = ("max_cycles", "max_wall_seconds", "stall_limit_cycles", "functional", "seed")
+OPTION_FIELDS = ("max_cycles", "max_wall_seconds", "stall_limit_cycles", "functional", "seed", "fusion")
 """The :class:`~npusim.engine.RunOptions` fields a sweep may set (``record_intervals`` is left
-out: a sweep keeps figures, not timelines)."""
+out: a sweep keeps figures, not timelines). ``fusion`` is off in a sweep unless it is set:
+each layer is then a point's row of its own (see :mod:`.execute`)."""
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _RANGE = re.compile(rf"^\s*({_NUMBER})\s*:\s*({_NUMBER})\s*(?::\s*({_NUMBER})\s*)?$")

@@ -119,10 +119,10 @@ options: {{max_cycles: 100000000}}
      "{f}:3: layers[0].m: Input should be greater than or equal to 1, got 0"),
     ("config: CFG_PATH\nworkload: WL_PATH\noptions: {max_cycle: 5}\n",
      "{f} options: max_cycle: not a run option; a sweep sets max_cycles, max_wall_seconds, stall_limit_cycles, "
-     "functional, seed"),
+     "functional, seed, fusion"),
     ("config: CFG_PATH\nworkload: WL_PATH\nset: {options.trace: [1]}\n",
      "swept key 'options.trace': not a run option; the options a sweep sets are options.max_cycles, "
-     "options.max_wall_seconds, options.stall_limit_cycles, options.functional, options.seed"),
+     "options.max_wall_seconds, options.stall_limit_cycles, options.functional, options.seed, options.fusion"),
     ("config: CFG_PATH\nworkload: WL_PATH\npoints: [{columns: [1, 2]}]\n",
      "{f} points[0]: columns: a point sets one value per key; put lists under set: or zip:"),
     ("config: CFG_PATH\nworkload: WL_PATH\nset: {colums: [1, 2]}\n",

@@ -51,6 +51,10 @@ class _Layer(Spec):
     relu: bool = Field(False, description="Fused epilogue: clamp the outputs at zero.")
     fused: Annotated[tuple[str, ...], Field(strict=False)] = Field(
         (), description="Names of the graph nodes folded into this layer (reports and --explain).")
+    inputs: Annotated[tuple[str, ...], Field(strict=False)] | None = Field(
+        None, description="The layers whose outputs this layer reads, by name, in operand order (a binary "
+        "elementwise operator's x, then y); [] for inputs from the host. Unset: in a chained workload, the "
+        "previous layer's output when its shape is this layer's input; otherwise the host's.")
 
     @model_validator(mode="after")
     def _out_type(self) -> "_Layer":

@@ -30,6 +30,10 @@ class _VectorLayer(Spec):
     count: Pos = Field(1, description="Identical instances run back to back.")
     fused: Annotated[tuple[str, ...], Field(strict=False)] = Field(
         (), description="Names of the graph nodes folded into this layer (a Relu after an Add).")
+    inputs: Annotated[tuple[str, ...], Field(strict=False)] | None = Field(
+        None, description="The layers whose outputs this layer reads, by name, in operand order (a binary "
+        "elementwise operator's x, then y); [] for inputs from the host. Unset: in a chained workload, the "
+        "previous layer's output when its shape is this layer's input; otherwise the host's.")
 
     @property
     def vector_kind(self) -> VectorKind:

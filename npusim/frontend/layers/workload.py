@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from ...config import ConfigError, DType, Spec, read_yaml, validation_message
 from ..layers.matmul import LAYER_TAGS, Layer
@@ -32,7 +32,21 @@ class Workload(Spec):
     name: str
     description: str = ""
     dtype: DType | None = Field(None, description="Default operand type of the layers.")
+    chained: bool = Field(False, description="Whether each layer reads the previous layer's output (when the "
+                          "shapes agree and the layer names no inputs): a network's chain of layers, which "
+                          "fusion may keep on chip. False: the layers are independent, unless they name inputs.")
     layers: list[Layer] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _inputs_are_earlier_layers(self) -> "Workload":
+        seen: set[str] = set()
+        for i, layer in enumerate(self.layers):
+            for name in layer.inputs or ():
+                if name not in seen:
+                    raise ValueError(f"layers[{i}] ({layer.name}).inputs: '{name}' is not the name of an earlier "
+                                     "layer; name a layer listed before this one, or [] for an input from the host")
+            seen.add(layer.name)
+        return self
 
 
 def load_workload(path: str | Path) -> Workload:

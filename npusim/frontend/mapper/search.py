@@ -127,7 +127,7 @@ class MappingCache:
     results: dict[tuple[str, str, Pins], SearchResult] = field(default_factory=dict)
 
     def key(self, config: NPUConfig, layer: Gemm | Conv2d, pins: Pins) -> tuple[str, str, Pins]:
-        shape = layer.model_copy(update={"name": "layer", "fused": ()})
+        shape = layer.model_copy(update={"name": "layer", "fused": (), "inputs": None})
         return config.model_dump_json(), shape.model_dump_json(), pins
 
 

@@ -75,11 +75,14 @@ def import_onnx(source: str | Path | onnx.ModelProto, dtype: DType | None = None
     consumed: set[int] = set()
     layout: Counter[str] = Counter()
     unsupported: Counter[str] = Counter()
+    made_by: dict[str, str] = {}  # tensor -> the layer that writes it (through layout-only nodes)
     for i, node in enumerate(g.nodes):
         if i in consumed:
             continue
         if node.op_type in LAYOUT_ONLY:
             layout[node.op_type] += 1
+            if node.input and node.input[0] in made_by:
+                made_by.update({out: made_by[node.input[0]] for out in node.output})
             continue
         convert = CONVERTERS.get(node.op_type)
         try:
@@ -91,7 +94,12 @@ def import_onnx(source: str | Path | onnx.ModelProto, dtype: DType | None = None
             continue
         except ValidationError as exc:
             raise _invalid_layer(g.source, node, g.shapes, exc) from None
-        layers.append(done.layer)
+        reads = done.reads or (node.input[0],)
+        layers.append(done.layer.model_copy(update={"inputs": tuple(made_by[t] for t in reads if t in made_by)})
+                      if all(t in made_by for t in reads) or not any(t in made_by for t in reads)
+                      else _partial_inputs(done.layer, reads, made_by))
+        last = g.nodes[max(done.consumed)] if done.consumed else node
+        made_by[last.output[0]] = done.layer.name
         consumed.update(done.consumed)
     if unsupported and not skip_unsupported:
         n = sum(unsupported.values())
@@ -111,6 +119,18 @@ def import_onnx(source: str | Path | onnx.ModelProto, dtype: DType | None = None
                         layers=layers)
     return ImportedModel(workload, g.source, len(g.nodes), layout, unsupported if unsupported else Counter(),
                          tuple(notes))
+
+
+def _partial_inputs(layer: AnyLayer, reads: tuple[str, ...], made_by: dict[str, str]) -> AnyLayer:
+    """A layer reading some operands from layers and others from the host: no ``inputs`` can say
+    that (operands are named in order), so an operand after the host's is left out and read from
+    the host too."""
+    names: list[str] = []
+    for t in reads:
+        if t not in made_by:
+            break
+        names.append(made_by[t])
+    return layer.model_copy(update={"inputs": tuple(names)})
 
 
 def _invalid_layer(source: str, node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]],

@@ -34,10 +34,12 @@ SUPPORTED = ("Conv", "Gemm", "MatMul", "Softmax", "LayerNormalization") + tuple(
 
 @dataclass
 class Converted:
-    """A node's layer, and the later nodes folded into it."""
+    """A node's layer, the later nodes folded into it, and the tensors it reads from other layers
+    (its activation operands, in order; empty: the node's first input)."""
 
     layer: AnyLayer
     consumed: tuple[int, ...] = ()
+    reads: tuple[str, ...] = ()
 
 
 def _name(node: onnx.NodeProto, i: int) -> str:
@@ -165,7 +167,8 @@ def _binary(g: Graph, i: int, node: onnx.NodeProto, override: DType | None) -> C
     consumed = (relu_at,) if relu and relu_at is not None else ()
     fused = (_name(g.nodes[relu_at], relu_at),) if relu and relu_at is not None else ()
     return Converted(Elementwise(name=_name(node, i), kind=kind, shape=shape, broadcast=broadcast, scalar=scalar,
-                                 dtype=dtype, relu=relu, fused=fused), consumed)
+                                 dtype=dtype, relu=relu, fused=fused), consumed,
+                     (first, second) if broadcast == "same" else (first,))
 
 
 def _pool(g: Graph, i: int, node: onnx.NodeProto, override: DType | None) -> Converted:

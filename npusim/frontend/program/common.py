@@ -52,21 +52,27 @@ Step = Callable[[int, str, bool, bool], list[Instruction]]
 """(input buffer parity, output buffer, first step, last step) -> one reduction step's instructions."""
 
 
+def output_tile(kt: int, par: int, c: str, step: Step, t: str) -> list[Instruction]:
+    """One output tile of ``kt`` reduction steps into buffer ``c``, the inputs starting on parity
+    ``par`` and ping-ponging from step to step, guarded by ``{t}_c_empty``/``{t}_c_full``."""
+    body: list[Instruction] = [Acquire("acquire", f"{t}_c_empty")]
+    body += step(par, c, True, kt == 1)
+    middle = kt - 2
+    if middle >= 2:
+        body.append(Loop("loop", middle // 2, tuple(step(1 - par, c, False, False) + step(par, c, False, False))))
+    if middle > 0 and middle % 2:
+        body += step((par + middle) % 2, c, False, False)
+    if kt > 1:
+        body += step((par + kt - 1) % 2, c, False, True)
+    return body + [Release("release", f"{t}_c_full")]
+
+
 def core_program(out_tiles: int, kt: int, step: Step, t: str, c_buffers: int = 2) -> tuple[Instruction, ...]:
-    """A core's whole program: ``out_tiles`` output tiles of ``kt`` steps each, the inputs
-    ping-ponging from step to step and the output tile in ``{t}_c0`` (and ``{t}_c1`` with two C
-    buffers, alternating), guarded by ``{t}_c_empty``/``{t}_c_full``; loops, never unrolled."""
+    """A core's whole program: ``out_tiles`` output tiles of ``kt`` steps each
+    (:func:`output_tile`), the output tile in ``{t}_c0`` (and ``{t}_c1`` with two C buffers,
+    alternating); loops, never unrolled."""
     def tile(par: int, c: str) -> list[Instruction]:
-        body: list[Instruction] = [Acquire("acquire", f"{t}_c_empty")]
-        body += step(par, c, True, kt == 1)
-        middle = kt - 2
-        if middle >= 2:
-            body.append(Loop("loop", middle // 2, tuple(step(1 - par, c, False, False) + step(par, c, False, False))))
-        if middle > 0 and middle % 2:
-            body += step((par + middle) % 2, c, False, False)
-        if kt > 1:
-            body += step((par + kt - 1) % 2, c, False, True)
-        return body + [Release("release", f"{t}_c_full")]
+        return output_tile(kt, par, c, step, t)
 
     odd = kt % 2  # with an odd step count the input parity flips from one output tile to the next
     pair = tile(0, f"{t}_c0") + tile(odd, f"{t}_c{1 if c_buffers > 1 else 0}")
