@@ -103,6 +103,12 @@ def ddr_bytes(ctx: Context, g: dict[str, Arr], reuse: str, b_layout: str, a_bloc
             whole = (kt == 1) | (reuse == "a")
             run = np.where(whole, rows * m * _ar(layer, g["Kp"]), _ar(layer, k))
             runs = np.where(whole, 1, rows * m * kt)
+            if reuse == "b" and rows == g["Sm"]:  # one feeder: a wave's super-tile rows of A abut (one run)
+                it, blk = ctx.config.shim_tile.dma.max_iterations, rows * m * _ar(layer, g["Kp"])
+                merged = nb * (ddr_runs_bytes(ddr, mb // it, it * blk)
+                               + ddr_runs_bytes(ddr, np.minimum(mb % it, 1), mb % it * blk))
+                a = a + count * np.where(kt == 1, merged, a_reads * ddr_runs_bytes(ddr, runs, run))
+                continue
         else:  # a step's (or kernel row's) run per pixel; the pixels' runs merge where their windows abut,
             # across a strip, or across an output row when tiles are of whole rows
             step = _ar(layer, k) if a_block == "step" and reuse != "a" else _ar(layer, g["lp"])
@@ -118,6 +124,11 @@ def ddr_bytes(ctx: Context, g: dict[str, Arr], reuse: str, b_layout: str, a_bloc
         whole = (kt == 1) | (reuse == "b") | (g["Sn"] == 1)
         b = ddr_runs_bytes(ddr, b_reads * C * np.where(whole, 1, g["Sn"] * kt),
                            np.where(whole, g["Sn"] * kt * g["b_tile"], g["b_tile"]))
+        if reuse != "b":  # on one column, a wave's columns of tiles abut: one run per wave
+            it, col = _wave(ctx, g, reuse, a_block), g["Sn"] * kt * g["b_tile"]
+            waves = mb * (ddr_runs_bytes(ddr, nb // it, it * col) + ddr_runs_bytes(ddr, np.minimum(nb % it, 1),
+                                                                                  nb % it * col))
+            b = np.where(whole & (C == 1), waves, b)
     elif b_layout == "col":  # wide runs of k, or of all of K (resident, or a single step)
         jb = b_plain_bytes(layer)
         whole = (kt == 1) | (reuse == "b")
@@ -144,19 +155,27 @@ def soft_max(*times: Arr) -> Arr:
     return np.ceil(top * total ** (1 / SOFT_MAX_POWER)).astype(np.int64)
 
 
+def _wave(ctx: Context, g: dict[str, Arr], reuse: str, a_block: str) -> Arr:
+    """Super-tiles one wave of shim tasks covers in ``mn`` order (:func:`..program.matmul.waves`):
+    the shim's iteration limit, or one where a convolution's A task cannot repeat."""
+    it: Arr = ctx.config.shim_tile.dma.max_iterations
+    if isinstance(ctx.layer, Conv2d) and reuse != "a":
+        if a_block == "step":  # a convolution's A by steps: one task per super-tile
+            it = np.where(g["lp"] == g["k"], it, 1)
+        if g["pixels"] == "rows":  # whole output rows: no dimension left to repeat
+            it = 1
+    return it
+
+
 def _shim_channels(ctx: Context, g: dict[str, Arr], reuse: str, a_block: str) -> tuple[Arr, Arr, Arr]:
     """Busy time of a feeder's A channel, a column's B channel and its C channel in the shim: each
     task pays the DMA start-up and the DDR latency, then moves its bytes at the channel's rate. The
     runtime issues one task per channel per wave (:mod:`..program.matmul`)."""
     layer = ctx.layer
-    it: Arr = ctx.config.shim_tile.dma.max_iterations
+    it = _wave(ctx, g, reuse, a_block)
     ob = OUT_BYTES[layer.output]
     m, n, kt, mb, nb, R, C = g["m"], g["n"], g["kt"], g["mb"], g["nb"], g["R"], g["C"]
     conv = isinstance(layer, Conv2d)
-    if conv and a_block == "step" and reuse != "a":  # a convolution's A by steps: one task per super-tile
-        it = np.where(g["lp"] == g["k"], it, 1)
-    if conv and g["pixels"] == "rows" and reuse != "a":  # whole output rows: no dimension left to repeat
-        it = 1
     if reuse == "b":  # columns of super-tiles outer; a convolution's A comes one super-tile row per task
         waves = nb * -(-mb // (1 if conv else it))
         a_tasks, b_tasks, a_blocks, b_blocks = waves, nb, mb * nb, nb
