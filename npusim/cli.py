@@ -6,25 +6,27 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import simulate
 from pydantic import ValidationError
 
-from .config import OPERAND_TYPES, ConfigError, NPUConfig, config_schema, load_config, validation_message
-from .engine import DeadlockError, MaxCyclesError, RunOptions
-from .frontend import Conv2d, Gemm, LoweringError, Pins, load_workload, lower
+from .cli_errors import UsageError, guarded
+from .config import (
+    OPERAND_TYPES, ConfigError, NPUConfig, config_schema, load_config, parse_override, validation_message,
+)
+from .config.safe_yaml import number_flag
+from .engine import RunOptions
+from .frontend import Conv2d, Gemm, Pins, load_workload, lower
 from .frontend.mapper.explain import explain, explain_vector
 from .frontend.onnx.importer import ImportedModel, import_onnx, save_workload
 from .frontend.program.vector import lower_vector
-from .hw.errors import SimulationError
-from .isa import ProgramError, load_program, save_program, verify
+from .isa import load_program, save_program, verify
+from .limits import MAX_WALL_SECONDS, check_before_lowering, check_size
+from .output import save_figure
 from .report import format_report, format_workload, report_json
 from .runner import WorkloadReport, run_lowered, run_workload
 from .stats import Report
-
-
-class UsageError(ValueError):
-    """A command-line value is malformed; the message says what was expected."""
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
@@ -33,17 +35,6 @@ def _config_args(p: argparse.ArgumentParser) -> None:
                    help="override a config field, dotted: --set columns=2 --set mem_tile.size_kib=1024")
     p.add_argument("--kernel", metavar="NAME", help="the kernel library every matmul uses (compute_tile.kernels, e.g. "
                    "tuned or mlir-aie; default: the config's default_kernel)")
-
-
-def _load(args: argparse.Namespace) -> NPUConfig:
-    """The config of the command, with its --set overrides and its --kernel."""
-    config = load_config(args.config, args.overrides)
-    if args.kernel is None:
-        return config
-    if args.kernel not in config.compute_tile.kernels:
-        raise UsageError(f"--kernel {args.kernel}: {args.config} has no kernel of that name (compute_tile.kernels "
-                         f"has: {', '.join(config.compute_tile.kernels)})")
-    return load_config(args.config, [*args.overrides, f"compute_tile.default_kernel={args.kernel}"])
 
 
 def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
@@ -61,7 +52,8 @@ def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
                    help="int4 weights: weights along K per scale (32)")
     p.add_argument("--out-dtype", choices=("int8", "int16", "int32", "bf16", "fp32"),
                    help="output type (default: the operand type; int8 -> int8, int16 or int32)")
-    p.add_argument("--shift", type=int, default=0, help="right shift to a narrow integer output (0)")
+    p.add_argument("--shift", type=number_flag(int, 0, high=31), default=0,
+                   help="right shift to a narrow integer output (0)")
     p.add_argument("--tiles", metavar="M,K,N", help="use these tile sizes instead of choosing them")
     m = p.add_argument_group("mapping", "pin a choice of the mapper's search (the rest is searched; see lower --explain)")
     m.add_argument("--use-columns", type=int, metavar="N", help="use the first N columns of the array")
@@ -100,16 +92,41 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     _onnx_args(p)
 
 
+def _limit_args(p: argparse.ArgumentParser) -> None:
+    """The budgets of a run, checked against the lowering's estimate before it starts."""
+    p.add_argument("--max-cycles", type=number_flag(int, 1, example="1e9"), metavar="CYCLES",
+                   help="refuse a layer estimated past this cycle, stop a run that goes past it (e.g. 1e9)")
+    p.add_argument("--max-wall", type=number_flag(float, 0, True, example="600"), default=MAX_WALL_SECONDS,
+                   metavar="SECONDS",
+                   help=f"refuse a layer whose simulation is estimated to take longer ({MAX_WALL_SECONDS:g})")
+    p.add_argument("--max-memory", type=number_flag(float, 0, True, example="8"), metavar="GIB",
+                   help="functional mode: refuse a layer whose data needs more (default: the memory available)")
+    stall = RunOptions().stall_limit_cycles
+    p.add_argument("--stall-limit", type=number_flag(int, 1, example="1e6"), default=stall, metavar="CYCLES",
+                   help=f"report a livelock when only never-ending BD chains ran this long ({stall:g})")
+
+
+def _options(args: argparse.Namespace, **more: Any) -> RunOptions:
+    """The run options of the budget flags (``_limit_args``) and ``more``."""
+    memory = args.max_memory
+    return RunOptions(max_cycles=args.max_cycles, max_wall_seconds=args.max_wall,
+                      max_memory_bytes=None if memory is None else int(memory * 2**30),
+                      stall_limit_cycles=args.stall_limit, **more)
+
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="npusim", description="Cycle-level simulator of AMD XDNA-style NPUs.")
+    ap = argparse.ArgumentParser(prog="npusim", description="Cycle-level simulator of AMD XDNA-style NPUs; exit "
+                                 "codes: 0 ok, 1 functional mismatch, 2 bad input, 3 simulation failed, 4 internal error")
+    ap.add_argument("--debug", action="store_true", help="print the traceback of an error")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="simulate a trace, a layer or a workload on a config and print the report")
     _source_args(run)
     run.add_argument("--functional", action="store_true",
                      help="move and compute real data (random operands) and compare the output with numpy")
-    run.add_argument("--seed", type=int, default=0, help="seed of the random operands in functional mode (0)")
+    run.add_argument("--seed", type=number_flag(int, 0), default=0,
+                     help="seed of the random operands in functional mode (0)")
     run.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    run.add_argument("--max-cycles", type=int, default=None, help="stop a run that goes past this cycle")
+    _limit_args(run)
     run.add_argument("--plot", metavar="FILE", help="write a utilisation plot (PNG or SVG, by extension)")
     run.add_argument("--perfetto", metavar="FILE", help="write a Perfetto (Chrome trace-event) JSON of the run")
     run.add_argument("--csv", metavar="DIR", help="write the report's tables as CSV files in DIR (layers.csv, tiles.csv, "
@@ -151,7 +168,27 @@ def _parser() -> argparse.ArgumentParser:
     from .cli_plot import add_plot_parser  # lazy: cli_plot builds on this module's helpers
 
     add_plot_parser(sub)
+    for command in sub.choices.values():  # --debug also after the command's name
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="print the traceback of an error (exit codes: docs/reference/errors.md)")
     return ap
+
+
+def _load_config(args: argparse.Namespace) -> NPUConfig:
+    """The config of ``--config`` with the ``--set`` overrides and ``--kernel``; a malformed override names --set."""
+    for text in args.overrides:
+        try:
+            parse_override(text)
+        except ConfigError as exc:
+            raise UsageError(f"--set {text!r}: {exc}") from None
+    config = load_config(args.config, args.overrides)
+    kernel = getattr(args, "kernel", None)
+    if kernel is None:
+        return config
+    if kernel not in config.compute_tile.kernels:
+        raise UsageError(f"--kernel {kernel}: {args.config} has no kernel of that name (compute_tile.kernels "
+                         f"has: {', '.join(config.compute_tile.kernels)})")
+    return load_config(args.config, [*args.overrides, f"compute_tile.default_kernel={kernel}"])
 
 
 def _ints(text: str, sep: str, count: int, flag: str, example: str) -> list[int]:
@@ -168,15 +205,19 @@ def _ints(text: str, sep: str, count: int, flag: str, example: str) -> list[int]
 def _layer(args: argparse.Namespace) -> Gemm | Conv2d:
     common = {"dtype": args.dtype or "int8", "out_dtype": args.out_dtype, "shift": args.shift, "bias": args.bias,
               "relu": args.relu, "b_dtype": args.b_dtype, "group_size": args.group_size}
+    layer: Gemm | Conv2d
     try:
         if args.gemm:
             m, k, n = _ints(args.gemm.lower(), "x", 3, "--gemm", "1024x1024x1024")
-            return Gemm(name=f"gemm_{m}x{k}x{n}", m=m, k=k, n=n, **common)
-        b, c, h, w, o, r, s, st, pad = _ints(args.conv2d, ",", 9, "--conv2d", "1,64,56,56,64,3,3,1,1")
-        return Conv2d(name=f"conv2d_{c}x{h}x{w}_{o}_{r}x{s}", batch=b, in_channels=c, height=h, width=w,
-                      out_channels=o, kernel_h=r, kernel_w=s, stride=st, padding=pad, **common)
+            layer = Gemm(name=f"gemm_{m}x{k}x{n}", m=m, k=k, n=n, **common)
+        else:
+            b, c, h, w, o, r, s, st, pad = _ints(args.conv2d, ",", 9, "--conv2d", "1,64,56,56,64,3,3,1,1")
+            layer = Conv2d(name=f"conv2d_{c}x{h}x{w}_{o}_{r}x{s}", batch=b, in_channels=c, height=h, width=w,
+                           out_channels=o, kernel_h=r, kernel_w=s, stride=st, padding=pad, **common)
     except ValidationError as exc:
         raise UsageError(validation_message(exc, "--gemm" if args.gemm else "--conv2d")) from None
+    check_size(layer, f"--gemm {args.gemm}" if args.gemm else f"--conv2d {args.conv2d}")
+    return layer
 
 
 def _tiles(args: argparse.Namespace) -> tuple[int, int, int] | None:
@@ -199,8 +240,7 @@ def _pins(args: argparse.Namespace) -> Pins:
 def _plot(report: Report, path: str, quiet: bool) -> None:
     from .plots import utilisation_figure
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    utilisation_figure(report).savefig(path, dpi=120)
+    save_figure(utilisation_figure(report), path, dpi=120)
     if not quiet:
         print(f"\nplot     {path}")
 
@@ -239,11 +279,11 @@ def _run(args: argparse.Namespace) -> int:
     if len(chosen) != 1:
         raise UsageError("npusim run: give exactly one of --trace, --workload, --onnx, --gemm, --conv2d or --mlir"
                          + (f" (got {', '.join('--' + c for c in chosen)})" if chosen else ""))
-    config = _load(args)
+    config = _load_config(args)
     # intervals only when asked for, or when a view needs them (the report's peak power is read
     # off them): off, they cost nothing; on a large run they cost memory and time
-    options = RunOptions(max_cycles=args.max_cycles, functional=args.functional, seed=args.seed,
-                         record_intervals=bool(args.intervals or args.perfetto or args.plot))
+    options = _options(args, functional=args.functional, seed=args.seed,
+                       record_intervals=bool(args.intervals or args.perfetto or args.plot))
     if args.mlir:
         from .mlir.command import run_mlir
 
@@ -263,7 +303,9 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError("--functional needs a layer (--gemm, --conv2d, --workload or --onnx): a trace has no data")
         report = simulate(config, load_program(args.trace), options, source=args.trace)
     else:
-        low = lower(config, _layer(args), pins=_pins(args))
+        layer = _layer(args)
+        check_before_lowering(config, layer, options, _pins(args))
+        low = lower(config, layer, pins=_pins(args))
         from .progress import CycleProgress
 
         with CycleProgress(low.plan.estimate.cycles, quiet=args.json) as bar:
@@ -282,6 +324,7 @@ def _lower_onnx(args: argparse.Namespace, config: NPUConfig) -> int:
                          "--conv2d with -o")
     parts = []
     for layer in _imported(args, False).workload.layers:
+        check_size(layer)
         if isinstance(layer, (Gemm, Conv2d)):
             parts.append(explain(config, lower(config, layer)))
         else:
@@ -291,7 +334,7 @@ def _lower_onnx(args: argparse.Namespace, config: NPUConfig) -> int:
 
 
 def _lower(args: argparse.Namespace) -> int:
-    config: NPUConfig = _load(args)
+    config: NPUConfig = _load_config(args)
     if bool(args.onnx) == bool(args.gemm or args.conv2d):
         raise UsageError("npusim lower: give exactly one of --onnx, --gemm or --conv2d")
     if args.onnx:
@@ -300,7 +343,6 @@ def _lower(args: argparse.Namespace) -> int:
     if args.explain or not args.output:
         print(explain(config, low))
     if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         save_program(low.program, args.output)
         print(f"trace    {args.output}: {len(low.program.tiles)} tiles, {len(low.program.routes)} routes, "
               f"{len(low.program.runtime)} runtime operations")
@@ -317,7 +359,7 @@ def _import_onnx(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    config = _load(args)
+    config = _load_config(args)
     program = load_program(args.trace)
     layout = verify(program, config, args.trace)
     print(f"{args.trace}: ok on {config.name}: {len(program.tiles)} tiles, {len(layout.paths)} routes, "
@@ -325,40 +367,34 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "schema":
+        print(json.dumps(config_schema(), indent=2))
+        return 0
+    if args.command == "plot":
+        from .cli_plot import plot_command
+
+        return plot_command(args)
+    if args.command == "sweep":
+        from .sweep.command import main as sweep_main
+
+        return sweep_main(args, _layer(args) if args.gemm or args.conv2d else None)
+    if args.command == "import-mlir":
+        from .mlir.command import import_command
+
+        return import_command(args)
+    if args.command == "sweep-summary":
+        from .sweep.summary import main as summary_main
+
+        return summary_main(args)
+    return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; exit status 0 ok, 1 functional mismatch, 2 bad input, 3 simulation
-    failure (deadlock, max cycles)."""
+    """Run the command line; the exit status is in :mod:`npusim.cli_errors` (0 ok, 1 functional
+    mismatch, 2 bad input, 3 simulation failure, 4 internal error)."""
     args = _parser().parse_args(argv)
-    try:
-        if args.command == "schema":
-            print(json.dumps(config_schema(), indent=2))
-            return 0
-        if args.command == "plot":
-            from .cli_plot import plot_command
-
-            return plot_command(args)
-        if args.command == "sweep":
-            from .sweep.command import main as sweep_main
-
-            return sweep_main(args, _layer(args) if args.gemm or args.conv2d else None)
-        if args.command == "import-mlir":
-            from .mlir.command import import_command
-
-            return import_command(args)
-        if args.command == "sweep-summary":
-            from .sweep.summary import main as summary_main
-
-            return summary_main(args)
-        return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
-    except (ConfigError, ProgramError, LoweringError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (DeadlockError, MaxCyclesError, SimulationError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
-    except ValueError as exc:  # bad RunOptions
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return guarded(lambda: _command(args), args.debug)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import simulate
-from .cli import UsageError, _imported, _ints, _layer, _pins, _source_args
-from .config import NPUConfig, load_config
+from .cli import _imported, _ints, _layer, _limit_args, _load_config, _options, _pins, _source_args
+from .cli_errors import UsageError
+from .config import NPUConfig
+from .config.safe_yaml import number_flag
 from .engine import RunOptions
 from .frontend import load_workload, lower
 from .isa import load_program
+from .limits import check_before_lowering
+from .output import save_figure
 from .progress import LayerProgress
 from .runner import WorkloadReport, run_lowered, run_workload
 from .stats import Report
@@ -40,12 +44,12 @@ def add_plot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("kind", choices=tuple(KINDS), help="the figure to draw")
     _source_args(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="figure to write: .png or .svg")
-    p.add_argument("--max-cycles", type=int, default=None, help="stop a run that goes past this cycle")
+    _limit_args(p)
     p.add_argument("--layer", type=int, metavar="I",
                    help="a workload's layer to draw (timeline, heatmap, power, utilisation; default: the "
                    "layer that takes longest)")
     p.add_argument("--columns", metavar="C,C,...", help="timeline: only these array columns, e.g. 0,1")
-    p.add_argument("--max-units", type=int, metavar="N", help="timeline: only the first N lanes")
+    p.add_argument("--max-units", type=number_flag(int, 1), metavar="N", help="timeline: only the first N lanes")
     p.add_argument("--cores-only", action="store_true", help="timeline: cores only, no DMA channels")
     p.add_argument("--cycles", action="store_true", help="timeline: x axis in cycles instead of microseconds")
     p.add_argument("--window", metavar="START,END", help="timeline: only this part of the run, in microseconds "
@@ -63,7 +67,9 @@ def _simulate(args: argparse.Namespace, config: NPUConfig, options: RunOptions) 
             return run_workload(config, workload, options, on_layer=bar.on_layer, pins=_pins(args))
     if args.trace:
         return simulate(config, load_program(args.trace), options, source=args.trace)
-    return run_lowered(config, lower(config, _layer(args), pins=_pins(args)), options)
+    layer = _layer(args)
+    check_before_lowering(config, layer, options, _pins(args))
+    return run_lowered(config, lower(config, layer, pins=_pins(args)), options)
 
 
 def _layer_index(result: Report | WorkloadReport, layer: int | None) -> int | None:
@@ -118,15 +124,14 @@ def plot_command(args: argparse.Namespace) -> int:
     suffix = Path(args.output).suffix.lower()
     if suffix not in (".png", ".svg"):
         raise UsageError(f"-o {args.output}: the figure is written as PNG or SVG; name it .png or .svg")
-    config = load_config(args.config, args.overrides)
-    options = RunOptions(max_cycles=args.max_cycles, record_intervals=args.kind in NEEDS_INTERVALS)
+    config = _load_config(args)
+    options = _options(args, record_intervals=args.kind in NEEDS_INTERVALS)
     result = _simulate(args, config, options)
     try:
         fig = _figure(args, config, result)
     except ValueError as exc:
         raise UsageError(f"npusim plot {args.kind}: {exc}") from None
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.output, dpi=120)
+    save_figure(fig, args.output, dpi=120)
     print(f"plot     {args.output} ({args.kind} of {_what(args, result)} on {result.config})", file=sys.stdout)
     return 0
 

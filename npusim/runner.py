@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,12 +20,14 @@ from .engine import RunOptions, run_functional, run_program
 from .frontend.data.matmul import compare, pack, random_operands, unpack
 from .frontend.layers.matmul import AnyLayer, Conv2d, Gemm, category, ops
 from .frontend.lower import Lowered, lower
+from .frontend import TilePlan
 from .frontend.mapper.design import Pins
 from .frontend.mapper.search import MappingCache
-from .frontend.data.vector import compare_vector, pack_vector, random_vector_operands, unpack_vector
+from .frontend.data.vector import compare_vector, pack_vector, random_vector_operands, unpack_vector, x_shape
 from .frontend.program.vector import VectorLowered, lower_vector, tensor_bytes
 from .frontend.layers.workload import Workload
 from .isa import Layout, Program
+from .limits import check_before_lowering, check_estimate, check_memory, check_size, functional_bytes, gemm_elements
 from .numerics import Array
 from .power import MOVEMENT, attach_power
 from .stats import Recorder, Report, make_report
@@ -72,25 +75,46 @@ def vector_summary(low: VectorLowered) -> dict[str, Any]:
     }
 
 
+def estimate_of(low: Lowered | VectorLowered) -> tuple[int, int, int, int]:
+    """What the limits (:mod:`npusim.limits`) check of a lowered layer: its cycles as the mapper
+    knows them (simulated or extrapolated by its search, else its estimate), its kernel calls
+    (all cores), and the operand and output elements of a functional run."""
+    p = low.plan
+    if isinstance(p, TilePlan):
+        cycles = low.search.winner.cycles if isinstance(low, Lowered) and low.search is not None else p.estimate.cycles
+        return cycles, p.calls_per_core * p.columns * p.rows, *gemm_elements(p.layer, p.M, p.K, p.N)
+    elements = math.prod(x_shape(p.layer))  # the output has as many (a pool's: fewer)
+    return p.estimate.cycles, p.rounds * p.steps * p.cores, elements * (1 + (p.y_elements > 0)), elements
+
+
 Check = Callable[[dict[str, Array]], tuple[bool, float]]
 """Functional mode: from the DDR tensors after the run, (output equals numpy's, max abs error)."""
 
 
 def _simulate(config: NPUConfig, program: Program, layout: Layout, name: str, options: RunOptions | None,
-              data: Callable[[int], tuple[dict[str, Array], Check]], done: Recorder | None = None,
-              **details: Any) -> Report:
+              data: Callable[[int], tuple[dict[str, Array], Check]], estimate: tuple[int, int, int, int],
+              done: Recorder | None = None, **details: Any) -> Report:
     """Simulate a lowered layer's program; with ``options.functional``, on the DDR tensors
-    ``data(seed)`` gives, checked by the check it returns. ``done``: the recorder of a timing-only
-    simulation of this very program (the mapper's), used instead of simulating again when the
-    options ask for nothing it lacks. ``details`` go to the report."""
+    ``data(seed)`` gives, checked by the check it returns. ``estimate`` is the lowering's (cycles,
+    kernel calls, operand elements, output elements), checked against the options' limits first
+    (:mod:`npusim.limits`). ``done``: the recorder of a timing-only simulation of this very
+    program (the mapper's), used instead of simulating again when the options ask for nothing it
+    lacks. ``details`` go to the report."""
     options = options or RunOptions()
     source = f"layer '{name}'"
+    cycles, calls, operands, outputs = estimate
+    reuse = done is not None and not options.functional and _reusable(done, options)
+    if not reuse:  # (a run the mapper simulated already is not refused for its estimate)
+        check_estimate(name, cycles, calls, options)
     result: tuple[bool, float] | None = None
     if options.functional:
+        buffers = (b.size_bytes for tile in program.tiles for b in tile.buffers)
+        check_memory(name, functional_bytes((t.size_bytes for t in program.tensors), buffers, operands, outputs),
+                     options)
         tensors, check = data(options.seed)
         rec, out = run_functional(config, program, tensors, options, source, layout)
         result = check(out)
-    elif done is not None and _reusable(done, options):
+    elif reuse and done is not None:
         rec = replace(done, wall_seconds=0.0)  # simulated while lowering: its time is the lowering's
     else:
         rec = run_program(config, program, options, source, layout)
@@ -113,8 +137,8 @@ def run_vector_lowered(config: NPUConfig, low: VectorLowered, options: RunOption
         operands = random_vector_operands(layer, seed)
         return (pack_vector(low.plan, operands, tensor_bytes(low.plan)),
                 lambda out: compare_vector(layer, operands, unpack_vector(low.plan, out))[:2])
-    return _simulate(config, low.program, low.layout, layer.name, options, data, ops=0, dtype=layer.dtype,
-                     lowering=vector_summary(low))
+    return _simulate(config, low.program, low.layout, layer.name, options, data, estimate_of(low), ops=0,
+                     dtype=layer.dtype, lowering=vector_summary(low))
 
 
 def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = None) -> Report:
@@ -128,8 +152,8 @@ def run_lowered(config: NPUConfig, low: Lowered, options: RunOptions | None = No
                 lambda out: compare(layer, operands, unpack(low.plan, out), low.plan, emulated)[:2])
     emulated = config.compute_tile.kernel(layer.kernel, layer.dtype, layer.b_dtype).emulation == "bfp16"
     done = low.search.recorder if low.search is not None else None
-    return _simulate(config, low.program, low.layout, layer.name, options, data, done, ops=ops(layer),
-                     dtype=layer.types, lowering=lowering_summary(low))
+    return _simulate(config, low.program, low.layout, layer.name, options, data, estimate_of(low), done,
+                     ops=ops(layer), dtype=layer.types, lowering=lowering_summary(low))
 
 
 def run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = None,
@@ -137,6 +161,8 @@ def run_layer(config: NPUConfig, layer: AnyLayer, options: RunOptions | None = N
               cache: MappingCache | None = None) -> Report:
     """Lower ``layer`` onto ``config`` (a matmul's design chosen by the mapper within ``pins``, or
     with ``tiles``; ``cache`` keeps the mapper's results for layers of the same shape) and simulate it."""
+    check_size(layer)
+    check_before_lowering(config, layer, options or RunOptions(), pins)
     t = time.perf_counter()
     if isinstance(layer, (Gemm, Conv2d)):
         low = lower(config, layer, tiles, pins, cache)

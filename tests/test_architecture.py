@@ -19,13 +19,19 @@ ALLOWED: dict[str, set[str] | None] = {
     # the hardware description names the number formats (output types) of numerics, which imports nothing
     "config": {"npusim.numerics"},
     "numerics": set(),
+    # the one writer of output files (temporary, fsync, atomic rename): nothing from npusim, so
+    # that every package that writes a file may use it
+    "output": set(),
+    # functional mode's numpy reference, written apart from the kernels' arithmetic (numerics,
+    # vector_math) so that the check can catch their bugs: nothing from npusim
+    "reference": set(),
     # the arithmetic of the vector operators, shared by functional mode's kernels (hw) and the
     # frontend's numpy reference, so that both apply the same formulas
     "vector_math": {"npusim.numerics"},
     # what core code's operations compute, shared by functional mode's interpreter (hw) and the
     # mlir-aie importer's constant folding, so both apply the same arithmetic
     "scalar_math": {"npusim.numerics"},
-    "isa": {"npusim.config", "npusim.numerics"},
+    "isa": {"npusim.config", "npusim.numerics", "npusim.output"},
     # stats/report.py converts the DDR bandwidth with hw.timing.ddr_bytes_per_cycle, so that the
     # figure is stated once. This one rule-module import is allowed; the rest of hw is not (it
     # would close a cycle, since hw imports stats for the recorder).
@@ -34,36 +40,44 @@ ALLOWED: dict[str, set[str] | None] = {
            "npusim.scalar_math"},
     "engine": {"npusim.config", "npusim.isa", "npusim.stats", "npusim.hw"},
     # the frontend states its expected cycles with the engine's own timing rules
-    # and the mapper's search simulates its leading designs (the engine never imports the frontend)
+    # and the mapper's search simulates its leading designs (the engine never imports the frontend);
+    # files through the one writer; functional checks against the independent numpy reference
     "frontend": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.hw.timing", "npusim.vector_math",
-                 "npusim.engine", "npusim.stats"},
+                 "npusim.engine", "npusim.stats", "npusim.output", "npusim.reference"},
     # running layers: lower (frontend), simulate (engine), condense (stats)
     "runner": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.frontend", "npusim.engine",
-               "npusim.stats", "npusim.power"},
+               "npusim.stats", "npusim.power", "npusim.limits"},
+    # limits checked before a layer is lowered and run: its size (frontend layers), the
+    # lowering's estimate against the run options (engine), the YAML reader's limit knobs
+    "limits": {"npusim.config", "npusim.engine", "npusim.frontend", "npusim.numerics"},
     # energy = a Report's counted actions x the config's energy table (DESIGN §5); it reads a Report,
     # never the engine or a hardware unit (STYLE points 10-11)
     "power": {"npusim.config", "npusim.stats"},
     # views: the Perfetto trace's power counter and the power plot read the power model (a view of
     # the recorder's counts); plots of a workload (roofline, layers) read runner's WorkloadReport
-    "report": {"npusim.config", "npusim.stats", "npusim.runner", "npusim.power"},
+    "report": {"npusim.config", "npusim.stats", "npusim.runner", "npusim.power", "npusim.output"},
     "plots": {"npusim.config", "npusim.stats", "npusim.runner", "npusim.power",
               # sweep curves sum a sweep table's layers per point and mark its Pareto front with the
               # table's own functions (plain pandas, no simulation)
               "npusim.sweep.table"},
     # what-if sweeps: config variants (config loader) x workloads (frontend), each point run by
     # runner.run_workload (which lowers, simulates and reports); RunOptions from engine; the summary
-    # prints its table with the text report's column aligner
-    "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner", "npusim.report.text"},
+    # prints its table with the text report's column aligner; files through the one writer
+    "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner", "npusim.report.text",
+              "npusim.output"},
     # mlir-aie designs: parsed and lowered to a Program (isa), folded with scalar_math, run and reported
     # like a layer (engine, runner's report_with_power, report views); the frontend is not needed
     "mlir": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.scalar_math", "npusim.engine",
-             "npusim.stats", "npusim.power", "npusim.runner", "npusim.report", "npusim.hw.errors"},
-    # ONNX models built in code for tests and examples: onnx only, nothing from npusim
-    "models": set(),
+             "npusim.stats", "npusim.power", "npusim.runner", "npusim.report", "npusim.hw.errors", "npusim.output"},
+    # ONNX models built in code for tests and examples: onnx only; its command writes the file
+    # with the one output writer
+    "models": {"npusim.output"},
     # the command line and the package facade (npusim/__init__.py) may import anything
     "cli": ANY,
     # `npusim plot`, a part of the command line in a module of its own
     "cli_plot": ANY,
+    # the command line's exit codes: the error classes of the engine and the output writer
+    "cli_errors": {"npusim.engine", "npusim.hw.errors", "npusim.output"},
     "__init__": ANY,
     # the progress bars: the Report type of run_workload's callback (stats), and the engine's
     # progress callback of one run (RunOptions)
@@ -148,6 +162,7 @@ def test_the_import_reader_resolves_relative_imports() -> None:
     report = {m for _, m in imported(PACKAGE / "stats" / "report.py")}
     assert {"npusim.config", "npusim.hw.timing", "npusim.stats.recorder"} <= report
     cli = {m for _, m in imported(PACKAGE / "cli.py")}
-    assert "npusim" in cli and "npusim.hw.errors" in cli
+    assert "npusim" in cli and "npusim.cli_errors" in cli
+    assert "npusim.hw.errors" in {m for _, m in imported(PACKAGE / "cli_errors.py")}
     assert not allowed("npusim.hw.dma", ALLOWED["stats"] or set())
     assert allowed("npusim.hw.timing", ALLOWED["stats"] or set())

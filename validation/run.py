@@ -32,6 +32,7 @@ from npusim import Gemm, NPUConfig, RunOptions, load_config, run_layer, simulate
 from npusim.frontend import Pins  # noqa: E402
 from npusim.config import ConfigError  # noqa: E402
 from npusim.isa import program_from_dict  # noqa: E402
+from npusim.output import OutputError, save_figure, write_text  # noqa: E402
 from validation.fit import fits  # noqa: E402
 from validation.table import (  # noqa: E402
     Case, CopyWorkload, GemmWorkload, KernelWorkload, StreamWorkload, Table, VectorWorkload, load_table,
@@ -400,9 +401,8 @@ def plot_figure(results: Sequence[Result]) -> Figure:
 
 
 def write_plot(results: Sequence[Result], path: Path) -> None:
-    """Write :func:`plot_figure` to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plot_figure(results).savefig(path, dpi=130, bbox_inches="tight")
+    """Write :func:`plot_figure` to ``path`` (whole or not at all)."""
+    save_figure(plot_figure(results), path, dpi=130, bbox_inches="tight")
 
 
 def write_results(results: Sequence[Result], path: Path) -> None:
@@ -410,8 +410,8 @@ def write_results(results: Sequence[Result], path: Path) -> None:
     rows = [{"id": r.case.id, "simulated": r.simulated, "error_pct": round(r.error_pct, 3), "status": r.status,
              "lock_wait_pct": None if r.wait_pct is None else round(r.wait_pct, 1),
              "held_out_error_pct": None if r.held_out_pct is None else round(r.held_out_pct, 3)} for r in results]
-    path.write_text(json.dumps({"tolerance_pct": results[0].tolerance_pct if results else None, "cases": rows},
-                               indent=1) + "\n")
+    write_text(path, json.dumps({"tolerance_pct": results[0].tolerance_pct if results else None, "cases": rows},
+                                indent=1) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -436,10 +436,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_held_out:
         text += "\n\n" + describe_fits(table, results)
     print(text)
-    write_plot(results, args.plot)
+    try:
+        write_plot(results, args.plot)
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"plot: {args.plot}")
     if not args.only:  # the docs show the whole table: a partial run does not replace it
-        write_results(results, args.results)
+        try:
+            write_results(results, args.results)
+        except OutputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(f"results: {args.results}")
     return 1 if any(r.status == "MISSED" for r in results) else 0
 

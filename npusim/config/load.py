@@ -5,7 +5,6 @@ before validation, so an override is validated exactly like the file itself.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from .npu import NPUConfig
+from .safe_yaml import MAX_BYTES, YamlLimitError, limit, parse_value, parse_yaml
 
 
 class ConfigError(ValueError):
@@ -40,14 +40,36 @@ def _node_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[st
             _node_lines(item, path + (i,), out, source)
 
 
-def read_yaml(path: Path, what: str = "config file") -> tuple[Any, dict[tuple[str | int, ...], int]]:
+def read_text(path: Path, what: str, knob: str = "NPUSIM_YAML_MAX_BYTES", most: int = MAX_BYTES) -> str:
+    """A text file's content; a clear error when it cannot be read, is larger than the limit
+    ``most`` (raised with the environment variable ``knob``) or is not UTF-8."""
     try:
-        text = path.read_text()
+        size = path.stat().st_size
+        most = limit(knob, most)
+        if size > most:
+            raise ConfigError(f"{path}: {size:,} bytes, more than the limit of {most:,} for a {what}; is it the "
+                              f"right file? (raise the limit with {knob}=N)")
+        raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    except YamlLimitError as exc:
+        raise ConfigError(str(exc)) from None
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); save "
+                          f"the {what} as UTF-8") from None
+
+
+def read_yaml(path: Path, what: str = "config file") -> tuple[Any, dict[tuple[str | int, ...], int]]:
+    """A YAML file's data and the line of each field (by path of keys and indices), read by
+    :mod:`.safe_yaml`; every error names the file."""
+    text = read_text(path, what)
+    try:
+        data, node = parse_yaml(text)
+    except YamlLimitError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -59,6 +81,8 @@ def read_yaml(path: Path, what: str = "config file") -> tuple[Any, dict[tuple[st
         raise ConfigError(f"{where}: not valid YAML: {what}; fix the YAML syntax there") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}; fix the YAML syntax") from None
+    except ValueError as exc:  # a value YAML's constructors refuse (a bad !!timestamp, !!binary, ...)
+        raise ConfigError(f"{path}: not valid YAML: {exc}; fix the value") from None
     lines: dict[tuple[str | int, ...], int] = {}
     if node is not None:
         _node_lines(node, (), lines, str(path))
@@ -79,15 +103,17 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise ConfigError(f"override {text!r}: expected KEY=VALUE, e.g. columns=2 or mem_tile.size_kib=1024")
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
+        value = parse_value(raw)
+    except YamlLimitError as exc:
+        raise ConfigError(f"override {text!r}: {exc}") from None
+    except (yaml.YAMLError, ValueError):
         value = raw
     return key.strip(), value
 
 
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str], source: str) -> dict[str, Any]:
     """Return a copy of ``data`` with each dotted ``KEY=VALUE`` override set."""
-    data = json.loads(json.dumps(data))
+    data = _copy(data)
     for text in overrides:
         key, value = parse_override(text)
         node: Any = data
@@ -102,6 +128,16 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str], source: str)
                 )
             node = child
         node[parts[-1]] = value
+    return data
+
+
+def _copy(data: Any) -> Any:
+    """A copy of parsed YAML whose lists and mappings are all new (an alias becomes a copy of
+    its own, so that an override of one place changes only that place)."""
+    if isinstance(data, dict):
+        return {k: _copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_copy(v) for v in data]
     return data
 
 

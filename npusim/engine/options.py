@@ -18,10 +18,17 @@ class RunOptions:
     compared with numpy; the cycles are those of a timing-only run. ``progress``: called with
     the current cycle about every ``progress_cycles`` cycles of simulated time while the run
     goes on (for a progress bar; one engine event each time).
+
+    Checked before a lowered layer runs (:mod:`npusim.limits`): a layer whose estimated cycles
+    pass ``max_cycles``, or whose estimated wall time passes ``max_wall_seconds``, is refused;
+    so is a functional run whose data would need more than ``max_memory_bytes`` (None: the
+    memory the machine has available).
     """
 
     max_cycles: int | None = None
-    stall_limit_cycles: int = 10_000_000
+    max_wall_seconds: float | None = None
+    max_memory_bytes: int | None = None
+    stall_limit_cycles: int = 1_000_000
     record_intervals: bool = False
     functional: bool = False
     seed: int = 0
@@ -35,3 +42,7 @@ class RunOptions:
             raise ValueError(f"progress_cycles must be at least 1, got {self.progress_cycles}")
         if self.stall_limit_cycles < 1:
             raise ValueError(f"stall_limit_cycles must be at least 1, got {self.stall_limit_cycles}")
+        if self.max_wall_seconds is not None and not self.max_wall_seconds > 0:
+            raise ValueError(f"max_wall_seconds must be more than 0, got {self.max_wall_seconds}")
+        if self.max_memory_bytes is not None and self.max_memory_bytes < 1:
+            raise ValueError(f"max_memory_bytes must be at least 1, got {self.max_memory_bytes}")

@@ -7,6 +7,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from ..config import ConfigError
+from ..config.load import read_text
+from ..output import write_text
 from .core_code import Code
 from .errors import ProgramError
 from .instructions import Instruction, Loop, Program
@@ -87,20 +90,27 @@ def program_to_dict(program: Program) -> dict[str, Any]:
     return head | {k: v for k, v in body.items() if k not in head}
 
 
+MAX_TRACE_BYTES = 256 * 2**20
+"""Largest trace file read (256 MiB; the trace of a 65536^3 GEMM is a few MB):
+``NPUSIM_TRACE_MAX_BYTES`` raises it."""
+
+
 def load_program(path: str | Path) -> Program:
     """Read a trace file; raise :class:`ProgramError` naming the file and field on bad input."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise ProgramError(f"{path}: cannot read trace file: {exc.strerror}") from None
+        data = json.loads(read_text(path, "trace file", "NPUSIM_TRACE_MAX_BYTES", MAX_TRACE_BYTES))
+    except ConfigError as exc:
+        raise ProgramError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise ProgramError(
             f"{path}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno}); fix the JSON syntax there"
         ) from None
+    except RecursionError:
+        raise ProgramError(f"{path}: nested too deeply to read; a trace nests a few levels (see traces/)") from None
     return program_from_dict(data, str(path))
 
 
 def save_program(program: Program, path: str | Path) -> None:
     """Write ``program`` as a version-stamped trace file."""
-    Path(path).write_text(json.dumps(program_to_dict(program), indent=1) + "\n")
+    write_text(path, json.dumps(program_to_dict(program), indent=1) + "\n")

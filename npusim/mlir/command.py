@@ -13,6 +13,7 @@ import numpy as np
 
 from ..config import NPUConfig
 from ..engine import RunOptions
+from ..output import replacing
 from .errors import MlirError
 
 
@@ -84,8 +85,8 @@ def run_mlir(args: argparse.Namespace, config: NPUConfig, options: RunOptions) -
         print("\n".join(notes) + "\n")
         print(format_report(run.report))
     for name, path in outputs.items():
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, run.outputs[name])
+        with replacing(path) as tmp, tmp.open("wb") as f:  # whole or not at all (npusim.output)
+            np.save(f, run.outputs[name])
         if not args.json:
             print(f"output   {name} -> {path}")
     if args.perfetto:
@@ -108,8 +109,7 @@ def import_command(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.overrides)
     imported = _imported(args.design, config, args.kernels)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    save_program(imported.program, args.output)
+    save_program(imported.program, args.output)  # parent folders made, whole or not at all
     p = imported.program
     print(f"trace    {args.output}: {len(p.tiles)} tiles, {len(p.routes)} routes, {len(p.runtime)} runtime operations")
     for n in imported.notes:

@@ -22,10 +22,9 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..config import VectorKind
+from ..config import VectorKind, read_yaml
 from ..isa import Code, Compute, Instruction, Stmt, Vector
 from .dims import element_bytes
 from .errors import MlirError
@@ -65,12 +64,7 @@ DEFAULTS = {"matmul_*": KernelBinding(kind="matmul"), "zero_*": KernelBinding(ki
 
 def load_kernel_map(path: str | Path) -> dict[str, KernelBinding]:
     """Read a kernel map YAML: ``name-or-pattern: {kind: ...}`` or ``{cycles: N}``."""
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise MlirError(str(path), None, f"cannot read the kernel map: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise MlirError(str(path), None, f"not valid YAML: {exc}") from None
+    data, _ = read_yaml(Path(path), "kernel map")  # npusim's one YAML reader: its limits and errors (ConfigError)
     if not isinstance(data, dict):
         raise MlirError(str(path), None, "a kernel map is a mapping: function name (or pattern) -> {kind: ...} or {cycles: N}")
     out = {}

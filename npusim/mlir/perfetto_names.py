@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import NPUConfig
+from ..output import write_text
 from ..report.perfetto import perfetto_trace
 from ..stats import Report
 from .builder import NameMap
@@ -40,5 +41,4 @@ def rename(trace: dict[str, Any], names: NameMap) -> dict[str, Any]:
 
 def write_named_perfetto(report: Report, config: NPUConfig, path: str | Path, names: NameMap) -> None:
     trace = rename(perfetto_trace(report, config), names)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(trace))
+    write_text(path, json.dumps(trace))

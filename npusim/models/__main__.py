@@ -3,10 +3,10 @@ models, e.g. ``transformer_block --set seq=128 --set hidden=768 --set heads=12 -
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import onnx
 
+from ..output import replacing
 from . import MODELS
 
 
@@ -23,12 +23,12 @@ def main() -> None:
         if not value.isdigit():
             ap.error(f"--set {text!r}: expected KEY=INT, e.g. seq=128")
         params[key] = int(value)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     try:
         model = MODELS[args.model](**params)
     except TypeError as exc:
         ap.error(f"{args.model}: {exc}")
-    onnx.save(model, args.output)
+    with replacing(args.output) as tmp:
+        onnx.save(model, tmp)
     print(f"wrote {args.output}")
 
 

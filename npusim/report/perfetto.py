@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..config import NPUConfig
+from ..output import write_text
 from ..power import power_timeline
 from ..runner import WorkloadReport
 from ..stats.intervals import UnitId, by_unit, merge, report_units
@@ -163,7 +164,5 @@ def _drop_duplicate_counters(events: list[Event]) -> list[Event]:
 
 
 def write_perfetto(report: Report | WorkloadReport, config: NPUConfig, path: str | Path, bins: int = 200) -> None:
-    """Write :func:`perfetto_trace` to ``path`` (parent folders created)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(perfetto_trace(report, config, bins), separators=(",", ":")))
+    """Write :func:`perfetto_trace` to ``path`` (parent folders created; whole or not at all)."""
+    write_text(path, json.dumps(perfetto_trace(report, config, bins), separators=(",", ":")))

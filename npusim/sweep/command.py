@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..config.safe_yaml import number_flag
 from ..frontend.layers.matmul import AnyLayer
 from .grid import SweepError
 from .run import run_sweep
-from .spec import WorkloadLike, define
+from .spec import MAX_POINTS, WorkloadLike, define
 from .summary import add_baseline_argument, summarise
 
 
@@ -30,9 +31,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, metavar="N",
                    help="local worker processes (default: one per core; 1 runs the points in this process)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the points on this Dask cluster")
-    p.add_argument("--max-cycles", type=int, default=None, help="stop a point's run past this cycle")
+    p.add_argument("--max-cycles", type=number_flag(int, 1, example="1e9"), metavar="CYCLES",
+                   help="refuse a layer estimated past this cycle, stop a run past it (e.g. 1e9)")
+    p.add_argument("--max-wall", type=number_flag(float, 0, True, example="600"), metavar="SECONDS",
+                   help="refuse a layer whose simulation is estimated to take longer (a failed row)")
+    p.add_argument("--max-points", type=number_flag(int, 1, example="1e6"), default=MAX_POINTS, metavar="N",
+                   help=f"refuse a sweep of more points ({MAX_POINTS:,})")
     p.add_argument("--functional", action="store_true", help="run on real data, checked against numpy")
-    p.add_argument("--seed", type=int, default=None, help="seed of the operands in functional mode")
+    p.add_argument("--seed", type=number_flag(int, 0), default=None, help="seed of the operands in functional mode")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary's first line")
     p.add_argument("--dry-run", action="store_true", help="list the points and stop")
     p.add_argument("--kernel", metavar="NAME[,NAME...]",
@@ -48,6 +54,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if args.max_cycles is not None:
         out["max_cycles"] = args.max_cycles
+    if args.max_wall is not None:
+        out["max_wall_seconds"] = args.max_wall
     if args.functional:
         out["functional"] = True
     if args.seed is not None:
@@ -73,7 +81,8 @@ def main(args: argparse.Namespace, layer: AnyLayer | None) -> int:
     if args.scheduler and args.workers is not None:
         raise SweepError("--workers is for the local pool; a Dask cluster has its own workers: drop one of them")
     grid = list(args.grid) + ([f"kernel={args.kernel}"] if args.kernel else [])
-    spec = define(args.config, _workloads(args, layer), grid, options=_options(args), file=args.file)
+    spec = define(args.config, _workloads(args, layer), grid, options=_options(args), file=args.file,
+                  max_points=args.max_points)
     if args.dry_run:
         points = spec.points()
         for p in points:

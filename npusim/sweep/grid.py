@@ -10,15 +10,18 @@ rules; keys under ``options.`` set :class:`npusim.engine.RunOptions` fields of t
 from __future__ import annotations
 
 import itertools
+import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 import yaml
 
 from ..config import ConfigError, parse_override
+from ..config.safe_yaml import dump_value, parse_value
+from ..engine import RunOptions
 
 
 class SweepError(ValueError):
@@ -29,7 +32,7 @@ OPTION_PREFIX = "options."
 ALIASES = {"kernel": "compute_tile.default_kernel"}
 """Short sweep keys and the config field each sets: ``kernel=tuned,mlir-aie`` sweeps the kernel
 library every matmul of a point uses."""
-OPTION_FIELDS = ("max_cycles", "stall_limit_cycles", "functional", "seed")
+OPTION_FIELDS = ("max_cycles", "max_wall_seconds", "stall_limit_cycles", "functional", "seed")
 """The :class:`~npusim.engine.RunOptions` fields a sweep may set (``record_intervals`` is left
 out: a sweep keeps figures, not timelines)."""
 
@@ -55,11 +58,15 @@ Combination = tuple[Setting, ...]
 
 
 def yaml_text(value: Any) -> str:
-    """``value`` written so that YAML reads it back unchanged (the config loader's parser)."""
-    if isinstance(value, str) and yaml.safe_load(value) == value and "\n" not in value:
-        return value
-    text = yaml.safe_dump(value, default_flow_style=True, width=10**9).strip()
-    return text[:-3].strip() if text.endswith("...") else text
+    """``value`` written so that YAML reads it back unchanged (the config loader's parser, which
+    reads ``1e3`` as a number: such a string is quoted)."""
+    if isinstance(value, str) and "\n" not in value:
+        try:
+            if parse_value(value) == value:
+                return value
+        except (yaml.YAMLError, ValueError):
+            pass
+    return dump_value(value)
 
 
 def split_values(raw: str) -> list[str]:
@@ -104,13 +111,24 @@ def _decimal_text(v: Decimal) -> str:
     return text if "." in text else text + ".0"
 
 
+_PLAIN = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
 def setting(key: str, value: Any) -> Setting:
     """``key`` at ``value``: the override names the config field (an alias's field, :data:`ALIASES`)."""
     return Setting(key, f"{ALIASES.get(key, key)}={yaml_text(value)}", value)
 
 
 def _settings(key: str, texts: Iterable[str]) -> list[Setting]:
-    return [Setting(key, f"{ALIASES.get(key, key)}={text}", parse_override(f"{key}={text}")[1]) for text in texts]
+    out = []
+    for text in texts:
+        override = f"{ALIASES.get(key, key)}={text}"
+        if _PLAIN.match(text):  # a range's value: read as YAML would, without the parser
+            value: Any = float(text) if "." in text else int(text)
+        else:
+            _, value = parse_override(f"{key}={text}")
+        out.append(Setting(key, override, value))
+    return out
 
 
 def axis_from_text(text: str, flag: str = "--set") -> list[Setting]:
@@ -169,31 +187,98 @@ def explicit(point: Mapping[str, Any], where: str) -> Combination:
     return tuple(out)
 
 
+class Grid(Sequence[Combination]):
+    """The combinations of a sweep, made one at a time, never all at once: the Cartesian product
+    of ``factors`` (each a list of combinations; the first varies slowest), then the explicit
+    ``points``. With neither: one empty combination (the config as it is). Its length is known
+    without making any, so that a grid too large to run is refused before it fills the memory."""
+
+    def __init__(self, factors: Sequence[Sequence[Combination]], points: Sequence[Combination]) -> None:
+        self.factors = [list(f) for f in factors]
+        self.points = list(points)
+        self.product = math.prod(len(f) for f in self.factors) if self.factors else 0
+
+    def __len__(self) -> int:
+        return self.product + len(self.points) or 1
+
+    @overload
+    def __getitem__(self, i: int) -> Combination: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Combination]: ...
+
+    def __getitem__(self, i: int | slice) -> Combination | list[Combination]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        if i >= self.product:
+            return self.points[i - self.product] if self.points else ()
+        parts = []
+        for factor in reversed(self.factors):  # mixed radix, the last factor varying fastest
+            i, j = divmod(i, len(factor))
+            parts.append(factor[j])
+        return tuple(itertools.chain.from_iterable(reversed(parts)))
+
+    def __iter__(self) -> Iterator[Combination]:
+        if self.factors:
+            for parts in itertools.product(*self.factors):
+                yield tuple(itertools.chain.from_iterable(parts))
+        yield from self.points
+        if not self.factors and not self.points:
+            yield ()
+
+    def settings(self) -> Iterator[Setting]:
+        """Every setting that some combination holds, in order of first appearance (a key's
+        values in the order its list gives them)."""
+        for factor in self.factors:
+            for combo in factor:
+                yield from combo
+        for combo in self.points:
+            yield from combo
+
+    def map(self, change: Callable[[Setting], Setting]) -> Grid:
+        """The same grid with every setting changed by ``change``."""
+        return Grid([[tuple(change(s) for s in c) for c in f] for f in self.factors],
+                    [tuple(change(s) for s in c) for c in self.points])
+
+
 def combinations(axes: Sequence[Sequence[Setting]], zips: Sequence[Sequence[Combination]],
-                 points: Sequence[Combination]) -> list[Combination]:
+                 points: Sequence[Combination]) -> Grid:
     """The grid (the Cartesian product of the axes and the zip groups, the first varying slowest),
     then the explicit points. With neither a grid nor points: one empty combination (the config
     as it is)."""
-    factors: list[Sequence[Combination]] = [[(s,) for s in axis] for axis in axes] + list(zips)
-    grid = [tuple(itertools.chain.from_iterable(parts)) for parts in itertools.product(*factors)] if factors else []
-    combos = grid + list(points)
-    return combos or [()]
+    return Grid([[(s,) for s in axis] for axis in axes] + list(zips), points)
 
 
-def check_options(combo: Combination) -> None:
-    for s in combo:
-        if s.is_option and s.key[len(OPTION_PREFIX):] not in OPTION_FIELDS:
+def check_options(settings: Iterable[Setting], base: Mapping[str, Any]) -> None:
+    """Stop before running anything when a swept option is not a run option or has a value
+    :class:`~npusim.engine.RunOptions` refuses (every point with it would fail the same way)."""
+    for s in settings:
+        if not s.is_option:
+            continue
+        name = s.key[len(OPTION_PREFIX):]
+        if name not in OPTION_FIELDS:
             raise SweepError(f"swept key {s.key!r}: not a run option; the options a sweep sets are "
                              + ", ".join(OPTION_PREFIX + f for f in OPTION_FIELDS))
+        run_options({**base, name: s.value}, f"swept {s.override}")
 
 
-def uniform_values(combos: Sequence[Combination]) -> list[Combination]:
-    """Combinations whose cells have one type per key (ints and floats mix; otherwise a key with
-    values of several types is written as text), so that every table format stores the column."""
+def run_options(options: Mapping[str, Any], where: str) -> RunOptions:
+    """``options`` as :class:`~npusim.engine.RunOptions`, or a :class:`SweepError` naming ``where``."""
+    try:
+        return RunOptions(**options)
+    except (TypeError, ValueError) as exc:
+        raise SweepError(f"{where}: {exc}") from None
+
+
+def uniform_values(grid: Grid) -> Grid:
+    """The grid with one type of cell per key (ints and floats mix; otherwise a key with values
+    of several types is written as text), so that every table format stores the column."""
     types: dict[str, set[type]] = {}
-    for combo in combos:
-        for s in combo:
-            types.setdefault(s.key, set()).add(type(s.value))
+    for s in grid.settings():
+        types.setdefault(s.key, set()).add(type(s.value))
     mixed = {k for k, t in types.items() if len(t) > 1 and not t <= {int, float}}
-    return [tuple(Setting(s.key, s.override, s.override.partition("=")[2] if s.key in mixed else s.value)
-                  for s in combo) for combo in combos]
+    return grid.map(lambda s: Setting(s.key, s.override, s.override.partition("=")[2]) if s.key in mixed else s)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from ..config import ConfigError, apply_overrides
 from ..config.load import read_config, validate_config
 from ..frontend.layers.workload import Workload
-from .grid import OPTION_PREFIX, Combination, SweepError, check_options
+from .grid import OPTION_PREFIX, Combination, Setting, SweepError
 
 
 def digest(obj: Any) -> str:
@@ -89,13 +89,12 @@ class Point:
 
 
 def make_points(configs: Sequence[ConfigSource], workloads: Sequence[WorkloadSource],
-                combos: Sequence[Combination], options: Mapping[str, Any]) -> list[Point]:
+                combos: Iterable[Combination], options: Mapping[str, Any]) -> list[Point]:
     """Every (config, combination, workload), in that nesting order (a variant's workloads
     are adjacent in the table)."""
     out: list[Point] = []
     for cfg in configs:
         for combo in combos:
-            check_options(combo)
             opts = dict(options)
             opts.update({s.key[len(OPTION_PREFIX):]: s.value for s in combo if s.is_option})
             for wl in workloads:
@@ -105,14 +104,13 @@ def make_points(configs: Sequence[ConfigSource], workloads: Sequence[WorkloadSou
     return out
 
 
-def check_keys(configs: Sequence[ConfigSource], combos: Sequence[Combination]) -> None:
+def check_keys(configs: Sequence[ConfigSource], settings: Iterable[Setting]) -> None:
     """Stop before running anything when a swept key names no config field: every point would
     fail the same way. Uses the config loader's own message."""
     first: dict[str, str] = {}
-    for combo in combos:
-        for s in combo:
-            if not s.is_option:
-                first.setdefault(s.key, s.override)
+    for s in settings:
+        if not s.is_option:
+            first.setdefault(s.key, s.override)
     for cfg in configs:
         for key, override in first.items():
             try:

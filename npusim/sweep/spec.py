@@ -37,12 +37,15 @@ from ..frontend.layers.workload import Workload, load_workload
 from .grid import (
     OPTION_FIELDS,
     Combination,
+    Grid,
     Setting,
     SweepError,
     axis_from_text,
     axis_from_value,
+    check_options,
     combinations,
     explicit,
+    run_options,
     uniform_values,
     zipped,
 )
@@ -71,13 +74,19 @@ class SweepFile(BaseModel):
     options: dict[str, Any] = {}
 
 
+MAX_POINTS = 100_000
+"""The most points a sweep runs unless told otherwise (``max_points``, ``--max-points``): each is a
+full simulation, so more is days of work, and a grid that large is usually a typo in a range."""
+
+
 @dataclass(frozen=True)
 class SweepSpec:
     """What to run: every config x combination x workload, with the base run options."""
 
     configs: tuple[ConfigSource, ...]
     workloads: tuple[WorkloadSource, ...]
-    combos: tuple[Combination, ...]
+    combos: Sequence[Combination]
+    """The combinations (a :class:`~npusim.sweep.grid.Grid`, made one at a time)."""
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def points(self) -> list[Point]:
@@ -86,7 +95,17 @@ class SweepSpec:
     @property
     def params(self) -> list[str]:
         """The swept keys, in order of first appearance (the table's parameter columns)."""
-        return list(dict.fromkeys(s.key for combo in self.combos for s in combo))
+        settings = self.combos.settings() if isinstance(self.combos, Grid) else (s for c in self.combos for s in c)
+        return list(dict.fromkeys(s.key for s in settings))
+
+
+def check_size(configs: int, variants: int, workloads: int, max_points: int) -> None:
+    """Refuse a sweep of more than ``max_points`` points before making any of them."""
+    total = configs * variants * workloads
+    if total > max_points:
+        raise SweepError(f"the sweep has {total:,} points ({configs:,} configs x {variants:,} variants x {workloads:,} "
+                         f"workloads), more than the limit of {max_points:,}: sweep fewer values (a larger STEP in a "
+                         "range), or raise the limit with --max-points N (in Python: max_points=N)")
 
 
 def _inline_workload(entry: Mapping[str, Any], where: str, lines: Mapping[tuple[str | int, ...], int]) -> Workload:
@@ -177,16 +196,37 @@ def _file_workloads(sf: SweepFile, path: str, lines: Mapping[tuple[str | int, ..
         prefix = (key,) if key == "workload" else (key, i)
         sub = {k[len(prefix):]: v for k, v in lines.items() if k[:len(prefix)] == prefix}
         where = f"{path} {key}" + (f"[{i}]" if key == "workloads" else "")
-        out.append(workload_source(entry, where if not isinstance(entry, dict) else path, sub))
+        if isinstance(entry, dict):
+            out.append(workload_source(entry, path, sub))
+            continue
+        try:
+            out.append(workload_source(entry, where))
+        except ConfigError as exc:  # the workload file it names: say where the sweep file named it
+            raise SweepError(f"{where}: {exc}") from None
     return out
+
+
+def _config_sources(configs: Sequence[str | Path], file: str | Path | None) -> tuple[ConfigSource, ...]:
+    """Read the configs; ``file`` is the sweep file that named them (if it did), for the errors."""
+    out = []
+    for i, c in enumerate(configs):
+        try:
+            out.append(ConfigSource.read(c))
+        except ConfigError as exc:
+            if file is None:
+                raise
+            raise SweepError(f"{file} configs[{i}]: {exc}") from None
+    return tuple(out)
 
 
 def define(config: str | Path | Sequence[str | Path] = (), workload: WorkloadLike | Sequence[WorkloadLike] = (),
            grid: GridLike = (), zip: Sequence[Mapping[str, Any]] = (), points: Sequence[Mapping[str, Any]] = (),
-           options: Mapping[str, Any] | None = None, file: str | Path | None = None) -> SweepSpec:
+           options: Mapping[str, Any] | None = None, file: str | Path | None = None,
+           max_points: int = MAX_POINTS) -> SweepSpec:
     """A sweep's definition. With ``file``, the file's; ``config`` and ``workload`` given here
     replace the file's, ``grid`` keys are added to (or replace) its ``set``, ``zip`` groups and
-    ``points`` are added, ``options`` update its options."""
+    ``points`` are added, ``options`` update its options. A sweep of more than ``max_points``
+    points, or with a run option no run accepts, is refused before anything runs."""
     configs: list[str | Path] = [config] if isinstance(config, (str, Path)) else list(config)
     workloads: list[WorkloadLike] = ([workload] if isinstance(workload, (str, Path, Workload, Mapping) + LAYER_TYPES)
                                      else list(workload))
@@ -195,20 +235,26 @@ def define(config: str | Path | Sequence[str | Path] = (), workload: WorkloadLik
     extra = [explicit(p, "points") for p in points]
     base = _check_options(options or {}, "options")
     sources: list[WorkloadSource] = [workload_source(w) for w in workloads]
+    named_by: str | Path | None = None  # the sweep file, when the configs come from it
     if file is not None:
         sf, lines = read_sweep_file(file)
+        named_by = None if configs else file
         configs = configs or [*([sf.config] if sf.config else []), *sf.configs]
         sources = sources or _file_workloads(sf, str(file), lines)
         axes = {**{a[0].key: a for a in _axes(sf.grid, f"{file} set")}, **axes}
         zips = [zipped(g, f"{file} zip[{i}]") for i, g in enumerate(sf.zip)] + zips
         extra = [explicit(p, f"{file} points[{i}]") for i, p in enumerate(sf.points)] + extra
         base = {**_check_options(sf.options, f"{file} options"), **base}
+    where = f"{file}: " if file is not None else ""
     if not configs:
-        raise SweepError("a sweep needs a config: --config FILE (or configs: in the sweep file)")
+        raise SweepError(f"{where}a sweep needs a config: --config FILE (or configs: in the sweep file)")
     if not sources:
-        raise SweepError("a sweep needs a workload: --workload, --gemm, --conv2d or --onnx (or workloads: in "
+        raise SweepError(f"{where}a sweep needs a workload: --workload, --gemm, --conv2d or --onnx (or workloads: in "
                          "the sweep file)")
     combos = uniform_values(combinations(list(axes.values()), zips, extra))
-    cfgs = tuple(ConfigSource.read(c) for c in configs)
-    check_keys(cfgs, combos)
-    return SweepSpec(cfgs, tuple(sources), tuple(combos), base)
+    check_size(len(configs), len(combos), len(sources), max_points)
+    run_options(base, f"{file} options" if file is not None and base else "options")
+    check_options(combos.settings(), base)
+    cfgs = _config_sources(configs, named_by)
+    check_keys(cfgs, combos.settings())
+    return SweepSpec(cfgs, tuple(sources), combos, base)

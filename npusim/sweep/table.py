@@ -57,10 +57,14 @@ def parameters(table: pd.DataFrame) -> list[str]:
 
 def totals(table: pd.DataFrame) -> pd.DataFrame:
     """One row per point: its meta columns and swept keys, ``status`` (``failed`` if any of its
-    layers failed), ``layers``; additive figures summed over the layers times their ``count``
-    (cycles, seconds, ops, DDR bytes, energy and its components when present); the peaks; and the
-    rates from the sums (``achieved_tops``; ``average_power_w``, ``npu_power_w`` (DRAM excluded)
-    and ``tops_per_watt`` with energy)."""
+    layers failed), ``failed`` (the same as a bool, for figures that mark failed points),
+    ``layers``; additive figures summed over the layers times their ``count`` (cycles, seconds,
+    ops, DDR bytes, energy and its components when present); the peaks; and the rates from the
+    sums (``achieved_tops``; ``average_power_w``, ``npu_power_w`` (DRAM excluded) and
+    ``tops_per_watt`` with energy).
+
+    A failed point has no totals: its figures and rates are NaN, never the sums of the layers
+    that did run (a variant whose slowest layer failed would look fast)."""
     import pandas as pd
 
     keys = [c for c in (*META, *parameters(table)) if c in table.columns]
@@ -83,6 +87,11 @@ def totals(table: pd.DataFrame) -> pd.DataFrame:
             out["npu_power_w"] = (out["energy_j"] - out["energy_by_component.ddr"]) / out["seconds"]
         if "achieved_tops" in out:
             out["tops_per_watt"] = out["achieved_tops"] / out["average_power_w"]
+    failed = out["status"] == "failed"
+    out.insert(list(out.columns).index("status") + 1, "failed", failed)
+    figures = [c for c in out.columns if c not in (*keys, "status", "failed", "layers")]
+    if failed.any():  # NaN makes the columns float; a sweep without failures keeps its integers
+        out[figures] = out[figures].astype(float).mask(failed)
     return out.drop(columns="point", errors="ignore").reset_index()
 
 

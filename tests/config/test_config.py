@@ -362,7 +362,7 @@ def test_cli_bad_override_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         f"error: {path} (override): columns: Input should be greater than or equal to 1, got 0\n")
     assert main(["run", "--config", str(path), "--set", "columns", "--trace", str(PASSTHROUGH)]) == 2
     assert capsys.readouterr().err == (
-        "error: override 'columns': expected KEY=VALUE, e.g. columns=2 or mem_tile.size_kib=1024\n")
+        "error: --set 'columns': override 'columns': expected KEY=VALUE, e.g. columns=2 or mem_tile.size_kib=1024\n")
 
 
 # -- strict values and duplicate keys ----------------------------------------------------------

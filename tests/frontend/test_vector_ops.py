@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from npusim import NPUConfig, load_config
 from npusim.engine import RunOptions, run_functional, run_program
 from npusim.frontend import (
-    Conv2d, Elementwise, Gemm, LayerNorm, LoweringError, Pool, Softmax, VectorLayer, Workload, lower_vector,
+    Conv2d, Elementwise, Gemm, LayerNorm, LoweringError, Pins, Pool, Softmax, VectorLayer, Workload, lower_vector,
 )
 from npusim.frontend.mapper.explain import explain, explain_vector
 from npusim.frontend.lower import lower
@@ -110,12 +110,11 @@ def test_random_vector_layer_on_random_geometry(layer: VectorLayer, columns: int
 ], ids=lambda ly: ly.describe())
 def test_fused_epilogue_computes_right_and_costs_cycles(name: str, layer: Gemm | Conv2d) -> None:
     cfg = config(name)
-    report = run_layer(cfg, layer, RunOptions(functional=True, seed=3))
-    assert report.functional_ok, report.max_abs_error
-    plain = run_layer(cfg, layer.model_copy(update={"bias": False, "relu": False}), tiles=(
-        report.lowering["tiles"]["m"], report.lowering["tiles"]["k"], report.lowering["tiles"]["n"]))
-    # the epilogue is charged in the last kernel call of each output tile of every core
     p = lower(cfg, layer).plan
+    report = run_layer(cfg, layer, RunOptions(functional=True, seed=3), pins=Pins.of(p.design))
+    assert report.functional_ok, report.max_abs_error
+    # the same design without the epilogue: it is charged in the last kernel call of each output tile
+    plain = run_layer(cfg, layer.model_copy(update={"bias": False, "relu": False}), pins=Pins.of(p.design))
     extra = p.mb * p.nb * epilogue_cycles(cfg.compute_tile, layer.dtype, p.m * p.n, layer.bias, layer.relu)
     busy = [t.core.busy for t in report.tiles if t.core is not None]
     assert extra > 0 and busy == [t.core.busy + extra for t in plain.tiles if t.core is not None]

@@ -236,7 +236,7 @@ def test_run_options_reject_bad_values(kwargs: dict[str, Any], message: str) -> 
 
 def test_run_options_defaults_and_limits() -> None:
     opts = RunOptions()
-    assert (opts.max_cycles, opts.stall_limit_cycles, opts.record_intervals) == (None, 10_000_000, False)
+    assert (opts.max_cycles, opts.stall_limit_cycles, opts.record_intervals) == (None, 1_000_000, False)
     assert RunOptions(max_cycles=1, stall_limit_cycles=1).max_cycles == 1
     with pytest.raises(AttributeError):
         opts.max_cycles = 5  # type: ignore[misc]

@@ -2,6 +2,9 @@
 LocalCluster of two worker processes on loopback): the same table every time, and the same file."""
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -15,13 +18,30 @@ WORKLOAD = str(ROOT / "workloads/small_gemms.yaml")
 GRID = {"columns": [1, 2], "compute_rows": [1, 2], "ddr.bandwidth_gb_per_s": [4, 8, 16]}  # 12 points
 
 
+@contextmanager
+def _dashboard_port_taken() -> Iterator[None]:
+    """Dask's default dashboard port, 8787, in use (held here if nobody else holds it): the
+    cluster below must not depend on it (every port it opens is a free one, port 0)."""
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    except OSError:
+        pass  # taken already: the case to survive
+    try:
+        yield
+    finally:
+        holder.close()
+
+
 def test_serial_pool_and_dask_give_the_same_table() -> None:
     from distributed import Client, LocalCluster
 
     serial = sweep(TINY, WORKLOAD, GRID, workers=1)
     pool = sweep(TINY, WORKLOAD, GRID, workers=2)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
+    with _dashboard_port_taken(), LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                               scheduler_port=0, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
         dask = sweep(TINY, WORKLOAD, GRID, client=client)
         # the address form of the command line's --scheduler
         _, summary = run_sweep(define(TINY, WORKLOAD, {"columns": [1, 2]}), scheduler=cluster.scheduler_address)

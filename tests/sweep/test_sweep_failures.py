@@ -17,7 +17,8 @@ PAIR = {"name": "pair", "layers": [{"op": "gemm", "m": 64, "k": 64, "n": 64},
 
 def test_invalid_variants_are_reported_and_the_rest_complete() -> None:
     # columns=0: the config is invalid; data_mem_kib=1: no tile fits (LoweringError);
-    # options.max_cycles=100: the run is stopped (MaxCyclesError); everything else runs
+    # options.max_cycles=100: the runs are refused, their estimates being longer (LimitError);
+    # everything else runs
     table = sweep(TINY, [SMALL, PAIR], {"columns": [0, 2], "compute_tile.data_mem_kib": [1, 64]},
                   points=[{"columns": 2, "options.max_cycles": 100}], workers=1)
     assert sorted(set(table["point"])) == list(range(10))
@@ -34,9 +35,10 @@ def test_invalid_variants_are_reported_and_the_rest_complete() -> None:
     assert set(tight["error_kind"]) == {"LoweringError"}
     assert tight["error"].str.contains("no design fits").all()
     assert tight["error"].str.contains("limit compute_tile.data_mem_kib = 1").all()
-    # the run option of one point stops its runs
+    # the run option of one point refuses its runs before they start
     stopped = table[table["options.max_cycles"] == 100]
-    assert set(stopped["error_kind"]) == {"MaxCyclesError"} and len(stopped) == 3
+    assert set(stopped["error_kind"]) == {"LimitError"} and len(stopped) == 3
+    assert stopped["error"].str.contains(r"cycles and about .* of simulation, more than --max-cycles 100").all()
     good = table[table["status"] == "ok"]
     assert len(good) == 3 and good["cycles"].gt(0).all() and good["error"].isna().all()
     assert list(good["layer"]) == ["gemm_64", "gemm 64x64x64 int8->int8", "gemm 128x128x128 bf16->bf16"]

@@ -55,7 +55,9 @@ def test_product_zip_and_points() -> None:
     assert as_text[0] == ["columns=1", "compute_rows=1", "clock_mhz=1000", "ddr.latency_ns=100"]
     assert as_text[1] == ["columns=1", "compute_rows=1", "clock_mhz=2000", "ddr.latency_ns=50"]
     assert as_text[-1] == ["columns=4", "options.seed=3"]
-    assert combinations([], [], []) == [()]
+    assert list(combinations([], [], [])) == [()] and len(combinations([], [], [])) == 1
+    # made one at a time, by position as in order
+    assert [combos[i] for i in range(len(combos))] == list(combos) and combos[-1] == combos[len(combos) - 1]
     with pytest.raises(SweepError, match=r"^zip: zipped lists must have the same length, got clock_mhz: 2, "
                                          r"columns: 3$"):
         zipped({"clock_mhz": [1, 2], "columns": [1, 2, 3]}, "zip")
@@ -116,10 +118,11 @@ options: {{max_cycles: 100000000}}
     ("config: CFG_PATH\nworkloads:\n  - {op: gemm, m: 0, k: 8, n: 8}\n",
      "{f}:3: layers[0].m: Input should be greater than or equal to 1, got 0"),
     ("config: CFG_PATH\nworkload: WL_PATH\noptions: {max_cycle: 5}\n",
-     "{f} options: max_cycle: not a run option; a sweep sets max_cycles, stall_limit_cycles, functional, seed"),
+     "{f} options: max_cycle: not a run option; a sweep sets max_cycles, max_wall_seconds, stall_limit_cycles, "
+     "functional, seed"),
     ("config: CFG_PATH\nworkload: WL_PATH\nset: {options.trace: [1]}\n",
      "swept key 'options.trace': not a run option; the options a sweep sets are options.max_cycles, "
-     "options.stall_limit_cycles, options.functional, options.seed"),
+     "options.max_wall_seconds, options.stall_limit_cycles, options.functional, options.seed"),
     ("config: CFG_PATH\nworkload: WL_PATH\npoints: [{columns: [1, 2]}]\n",
      "{f} points[0]: columns: a point sets one value per key; put lists under set: or zip:"),
     ("config: CFG_PATH\nworkload: WL_PATH\nset: {colums: [1, 2]}\n",

@@ -29,17 +29,32 @@ def _table() -> pd.DataFrame:
 
 def test_totals_sum_the_layers_times_their_count() -> None:
     t = totals(_table())
-    assert list(t.columns[:6]) == ["point", "point_key", "config_file", "workload", "columns", "status"]
+    assert list(t.columns[:7]) == ["point", "point_key", "config_file", "workload", "columns", "status", "failed"]
     assert parameters(t) == ["columns"]
-    assert t["status"].tolist() == ["ok", "ok", "failed"]
+    assert t["status"].tolist() == ["ok", "ok", "failed"] and t["failed"].tolist() == [False, False, True]
     assert t["layers"].tolist() == [2, 2, 2]
-    assert t["cycles"].tolist() == [100 + 2 * 200] * 3
-    assert t["seconds"].tolist() == [12.0, 6.0, 3.0]
-    assert t["energy_j"].tolist() == [3.0, 9.0, 15.0]
-    assert t["energy_by_component.ddr"].tolist() == [1.5, 4.5, 7.5]
-    assert t["peak_power_w"].tolist() == [1, 2, 3]
-    assert t["achieved_tops"].tolist() == pytest.approx([3 / 12, 3 / 6, 3 / 3])
-    assert t["average_power_w"].tolist() == pytest.approx([3 / 12, 9 / 6, 15 / 3])
+    ok = t[~t["failed"]]
+    assert ok["cycles"].tolist() == [100 + 2 * 200] * 2
+    assert ok["seconds"].tolist() == [12.0, 6.0]
+    assert ok["energy_j"].tolist() == [3.0, 9.0]
+    assert ok["energy_by_component.ddr"].tolist() == [1.5, 4.5]
+    assert ok["peak_power_w"].tolist() == [1, 2]
+    assert ok["achieved_tops"].tolist() == pytest.approx([3 / 12, 3 / 6])
+    assert ok["average_power_w"].tolist() == pytest.approx([3 / 12, 9 / 6])
+
+
+def test_a_failed_point_has_no_totals() -> None:
+    """Point 2's second layer failed: a sum over what is left of it (a real failed row has no
+    figures: 1 s for layer 0 alone, a false 6x speed-up over point 1's 6 s) must not stand for
+    the point."""
+    t = totals(_table()).set_index("point")
+    figures = ["cycles", "seconds", "ops", "energy_j", "energy_by_component.ddr", "peak_power_w", "achieved_tops",
+               "average_power_w", "tops_per_watt"]
+    assert t.loc[2, figures].isna().all()
+    assert t.loc[2, ["status", "failed", "layers", "columns"]].tolist() == ["failed", True, 2, 4]
+    assert t.loc[[0, 1], figures].notna().all().all()
+    # a sweep without failures keeps its integer columns
+    assert totals(_table()[_table()["point"] < 2])["cycles"].dtype.kind == "i"
 
 
 def test_the_pareto_front() -> None:

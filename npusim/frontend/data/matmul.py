@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ... import reference as ref
 from ...numerics import (
-    ACC_BYTES, FLOAT_KINDS, Array, accumulate_dtype, as_operand, bf16_to_f32, f32_to_bf16, narrow, reference_matmul,
-    storage_dtype, values, widen,
+    ACC_BYTES, FLOAT_KINDS, Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, narrow, storage_dtype, values,
 )
 from ..layers.matmul import BLOCK_FORMATS, Conv2d, Gemm
 from .blocks import format_error, int4_weights, pack_a_bfp16, pack_b_tiles, padded_scales, random_block_b
@@ -89,25 +89,13 @@ def _padded_gemm(p: TilePlan, operands: dict[str, Array]) -> tuple[Array, Array]
     return ap.reshape(a.shape[0], -1), bp.reshape(-1, b.shape[1])
 
 
-def _stepwise(p: TilePlan, operands: dict[str, Array]) -> Array:
+def _stepwise(p: TilePlan, operands: dict[str, Array], exact: bool = False) -> Array:
     """The layer computed as the design does when C stays in the output type: each ``k``-step's
-    exact products added to the widened stored C, then rounded back to the output type."""
-    layer, t, out = p.layer, p.dtype, p.out
+    exact products added to the widened stored C, then rounded back to the output type
+    (:func:`npusim.reference.gemm_steps`)."""
+    layer = p.layer
     a, b = _padded_gemm(p, operands)
-    acc_t = accumulate_dtype(t)
-    stored: Array | None = None
-    for s in range(0, a.shape[1], p.k):
-        prod = (as_operand(a[:, s:s + p.k], t).astype(np.float64) @ as_operand(b[s:s + p.k], t).astype(np.float64))
-        part = prod.astype(np.float32) if t == "bf16" else prod.astype(np.int64).astype(np.int32)
-        acc = part if stored is None else (widen(stored, out, layer.shift) + part).astype(acc_t)
-        if s + p.k >= a.shape[1]:
-            if "bias" in operands:
-                acc = (acc + operands["bias"].astype(acc_t)).astype(acc_t)
-            if layer.relu:
-                acc = np.maximum(acc, 0)
-        stored = narrow(acc, out, layer.shift)
-    assert stored is not None
-    return stored
+    return ref.gemm_steps(a, b, p.k, p.dtype, p.out, layer.shift, operands.get("bias"), layer.relu, exact)
 
 
 def _blocky(layer: Gemm | Conv2d, emulated: bool) -> bool:
@@ -124,31 +112,36 @@ def _exact(layer: Gemm | Conv2d, operands: dict[str, Array]) -> tuple[Array, Arr
                  for x, kind in ((a, layer.dtype), (b, layer.b_type)))
 
 
-def _exact_reference(layer: Gemm | Conv2d, operands: dict[str, Array]) -> Array:
+def _exact_reference(layer: Gemm | Conv2d, operands: dict[str, Array], exact: bool = False) -> Array:
     """The exact product of the given operands (before any block rounding), its bias and ReLU,
-    converted once to the output type."""
+    converted once to the output type (with ``exact``: the float64 values before that)."""
     a, b = _exact(layer, operands)
     acc = a.astype(np.float64) @ b.astype(np.float64)
     if "bias" in operands:
         acc = acc + operands["bias"].astype(np.float64)
     if layer.relu:
         acc = np.maximum(acc, 0)
+    if exact:
+        return acc
+    if layer.output in ("bf16", "fp32"):
+        return ref.encode(acc, layer.output)
     return narrow(acc.astype(np.float32), layer.output, layer.shift)
 
 
 def reference(layer: Gemm | Conv2d, operands: dict[str, Array], p: TilePlan | None = None,
-              emulated: bool = False) -> Array:
+              emulated: bool = False, exact: bool = False) -> Array:
     """numpy's answer, in the layer's output type and shape (``m x n``, or NHWC); with the plan of
     a design that keeps C in the output type, rounded once per reduction step as it is. With a
     block or group format (or a kernel that ``emulated`` bf16 through bfp16): the exact product of
-    the operands as given, which :func:`compare` allows the format's rounding."""
+    the operands as given, which :func:`compare` allows the format's rounding. With ``exact``, the
+    float64 values before the (last) rounding to the output type."""
     if _blocky(layer, emulated):
-        out = _exact_reference(layer, operands)
+        out = _exact_reference(layer, operands, exact)
     elif p is not None and p.c_type is not None and p.kt > 1:
-        out = _stepwise(p, operands)
+        out = _stepwise(p, operands, exact)
     else:
         a, b = _as_gemm(layer, operands)
-        out = reference_matmul(a, b, layer.dtype, layer.output, layer.shift, operands.get("bias"), layer.relu)
+        out = ref.gemm(a, b, layer.dtype, layer.output, layer.shift, operands.get("bias"), layer.relu, exact)
     if isinstance(layer, Conv2d):
         return out.reshape(layer.batch, layer.out_h, layer.out_w, layer.out_channels)
     return out
@@ -222,7 +215,7 @@ def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array,
     want = reference(layer, operands, p, emulated)
     if got.shape != want.shape:
         return False, float("inf"), {"shape": got.shape, "expected": want.shape}
-    err = np.abs(values(got, layer.output) - values(want, layer.output))
+    err = np.abs(ref.decode(got, layer.output) - ref.decode(want, layer.output))
     max_err = float(err.max()) if err.size else 0.0
     if layer.output not in ("bf16", "fp32"):
         return bool(max_err == 0), max_err, {}
@@ -231,13 +224,15 @@ def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array,
     if "bias" in operands:
         mag = mag + np.abs(operands["bias"].astype(np.float64))
     mag = mag.reshape(want.shape)
-    ulp = 2.0 ** -7 if layer.output == "bf16" else 2.0 ** -23
     k = a.shape[1]
-    fmt = np.zeros_like(mag)
-    if _blocky(layer, emulated):
-        fmt = format_error(a, b, layer.dtype, layer.b_type, emulated).reshape(want.shape)
-        steps = p.kt if p is not None and p.c_type is not None else 1  # C rounded to the output type per step
-        fmt = fmt + (steps - 1) * ulp * (mag + fmt)
+    if not _blocky(layer, emulated):  # one correct rounding of the exact value, give or take fp32 sums
+        exact = reference(layer, operands, p, exact=True)
+        bad = int((~ref.rounded_right(got, want, exact, layer.output, (k + 2) * 2.0 ** -23 * mag)).sum())
+        return bad == 0, max_err, {"out_of_tolerance": bad}
+    ulp = 2.0 ** -7 if layer.output == "bf16" else 2.0 ** -23
+    fmt = format_error(a, b, layer.dtype, layer.b_type, emulated).reshape(want.shape)
+    steps = p.kt if p is not None and p.c_type is not None else 1  # C rounded to the output type per step
+    fmt = fmt + (steps - 1) * ulp * (mag + fmt)
     tol = ulp * (np.abs(values(want, layer.output)) + fmt) + fmt + (k + 2) * 2.0 ** -23 * (mag + fmt)
     bad = int((err > tol).sum())
     return bad == 0, max_err, {"out_of_tolerance": bad}

@@ -22,7 +22,7 @@ from ...numerics import OUT_BYTES
 from ..errors import LoweringError
 from ..layers.matmul import Conv2d, Gemm
 from .design import B_LAYOUTS, C_STORAGE, REUSE, SPLITS, STACK_BYTES, Design, Pins, TilePlan, conv_channels, shape_of, up
-from .estimate import Context, Estimate, estimate_grid
+from .estimate import RESIDENT_A, RESIDENT_B, Context, Estimate, estimate_grid
 from .sizes import BLOCK_B, a_run_bytes, b_tile_bytes, k_problem
 
 TILE_M = (4, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 192, 256)
@@ -35,22 +35,24 @@ TILE_N = (8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 192, 256)
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """The candidates of one part of the array and one combination of options: parallel arrays
-    over the tile sizes that fit, with their estimates."""
+    """The candidates of one part of the array and one shape of data movement (B layout, A block,
+    split, pixels): parallel arrays over the tile sizes and C and reuse options that fit, with
+    their estimates."""
 
     columns: int
     rows: int
-    options: tuple[int, str, str, str, str, str, str]
-    """(c_buffers, c_storage, reuse, b_layout, a_block, split, pixels)."""
+    shape: tuple[str, str, str, str]
+    """(b_layout, a_block, split, pixels)."""
     grid: dict[str, Any]
     est: dict[str, Any]
 
     def design(self, i: int) -> Design:
-        cb, cs, reuse, bl, ab, sp, px = self.options
-        if ab == "row" and int(self.grid["lp"][i]) == int(self.grid["k"][i]):
-            ab = "step"  # one step per kernel row: the same design
-        return Design(self.columns, self.rows, int(self.grid["m"][i]), int(self.grid["k"][i]),
-                      int(self.grid["n"][i]), cb, cs, reuse, bl, ab, sp, px)  # type: ignore[arg-type]
+        g = self.grid
+        bl, ab, sp, px = self.shape
+        if ab == "row" and px == "strip" and int(g["lp"][i]) == int(g["k"][i]):
+            ab = "step"  # one step per kernel row: the same design (tiles of whole rows need "row")
+        return Design(self.columns, self.rows, int(g["m"][i]), int(g["k"][i]), int(g["n"][i]), int(g["c_buffers"][i]),
+                      C_STORAGE[int(g["c_storage"][i])], REUSE[int(g["reuse"][i])], bl, ab, sp, px)  # type: ignore[arg-type]
 
 
 def usable_rows(ctx: Context) -> int:
@@ -96,6 +98,7 @@ def padded_grid(ctx: Context, columns: int, rows: int, m: Any, k: Any, n: Any, s
     ``feeders`` as (A tiles, how many feeders take that many) pairs."""
     layer = ctx.layer
     M, K, N = shape_of(layer)
+    feeders: tuple[tuple[int, int], ...]
     if split == "m":
         sm, sn, group = rows, 1, -(-rows // columns)
         feeders = ((group, -(-rows // group) - 1), (rows - (-(-rows // group) - 1) * group, 1))
@@ -129,18 +132,22 @@ def padded_grid(ctx: Context, columns: int, rows: int, m: Any, k: Any, n: Any, s
     return g
 
 
-def _fits(ctx: Context, g: dict[str, Any], c_buffers: int, c_storage: str, reuse: str, b_layout: str,
-          a_block: str, split: str = "m", pixels: str = "strip") -> Any:
-    """Which candidates fit the compute tile's data memory and the memory tile."""
+def _fits(ctx: Context, g: dict[str, Any], a_block: str, pinned_reuse: bool = False) -> Any:
+    """Which candidates (with their ``c_buffers``, ``c_storage`` and ``reuse`` arrays) fit the
+    compute tile's data memory and the memory tile (and are worth it: a block resident for a single
+    super-tile is left out unless ``pinned_reuse``)."""
     cfg, layer = ctx.config, ctx.layer
     ob = OUT_BYTES[layer.output]
     m, k, n, R = g["m"], g["k"], g["n"], g["R"]
-    cb = 4 if c_storage == "acc" else ob
-    l1 = 2 * (m * a_run_bytes(layer, k) + g["b_tile"]) + c_buffers * m * n * cb + STACK_BYTES
-    a_steps = g["kt"] if reuse == "a" else g["lp"] // k if a_block == "row" else 1
-    b_steps = g["kt"] if reuse == "b" else 1
+    cb = np.where(g["c_storage"] == 0, 4, ob)
+    l1 = np.where(g["c_storage"] < 0, 1 << 62,
+                  2 * (m * a_run_bytes(layer, k) + g["b_tile"]) + g["c_buffers"] * m * n * cb + STACK_BYTES)
+    a_steps = np.where(g["reuse"] == RESIDENT_A, g["kt"], g["lp"] // k if a_block == "row" else 1)
+    b_steps = np.where(g["reuse"] == RESIDENT_B, g["kt"], 1)
     l2 = 2 * (g["group"] * m * a_run_bytes(layer, a_steps * k) + g["Sn"] * b_steps * g["b_tile"] + R * m * n * ob)
-    return (l1 <= cfg.compute_tile.data_mem_kib * 1024) & (l2 <= cfg.mem_tile.size_kib * 1024)
+    # a block resident for one super-tile only is streaming with more memory: left to "none"
+    moot = (g["reuse"] == RESIDENT_A) & (g["nb"] == 1) | (g["reuse"] == RESIDENT_B) & (g["mb"] == 1)
+    return (l1 <= cfg.compute_tile.data_mem_kib * 1024) & (l2 <= cfg.mem_tile.size_kib * 1024) & (~moot | pinned_reuse)
 
 
 def option_sets(ctx: Context, columns: int, rows: int, pins: Pins) -> Iterator[tuple[int, str, str, str, str, str, str]]:
@@ -199,22 +206,52 @@ def geometries(ctx: Context, pins: Pins) -> Iterator[tuple[int, int]]:
                 yield columns, rows
 
 
+C_PREFERENCE = ((2, "acc"), (2, "out"), (1, "acc"), (1, "out"))
+"""C options in the order the search prefers them for one tile size: two buffers (the core never
+waits for a drain) before one, then 32-bit accumulators (exact) before the output type; the
+estimate depends only on the buffers, so each tile size keeps the first that fits."""
+
+
+def _with_options(ctx: Context, g: dict[str, Any], combos: list[tuple[int, str, str]]) -> dict[str, Any]:
+    """Grid ``g`` repeated once per reuse option of ``combos``, each tile size with the first C
+    option (:data:`C_PREFERENCE`) among ``combos`` that fits its data memory: ``c_buffers``,
+    ``c_storage`` (an index into :data:`C_STORAGE`, -1 where none fits) and ``reuse`` (an index into
+    :data:`REUSE`) as arrays."""
+    ob, m, n = OUT_BYTES[ctx.layer.output], g["m"], g["n"]
+    budget = ctx.config.compute_tile.data_mem_kib * 1024 - 2 * (m * a_run_bytes(ctx.layer, g["k"]) + g["b_tile"]) \
+        - STACK_BYTES
+    parts = []
+    for reuse in dict.fromkeys(c[2] for c in combos):
+        buffers = np.zeros(len(m), dtype=np.int64)
+        storage = np.full(len(m), -1, dtype=np.int64)
+        for cb, cs in [c for c in C_PREFERENCE if (c[0], c[1], reuse) in combos][::-1]:  # the first fitting wins
+            fits = cb * m * n * (4 if cs == "acc" else ob) <= budget
+            buffers, storage = np.where(fits, cb, buffers), np.where(fits, C_STORAGE.index(cs), storage)
+        parts.append((reuse, buffers, storage))
+    out = {key: np.tile(v, len(parts)) if isinstance(v, np.ndarray) else v for key, v in g.items()}
+    out["c_buffers"] = np.concatenate([p[1] for p in parts])
+    out["c_storage"] = np.concatenate([p[2] for p in parts])
+    out["reuse"] = np.repeat(np.array([REUSE.index(p[0]) for p in parts], dtype=np.int64), len(m))
+    return out
+
+
 def candidates(ctx: Context, pins: Pins) -> Iterator[Group]:
     """Every group of fitting candidates with its estimates."""
     for columns, rows in geometries(ctx, pins):
+        shapes: dict[tuple[str, str, str, str], list[tuple[int, str, str]]] = {}
+        for cb, cs, reuse, bl, ab, sp, px in option_sets(ctx, columns, rows, pins):
+            shapes.setdefault((bl, ab, sp, px), []).append((cb, cs, reuse))
         grids: dict[tuple[str, str], dict[str, Any]] = {}
-        for opts in option_sets(ctx, columns, rows, pins):
-            shape = opts[5], opts[6]
-            if shape not in grids:
-                grids[shape] = padded_grid(ctx, columns, rows, *tile_grid(ctx, columns, rows, pins, opts[6]), *shape)
-            g = grids[shape]
-            if not len(g["m"]):
+        for (bl, ab, sp, px), combos in shapes.items():
+            if (sp, px) not in grids:
+                grids[sp, px] = padded_grid(ctx, columns, rows, *tile_grid(ctx, columns, rows, pins, px), sp, px)
+            if not len(grids[sp, px]["m"]):
                 continue
-            fit = _fits(ctx, g, *opts)
-            if not fit.any():
-                continue
-            sub = {key: (v[fit] if isinstance(v, np.ndarray) else v) for key, v in g.items()}
-            yield Group(columns, rows, opts, sub, estimate_grid(ctx, sub, *opts[:5]))
+            g = _with_options(ctx, grids[sp, px], combos)
+            fit = _fits(ctx, g, ab, pins.reuse is not None)
+            if fit.any():
+                sub = {key: (v[fit] if isinstance(v, np.ndarray) else v) for key, v in g.items()}
+                yield Group(columns, rows, (bl, ab, sp, px), sub, estimate_grid(ctx, sub, bl, ab))
 
 
 def smallest_need(ctx: Context, pins: Pins) -> tuple[int, int, tuple[int, int, int]] | None:
@@ -244,9 +281,11 @@ def plan_of(ctx: Context, d: Design, outer: int | None = None) -> TilePlan:
         raise LoweringError(f"layer '{ctx.layer.name}': tiles of whole output rows need a convolution and m of whole "
                             f"rows and a multiple of 4 (here one of {row_tiles(ctx.layer) if isinstance(ctx.layer, Conv2d) else []}); "
                             f"m={d.m} is not")
-    one = tuple(np.array([v], dtype=np.int64) for v in (d.m, d.k, d.n))
-    g = padded_grid(ctx, d.columns, d.rows, *one, d.split, d.pixels)
-    e = estimate_grid(ctx, g, d.c_buffers, d.c_storage, d.reuse, d.b_layout, d.a_block)
+    m, k, n = (np.array([v], dtype=np.int64) for v in (d.m, d.k, d.n))
+    g = padded_grid(ctx, d.columns, d.rows, m, k, n, d.split, d.pixels)
+    g = dict(g, c_buffers=np.array([d.c_buffers]), c_storage=np.array([C_STORAGE.index(d.c_storage)]),
+             reuse=np.array([REUSE.index(d.reuse)]))
+    e = estimate_grid(ctx, g, d.b_layout, d.a_block)
     M, K, N = shape_of(ctx.layer)
     val = {key: int(v[0]) if isinstance(v, np.ndarray) else v for key, v in g.items()}
     est = Estimate(int(e["compute"][0]), int(e["ddr"][0]), int(e["stream"][0]), int(e["ddr_bytes"][0]),

@@ -30,6 +30,8 @@ from .sizes import a_run_bytes as _ar, b_plain_bytes
 
 Arr = Any
 """A numpy integer array (one element per candidate tile size) or a plain integer."""
+RESIDENT_A, RESIDENT_B = 1, 2
+"""Codes of ``reuse`` in a grid's ``reuse`` array (0: nothing resident)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,54 +93,57 @@ def _xfer(ctx: Context, nbytes: Arr) -> Arr:
     return -(-nbytes // ctx.rate) + ctx.startup
 
 
-def ddr_bytes(ctx: Context, g: dict[str, Arr], reuse: str, b_layout: str, a_block: str) -> Arr:
+def ddr_bytes(ctx: Context, g: dict[str, Arr], b_layout: str, a_block: str) -> Arr:
     """Bytes DDR serves for a design (reads of A and B, writes of C), whole accesses per run."""
     ddr, layer = ctx.config.ddr, ctx.layer
     ob = OUT_BYTES[layer.output]
     m, k, n, kt, mb, nb, R, C = g["m"], g["k"], g["n"], g["kt"], g["mb"], g["nb"], g["R"], g["C"]
-    a_reads = mb * (1 if reuse == "a" else nb)  # each row block of A is read once, or once per super-tile column
+    res_a, res_b = g["reuse"] == RESIDENT_A, g["reuse"] == RESIDENT_B
+    a_reads = mb * np.where(res_a, 1, nb)  # each row block of A is read once, or once per super-tile column
     a = 0
     for rows, count in g["feeders"]:  # (A tiles a feeder takes, feeders taking that many)
         if isinstance(layer, Gemm):  # rows of k elements, or whole rows when they are all of K
-            whole = (kt == 1) | (reuse == "a")
+            whole = (kt == 1) | res_a
             run = np.where(whole, rows * m * _ar(layer, g["Kp"]), _ar(layer, k))
             runs = np.where(whole, 1, rows * m * kt)
-            if reuse == "b" and rows == g["Sm"]:  # one feeder: a wave's super-tile rows of A abut (one run)
-                it, blk = ctx.config.shim_tile.dma.max_iterations, rows * m * _ar(layer, g["Kp"])
-                merged = nb * (ddr_runs_bytes(ddr, mb // it, it * blk)
-                               + ddr_runs_bytes(ddr, np.minimum(mb % it, 1), mb % it * blk))
-                a = a + count * np.where(kt == 1, merged, a_reads * ddr_runs_bytes(ddr, runs, run))
-                continue
         else:  # a step's (or kernel row's) run per pixel; the pixels' runs merge where their windows abut,
             # across a strip, or across an output row when tiles are of whole rows
-            step = _ar(layer, k) if a_block == "step" and reuse != "a" else _ar(layer, g["lp"])
+            step = np.where(res_a | (a_block == "row"), _ar(layer, g["lp"]), _ar(layer, k))
             merge = _ar(layer, layer.stride * g["cp"]) == step
             span = layer.out_w if g["pixels"] == "rows" else rows * m
             run = np.where(merge, span * step, step)
             runs = np.where(merge, rows * m // span, rows * m) * (_ar(layer, g["Kp"]) // step)
         a = a + count * a_reads * ddr_runs_bytes(ddr, runs, run)
-    b_reads = nb * (1 if reuse == "b" else mb)
+    b_reads = nb * np.where(res_b, 1, mb)
     wide = g["Sn"] * n  # a column's B: one slice, or one per row
     narrow = g["Np"] == n  # one column of tiles: B's and C's rows abut and their runs merge
     if b_layout == "tiled":  # the column's columns of tiles are one run, or a run per tile step by step
-        whole = (kt == 1) | (reuse == "b") | (g["Sn"] == 1)
-        b = ddr_runs_bytes(ddr, b_reads * C * np.where(whole, 1, g["Sn"] * kt),
-                           np.where(whole, g["Sn"] * kt * g["b_tile"], g["b_tile"]))
-        if reuse != "b":  # on one column, a wave's columns of tiles abut: one run per wave
-            it, col = _wave(ctx, g, reuse, a_block), g["Sn"] * kt * g["b_tile"]
-            waves = mb * (ddr_runs_bytes(ddr, nb // it, it * col) + ddr_runs_bytes(ddr, np.minimum(nb % it, 1),
-                                                                                  nb % it * col))
-            b = np.where(whole & (C == 1), waves, b)
+        whole = (kt == 1) | res_b | (g["Sn"] == 1)
+        b = _b_reads(ctx, g, whole & (C == 1), np.where(whole, 1, g["Sn"] * kt),
+                     np.where(whole, g["Sn"] * kt * g["b_tile"], g["b_tile"]))
     elif b_layout == "col":  # wide runs of k, or of all of K (resident, or a single step)
         jb = b_plain_bytes(layer)
-        whole = (kt == 1) | (reuse == "b")
-        b = ddr_runs_bytes(ddr, b_reads * C * np.where(whole, 1, wide * kt), np.where(whole, wide * g["Kp"] * jb, k * jb))
+        whole = (kt == 1) | res_b
+        b = _b_reads(ctx, g, whole & (C == 1), np.where(whole, 1, wide * kt),
+                     np.where(whole, wide * g["Kp"] * jb, k * jb))
     else:  # Kp runs of wide
         jb = b_plain_bytes(layer)
         one = g["Np"] == wide
         b = ddr_runs_bytes(ddr, b_reads * C * np.where(one, 1, g["Kp"]), np.where(one, g["Kp"] * wide * jb, wide * jb))
     c = ddr_runs_bytes(ddr, mb * nb * C * np.where(narrow, 1, R * m), np.where(narrow, R * m * n * ob, n * ob))
     return a + b + c
+
+
+def _b_reads(ctx: Context, g: dict[str, Arr], merge: Arr, runs: Arr, run: Arr) -> Arr:
+    """DDR bytes of B's reads, each ``runs`` runs of ``run`` bytes; where ``merge``, a task's
+    repeats over consecutive super-tile columns (one column used) join into one run. Resident B
+    comes in one task per super-tile column, without repeats."""
+    ddr, mb, nb, C = ctx.config.ddr, g["mb"], g["nb"], g["C"]
+    it = ctx.config.shim_tile.dma.max_iterations
+    full, rest = nb // it, nb % it  # per super-tile row: tasks of it repeats, and one of the rest
+    joined = full * ddr_runs_bytes(ddr, 1, it * run) + np.where(rest > 0, ddr_runs_bytes(ddr, 1, rest * run), 0)
+    streamed = mb * C * np.where(merge, joined, nb * ddr_runs_bytes(ddr, runs, run))
+    return np.where(g["reuse"] == RESIDENT_B, ddr_runs_bytes(ddr, nb * C * runs, run), streamed)
 
 
 SOFT_MAX_POWER = 6.0
@@ -150,39 +155,39 @@ leading designs of a set of layers (benchmarks/bench_mapper.py prints the fit)."
 
 def soft_max(*times: Arr) -> Arr:
     """The run's length from its resources' busy times (see :data:`SOFT_MAX_POWER`)."""
-    top = np.maximum.reduce([np.asarray(t, dtype=np.float64) for t in times])
-    total = sum((np.asarray(t, dtype=np.float64) / np.maximum(top, 1)) ** SOFT_MAX_POWER for t in times)
+    arrays = [np.asarray(t, dtype=np.float64) for t in times]
+    top = np.maximum(np.maximum.reduce(arrays), 1)
+    total = sum(_pow(a / top) for a in arrays)
     return np.ceil(top * total ** (1 / SOFT_MAX_POWER)).astype(np.int64)
 
 
-def _wave(ctx: Context, g: dict[str, Arr], reuse: str, a_block: str) -> Arr:
-    """Super-tiles one wave of shim tasks covers in ``mn`` order (:func:`..program.matmul.waves`):
-    the shim's iteration limit, or one where a convolution's A task cannot repeat."""
-    it: Arr = ctx.config.shim_tile.dma.max_iterations
-    if isinstance(ctx.layer, Conv2d) and reuse != "a":
-        if a_block == "step":  # a convolution's A by steps: one task per super-tile
-            it = np.where(g["lp"] == g["k"], it, 1)
-        if g["pixels"] == "rows":  # whole output rows: no dimension left to repeat
-            it = 1
-    return it
+def _pow(x: Arr) -> Arr:
+    """``x ** SOFT_MAX_POWER``, by multiplications when the power is 6."""
+    if SOFT_MAX_POWER == 6.0:
+        cube = x * x * x
+        return cube * cube
+    return x ** SOFT_MAX_POWER
 
 
-def _shim_channels(ctx: Context, g: dict[str, Arr], reuse: str, a_block: str) -> tuple[Arr, Arr, Arr]:
+def _shim_channels(ctx: Context, g: dict[str, Arr], a_block: str) -> tuple[Arr, Arr, Arr]:
     """Busy time of a feeder's A channel, a column's B channel and its C channel in the shim: each
     task pays the DMA start-up and the DDR latency, then moves its bytes at the channel's rate. The
     runtime issues one task per channel per wave (:mod:`..program.matmul`)."""
     layer = ctx.layer
-    it = _wave(ctx, g, reuse, a_block)
     ob = OUT_BYTES[layer.output]
-    m, n, kt, mb, nb, R, C = g["m"], g["n"], g["kt"], g["mb"], g["nb"], g["R"], g["C"]
+    m, n, kt, mb, nb, R = g["m"], g["n"], g["kt"], g["mb"], g["nb"], g["R"]
+    res_a, res_b = g["reuse"] == RESIDENT_A, g["reuse"] == RESIDENT_B
     conv = isinstance(layer, Conv2d)
-    if reuse == "b":  # columns of super-tiles outer; a convolution's A comes one super-tile row per task
-        waves = nb * -(-mb // (1 if conv else it))
-        a_tasks, b_tasks, a_blocks, b_blocks = waves, nb, mb * nb, nb
-    else:
-        waves = mb * -(-nb // it)
-        a_tasks = mb if reuse == "a" else waves
-        a_blocks, b_tasks, b_blocks = mb if reuse == "a" else mb * nb, waves, mb * nb
+    it = np.full(np.shape(m), ctx.config.shim_tile.dma.max_iterations)
+    if conv and a_block == "step":  # a convolution's A by steps: one task per super-tile
+        it = np.where(res_a | (g["lp"] == g["k"]), it, 1)
+    if conv and g["pixels"] == "rows":  # whole output rows: no dimension left to repeat
+        it = np.where(res_a, it, 1)
+    # columns of super-tiles outer when B is resident (a convolution's A one super-tile row per task)
+    waves = np.where(res_b, nb * -(-mb // (1 if conv else it)), mb * -(-nb // it))
+    a_tasks = np.where(res_a, mb, waves)
+    a_blocks = np.where(res_a, mb, mb * nb)
+    b_tasks, b_blocks = np.where(res_b, nb, waves), np.where(res_b, nb, mb * nb)
     per_task = ctx.startup + ctx.ddr_latency
     a = a_tasks * per_task + -(-(a_blocks * g["group"] * m * _ar(layer, g["Kp"])) // ctx.rate)
     b = b_tasks * per_task + -(-(b_blocks * g["Sn"] * kt * g["b_tile"]) // ctx.rate)
@@ -190,37 +195,38 @@ def _shim_channels(ctx: Context, g: dict[str, Arr], reuse: str, a_block: str) ->
     return a, b, c
 
 
-def estimate_grid(ctx: Context, g: dict[str, Arr], c_buffers: int, c_storage: str, reuse: str,
-                  b_layout: str, a_block: str = "step") -> dict[str, Arr]:
+def estimate_grid(ctx: Context, g: dict[str, Arr], b_layout: str, a_block: str = "step") -> dict[str, Arr]:
     """The estimate's parts for every candidate of grid ``g`` (arrays from
-    :func:`.candidates.padded_grid`): ``compute``, ``ddr``, ``stream``, ``overhead``, ``cycles``
-    and ``ddr_bytes``."""
+    :func:`.candidates.padded_grid`, with each candidate's C buffers ``g["c_buffers"]`` and reuse
+    ``g["reuse"]``): ``compute``, ``ddr``, ``stream``, ``overhead``, ``cycles`` and ``ddr_bytes``."""
     cfg, layer = ctx.config, ctx.layer
     ob = OUT_BYTES[layer.output]
     m, k, n, kt, mb, nb, R, grp = g["m"], g["k"], g["n"], g["kt"], g["mb"], g["nb"], g["R"], g["group"]
+    res_a, res_b = g["reuse"] == RESIDENT_A, g["reuse"] == RESIDENT_B
     tiles = mb * nb  # output tiles per core
-    kc = compute_cycles(ctx.kernel, m, k, n, None if c_storage == "acc" else layer.output)
+    kc = np.where(g["c_storage"] == 1, compute_cycles(ctx.kernel, m, k, n, layer.output),
+                  compute_cycles(ctx.kernel, m, k, n, None))  # C kept in the output type: its kernel rule
     epi = epilogue_cycles(cfg.compute_tile, layer.vector_type, m * n, layer.bias, layer.relu)
     c_out = _xfer(ctx, m * n * ob)  # one core's C block to its memory tile
     compute = tiles * (kt * (kc + 2 * ctx.lock_ops) + epi + ctx.lock_ops)
-    if c_buffers == 1:  # the core waits for its only C buffer to drain before the next output tile
-        compute = compute + tiles * (c_out + ctx.lock_ops + 2 * ctx.hop)
+    # with one C buffer the core waits for it to drain before the next output tile
+    compute = compute + np.where(g["c_buffers"] == 1, tiles * (c_out + ctx.lock_ops + 2 * ctx.hop), 0)
     a_tile, b_tile = m * _ar(layer, k), g["b_tile"]
     a_row = tiles * kt * _xfer(ctx, a_tile)
     b_col = tiles * kt * _xfer(ctx, b_tile)
-    a_steps = kt if reuse == "a" else g["lp"] // k if a_block == "row" else 1
-    a_in = mb * (1 if reuse == "a" else nb) * (kt // a_steps) * grp * _xfer(ctx, m * _ar(layer, a_steps * k))
-    b_in = g["Sn"] * (nb * _xfer(ctx, kt * b_tile) if reuse == "b" else b_col)
+    a_steps = np.where(res_a, kt, g["lp"] // k if a_block == "row" else 1)
+    a_in = mb * np.where(res_a, 1, nb) * (kt // a_steps) * grp * _xfer(ctx, m * _ar(layer, a_steps * k))
+    b_in = g["Sn"] * np.where(res_b, nb * _xfer(ctx, kt * b_tile), b_col)
     join = tiles * R * _xfer(ctx, m * n * ob)
-    shims = _shim_channels(ctx, g, reuse, a_block)
+    shims = _shim_channels(ctx, g, a_block)
     stream = np.maximum.reduce([np.broadcast_to(x, np.shape(m))
                                 for x in (a_row, b_col, a_in, b_in, join, tiles * c_out) + shims])
-    nbytes = ddr_bytes(ctx, g, reuse, b_layout, a_block)
+    nbytes = ddr_bytes(ctx, g, b_layout, a_block)
     ddr = np.ceil(nbytes / ctx.bpc).astype(np.int64)
     # before the first kernel call: DDR latency, then the first A and B blocks (a resident block
     # whole) into the memory tiles, each at its channel's rate and all together within DDR's
     # bandwidth, and on to the core; after the last: its C out, joined, written
-    a_first, b_first = grp * m * _ar(layer, a_steps * k), (kt if reuse == "b" else 1) * b_tile
+    a_first, b_first = grp * m * _ar(layer, a_steps * k), np.where(res_b, kt, 1) * b_tile
     feeders = sum(count for _, count in g["feeders"])
     first_ddr = np.ceil((feeders * a_first + g["C"] * g["Sn"] * b_first) / ctx.bpc).astype(np.int64)
     first = np.maximum(np.maximum(_xfer(ctx, a_first), g["Sn"] * _xfer(ctx, b_first)), first_ddr)
@@ -230,4 +236,3 @@ def estimate_grid(ctx: Context, g: dict[str, Arr], c_buffers: int, c_storage: st
     overhead = cycles - np.maximum(np.maximum(compute, ddr), stream)
     return {"compute": compute, "ddr": ddr, "stream": stream, "overhead": overhead, "cycles": cycles,
             "ddr_bytes": nbytes, "kernel_cycles": kc}
-

@@ -4,12 +4,14 @@ keep the fastest.
 Candidates come from :mod:`.candidates` (every part of the array, every option, every tile size
 that fits), ranked by :mod:`.estimate`; the best few of each part of the array and combination of
 options go into one ranking. The leaders — every design within ``close`` of the best estimate, at
-most ``leaders`` of them — are built, verified and simulated: whole when the simulation is cheap
-(its kernel calls within ``budget_calls``), otherwise on a representative part (the first one and
-two super-tile rows, or columns, of the layer) whose difference gives the cycles of one more, from
-which the whole layer's cycles are extrapolated. The winner is the leader with the fewest
-(simulated or extrapolated) cycles; ties go to the better estimate, then to larger arrays and
-tiles (:meth:`.design.Design.key`), so the search is deterministic.
+most ``leaders`` of them — are built, verified and simulated: whole when the layer is small
+enough (``whole_macs``), otherwise on a representative part (the first one and two super-tile
+rows, or columns, of the layer) whose difference gives the cycles of one more, from which the
+whole layer's cycles are extrapolated. Small layers (``small_macs``), whose fixed costs the
+estimate knows least well, simulate the best few designs of every part of the array. The
+winner is the leader with the fewest (simulated or extrapolated) cycles; ties go to the better
+estimate, then to larger arrays and tiles (:meth:`.design.Design.key`), so the search is
+deterministic.
 
 Why the result is monotonic: a design for a smaller array or smaller memories is a candidate on
 a larger one, and the simulated cycles of a design do not depend on hardware it does not use;
@@ -51,17 +53,22 @@ class SearchSettings:
     """Designs simulated at most."""
     close: float = 0.10
     """Designs whose estimate is within this fraction of the best are leaders."""
-    margin: float = 0.05
-    """A leader after the first is simulated only if its estimate is within this fraction of the
-    fewest cycles simulated so far."""
-    per_group: int = 2
-    """Best tile sizes kept from each part of the array and combination of options."""
-    budget_calls: int = 20_000
-    """Kernel calls (over all cores) a leader may take to be simulated whole; beyond, a
-    representative part is simulated and extrapolated."""
+    small_macs: int = 1 << 22
+    """Layers of at most this many MACs are small enough to simulate the best designs of every part
+    of the array: their fixed costs (fill, drain, latencies) weigh most, where the estimate is least
+    exact."""
+    small_leaders: int = 2
+    """Best designs of each part of the array a small layer simulates."""
+    per_group: int = 4
+    """Best candidates kept from each part of the array and shape of data movement (C and reuse
+    options vary inside a group)."""
+    whole_macs: int = 1 << 30
+    """Layers of at most this many MACs have their leaders simulated whole; beyond, on a
+    representative part, extrapolated."""
     part_close: float = 0.03
     """For layers too large to simulate whole, only leaders within this fraction of the best
-    estimate are simulated (in part)."""
+    estimate are simulated (in part), at most two (or ``leaders``); a single one is only checked
+    to build, its estimate trusted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +135,12 @@ def _ranked(groups: list[Group], per_group: int) -> list[Choice]:
     out: list[Choice] = []
     for grp in groups:
         g, e = grp.grid, grp.est
-        volume = g["Mp"] * g["Kp"] * g["Np"]
-        order = np.lexsort((-g["k"], -g["m"], -(g["m"] * g["k"] * g["n"]), volume, e["cycles"]))[:per_group]
+        near = np.arange(len(e["cycles"]))
+        if len(near) > 8 * per_group:  # the few fastest first (ties broken among them below)
+            near = near[e["cycles"] <= np.partition(e["cycles"], 8 * per_group)[8 * per_group]]
+        keys = [v[near] if np.ndim(v) else np.full(len(near), v) for v in
+                (-g["k"], -g["m"], -(g["m"] * g["k"] * g["n"]), g["Mp"] * g["Kp"] * g["Np"], e["cycles"])]
+        order = near[np.lexsort(keys)[:per_group]]
         for i in order:
             out.append(Choice(grp.design(int(i)), Estimate(int(e["compute"][i]), int(e["ddr"][i]),
                                                            int(e["stream"][i]), int(e["ddr_bytes"][i]),
@@ -153,9 +164,14 @@ def build(config: NPUConfig, plan: TilePlan) -> tuple[Program, Layout]:
                                     f"{plan.design.describe()}")
 
 
-def _cost(p: TilePlan) -> int:
-    """Kernel calls of a plan's whole simulation, over all cores: what simulating it costs."""
-    return p.columns * p.rows * p.calls_per_core
+def _by_part(ranked: list[Choice]) -> dict[tuple[int, int], list[Choice]]:
+    """The ranked choices by the part of the array they use (columns, rows), each in rank order.
+    A small layer simulates the best of every part: a smaller array's are among them on a larger
+    array, so more columns or rows are never slower."""
+    parts: dict[tuple[int, int], list[Choice]] = {}
+    for c in ranked:
+        parts.setdefault((c.design.columns, c.design.rows), []).append(c)
+    return parts
 
 
 Run = tuple["Recorder", Program, Layout]
@@ -166,12 +182,6 @@ def _simulate(config: NPUConfig, plan: TilePlan, limit: int) -> Run:
     program, layout = build(config, plan)
     rec = run_program(config, program, RunOptions(max_cycles=limit), f"layer '{plan.layer.name}'", layout)
     return rec, program, layout
-
-
-def _worth(choice: Choice, limit: float, done: list[Choice], margin: float) -> bool:
-    """Whether to simulate one more leader: its estimate is within ``close`` of the best estimate
-    (``limit``) and within ``margin`` of the best simulated so far (the estimate's error)."""
-    return choice.estimate.cycles <= limit and choice.estimate.cycles <= min(c.cycles for c in done) * (1 + margin)
 
 
 def _buildable(ctx: Context, choice: Choice) -> Choice:
@@ -234,23 +244,37 @@ def search(config: NPUConfig, layer: Gemm | Conv2d, pins: Pins = Pins(), cache: 
     if not ranked:
         raise _nothing_fits(ctx, pins)
     best = ranked[0].estimate.cycles
-    whole = _cost(plan_of(ctx, ranked[0].design)) <= settings.budget_calls
-    close = settings.close if whole else settings.part_close
-    cap = settings.leaders if whole else 2
-    clear = not whole and (len(ranked) == 1 or ranked[1].estimate.cycles > best * (1 + close))
+    # the layer's size, not the leading design's, decides how it is searched: the same on every config
+    whole = layer.macs <= settings.whole_macs
     leaders: list[Choice] = []
     runs: dict[Design, Run] = {}
-    for choice in ranked[:cap + 64]:  # leaders that cannot be built are replaced by the next in rank
-        done = [c for c in leaders if c.ok]
-        if len(done) >= cap or done and not _worth(choice, best * (1 + close), done, settings.margin):
-            break
-        if clear:  # a clear winner of a large layer: check that it builds, trust the estimate
-            leaders.append(_buildable(ctx, choice))
-            continue
+
+    def measure(choice: Choice) -> Choice:
+        if choice.design in runs or any(c.design == choice.design for c in leaders):
+            return next(c for c in leaders if c.design == choice.design)
         measured, run = _measure(ctx, choice, whole)
         leaders.append(measured)
         if run is not None:
             runs[choice.design] = run
+        return measured
+
+    if layer.macs <= settings.small_macs:  # small: the best few of every part of the array
+        for members in _by_part(ranked).values():
+            built = 0
+            for c in members[:settings.small_leaders + 2]:
+                built += measure(c).ok
+                if built == settings.small_leaders:
+                    break
+    else:
+        close = settings.close if whole else settings.part_close
+        target = len([c for c in ranked if c.estimate.cycles <= best * (1 + close)][:settings.leaders if whole else min(settings.leaders, 2)])
+        for choice in ranked[:target + 64]:  # leaders that cannot be built are replaced by the next in rank
+            if sum(1 for c in leaders if c.ok) >= target:
+                break
+            if not whole and target == 1:  # a clear winner of a large layer: check it builds, trust the estimate
+                leaders.append(_buildable(ctx, choice))
+            else:
+                measure(choice)
     usable = [c for c in leaders if c.ok]
     if not usable:
         raise LoweringError(f"layer '{layer.name}' ({layer.describe()}): no candidate design could be built on "

@@ -16,8 +16,11 @@ from typing import Any
 
 import onnx
 import yaml
+from pydantic import ValidationError
 
-from ...config import DType
+from ...config import DType, validation_message
+from ...config.safe_yaml import SafeDumper
+from ...output import write_text
 from ..layers.matmul import AnyLayer, Conv2d, Gemm
 from ..onnx.graph import OnnxImportError, Unsupported, count_text, read_graph
 from ..onnx.ops import CONVERTERS, LAYOUT_ONLY, SUPPORTED
@@ -86,6 +89,8 @@ def import_onnx(source: str | Path | onnx.ModelProto, dtype: DType | None = None
         except Unsupported as exc:
             unsupported[exc.label] += 1
             continue
+        except ValidationError as exc:
+            raise _invalid_layer(g.source, node, g.shapes, exc) from None
         layers.append(done.layer)
         consumed.update(done.consumed)
     if unsupported and not skip_unsupported:
@@ -108,6 +113,16 @@ def import_onnx(source: str | Path | onnx.ModelProto, dtype: DType | None = None
                          tuple(notes))
 
 
+def _invalid_layer(source: str, node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]],
+                   exc: ValidationError) -> OnnxImportError:
+    """A node whose layer is invalid (a zero-sized tensor, most likely): named, with its fields."""
+    where = f"{source}: node '{node.name or node.op_type}' ({node.op_type})"
+    empty = [f"'{t}' is {'x'.join(map(str, shapes[t]))}" for t in (*node.input, *node.output)
+             if t in shapes and 0 in shapes[t]]
+    hint = (f"\n(a zero-sized tensor: {', '.join(empty)}; export the model with non-empty tensors)" if empty else "")
+    return OnnxImportError(validation_message(exc, where) + hint)
+
+
 def layer_dict(layer: AnyLayer) -> dict[str, Any]:
     """A layer as a workload file writes it: name and op first, defaults left out."""
     body = layer.model_dump(mode="json", exclude_defaults=True)
@@ -115,14 +130,25 @@ def layer_dict(layer: AnyLayer) -> dict[str, Any]:
     return head | {k: v for k, v in body.items() if k not in head}
 
 
+class _Flow(dict[str, Any]):
+    """A mapping written on one line (a layer of a workload file)."""
+
+
+class _WorkloadDumper(SafeDumper):
+    """npusim's safe dumper (PyYAML's, quoting what npusim's loader would read otherwise, such as
+    ``1e3``), writing :class:`_Flow` mappings in flow style: every string is quoted and escaped as
+    needed (newlines, non-ASCII, YAML syntax), so any name reads back as it was."""
+
+
+_WorkloadDumper.add_representer(
+    _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
+
+
 def save_workload(workload: Workload, path: str | Path, header: tuple[str, ...] = ()) -> None:
     """Write ``workload`` as a YAML workload file (one flow mapping per layer), with ``header``
-    as comment lines."""
-    lines = [f"# {h}" for h in header]
-    lines += [f"name: {yaml.safe_dump(workload.name, default_style=None).splitlines()[0]}",
-              f"description: {yaml.safe_dump(workload.description, width=10**6).splitlines()[0]}", "layers:"]
-    for layer in workload.layers:
-        flow = yaml.safe_dump(layer_dict(layer), default_flow_style=True, sort_keys=False, width=10**6).strip()
-        lines.append(f"  - {flow}")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text("\n".join(lines) + "\n")
+    as comment lines, whole or not at all (:mod:`npusim.output`)."""
+    body = {"name": workload.name, "description": workload.description,
+            "layers": [_Flow(layer_dict(layer)) for layer in workload.layers]}
+    text = yaml.dump(body, Dumper=_WorkloadDumper, sort_keys=False, width=float("inf"), default_flow_style=False)
+    comments = "".join(f"# {line}\n" for h in header for line in h.splitlines())
+    write_text(path, comments + text)

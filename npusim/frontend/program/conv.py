@@ -57,8 +57,8 @@ def conv_a_transfer(p: TilePlan, mb: int, nb: int, count: int, col: int) -> list
         assert count == 1, "a convolution's A by steps comes one super-tile per task"
         return [(base * ib, (Dim(p.k * ib // W, 1), pixels, Dim(p.conv_lp // p.k, p.k * ib // W), kernel_rows))]
     again = count > 1 and p.design.reuse != "a"  # a resident block comes once, the memory tile re-reads it
-    dims = (Dim(p.conv_lp * ib // W, 1), pixels, kernel_rows)
-    return [(base * ib, dims + ((Dim(count, 0),) if again else ()))]
+    strip: tuple[Dim, ...] = (Dim(p.conv_lp * ib // W, 1), pixels, kernel_rows)
+    return [(base * ib, strip + ((Dim(count, 0),) if again else ()))]
 
 
 def a_tensor_bytes(p: TilePlan) -> int:

@@ -161,7 +161,8 @@ def _b_reads(p: TilePlan, block: int) -> tuple[tuple[int, tuple[Dim, ...]], ...]
     slices): (offset, pattern) giving ``k x n`` (``n x k`` for ``col``) tiles in step order."""
     d, n, k = p.design, p.n, p.k
     wide, steps = d.slices * n, p.b_block_steps
-    out = []
+    out: list[tuple[int, tuple[Dim, ...]]] = []
+    dims: tuple[Dim, ...]
     for s in range(d.slices):
         if d.b_layout == "tiled":
             out.append((s * block, ()))
@@ -256,6 +257,7 @@ def _c_task(p: TilePlan, mb: int, nb: int, count: int, col: int) -> Task:
     ob, d = p.ob, p.design
     wide = p.columns * d.slices * p.n * ob // W
     again = Dim(count, wide) if d.order == "mn" else Dim(count, d.tile_rows * p.m * p.Np * ob // W)
+    dims: tuple[Dim, ...]
     if d.split == "m":
         dims = (Dim(p.n * ob // W, 1), Dim(p.rows * p.m, p.Np * ob // W))
     else:
