@@ -43,13 +43,11 @@ def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
     what.add_argument("--conv2d", metavar="N,C,H,W,K,R,S,STRIDE,PAD",
                       help="a convolution: batch, in channels, height, width, out channels, kernel height, "
                       "kernel width, stride, padding, e.g. 1,64,56,56,64,3,3,1,1")
-    p.add_argument("--dtype", choices=("int8", "int16", "bf16", "bfp16"),
-                   help="operand type (a layer: int8; an ONNX model: the model's types, floats as bf16; bfp16: XDNA2's "
-                   "block floating point, a GEMM's A and B)")
+    p.add_argument("--dtype", choices=("int8", "int16", "bf16", "bfp16"), help="operand type (a layer: int8; an "
+                   "ONNX model: the model's types, floats as bf16; bfp16: XDNA2's block floating point, a GEMM's)")
     p.add_argument("--b-dtype", choices=OPERAND_TYPES, help="a layer's B type when it differs from --dtype, e.g. "
                    "--dtype bf16 --b-dtype bfp16, or int4 (weights quantised in groups along K, a bf16 scale each)")
-    p.add_argument("--group-size", type=int, choices=(32, 128), default=32,
-                   help="int4 weights: weights along K per scale (32)")
+    p.add_argument("--group-size", type=int, choices=(32, 128), default=32, help="int4: weights per scale (32)")
     p.add_argument("--out-dtype", choices=("int8", "int16", "int32", "bf16", "fp32"),
                    help="output type (default: the operand type; int8 -> int8, int16 or int32)")
     p.add_argument("--shift", type=number_flag(int, 0, high=31), default=0,
