@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from npusim import Gemm, RunOptions, load_config, sweep
+from npusim.llm import LlmRun, load_model, run_llm
+from npusim.llm.plot import context_figure
 from npusim.plots import heatmap_figure, pareto_figure, sweep_figure, utilisation_figure
 from npusim.runner import run_layer
 
@@ -28,6 +30,10 @@ def main() -> None:
                   points=[{"columns": 8, "clock_mhz": 1400, "compute_tile.data_mem_kib": 1}], workers=1)
     sweep_figure(table, "columns", "seconds", by="clock_mhz").savefig(IMG / "sweep_columns.png", dpi=110)
     pareto_figure(table).savefig(IMG / "pareto_columns.png", dpi=110)
+    # Llama 3.2 1B's decode against context (docs/llm.md)
+    llama = run_llm(npu2, load_model(ROOT / "workloads/llm/llama-3.2-1b.json"),
+                    LlmRun(prompt=512, generate=0, contexts=(1024, 2048, 4096, 8192, 16384, 32768)))
+    context_figure(llama).savefig(IMG / "llm_context.png", dpi=110)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The command line: `npusim run | lower | import-onnx | check | schema | plot` (plot: cli_plot.py)."""
+"""The command line: `npusim run | lower | import-onnx | check | schema | plot | sweep | llm` (plot:
+cli_plot.py; sweep: npusim/sweep/command.py; llm: npusim/llm/command.py)."""
 from __future__ import annotations
 
 import argparse
@@ -163,6 +164,9 @@ def _parser() -> argparse.ArgumentParser:
     from .sweep.summary import add_summary_parser
 
     add_summary_parser(sub)
+    from .llm.command import add_arguments as add_llm_arguments  # the llm command's code lives in npusim.llm
+
+    add_llm_arguments(sub.add_parser("llm", help="prefill and decode of a language model (a Hugging Face config.json)"))
     from .cli_plot import add_plot_parser  # lazy: cli_plot builds on this module's helpers
 
     add_plot_parser(sub)
@@ -385,6 +389,10 @@ def _command(args: argparse.Namespace) -> int:
         from .sweep.summary import main as summary_main
 
         return summary_main(args)
+    if args.command == "llm":
+        from .llm.command import main as llm_main
+
+        return llm_main(args)
     return {"run": _run, "lower": _lower, "import-onnx": _import_onnx, "check": _check}[args.command](args)
 
 

@@ -31,6 +31,7 @@ KINDS = {
     "roofline": "achieved TOPS against operations per DDR byte, under the compute and DDR roofs",
     "layers": "per-layer latency and energy of a workload",
     "utilisation": "where each core's and channel's cycles went, in % of the run",
+    "context": "a language model's decode tokens/s and power against context length (--model, --contexts)",
 }
 NEEDS_INTERVALS = {"timeline", "power"}
 WHOLE_WORKLOAD = {"roofline", "layers"}
@@ -54,6 +55,9 @@ def add_plot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--cycles", action="store_true", help="timeline: x axis in cycles instead of microseconds")
     p.add_argument("--window", metavar="START,END", help="timeline: only this part of the run, in microseconds "
                    "(in cycles with --cycles), e.g. 0,20")
+    from .llm.command import add_llm_arguments  # `context`: the language-model flags of npusim llm
+
+    add_llm_arguments(p, prompt_required=False)
 
 
 def _simulate(args: argparse.Namespace, config: NPUConfig, options: RunOptions) -> Report | WorkloadReport:
@@ -124,6 +128,13 @@ def plot_command(args: argparse.Namespace) -> int:
     suffix = Path(args.output).suffix.lower()
     if suffix not in (".png", ".svg"):
         raise UsageError(f"-o {args.output}: the figure is written as PNG or SVG; name it .png or .svg")
+    if args.kind == "context":
+        from .llm.command import plot as llm_plot
+
+        fig, what = llm_plot(args)
+        save_figure(fig, Path(args.output), dpi=120)
+        print(f"plot     {args.output} ({what})")
+        return 0
     config = _load_config(args)
     options = _options(args, record_intervals=args.kind in NEEDS_INTERVALS)
     result = _simulate(args, config, options)

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from .config import NPUConfig
 from .config.safe_yaml import limit
 from .engine import RunOptions
-from .frontend import AnyLayer, Conv2d, Elementwise, Gemm, LayerNorm, Pins, Pool, Softmax, search
+from .frontend import AnyLayer, Conv2d, Elementwise, Embedding, Gemm, LayerNorm, Pins, Pool, RMSNorm, Rope, Softmax, search
 from .frontend.mapper.search import SearchSettings  # not in the frontend's __init__
 from .numerics import IN_BYTES, OUT_BYTES
 
@@ -71,7 +71,9 @@ def _dims(layer: AnyLayer) -> dict[str, int]:
                 "output channels (N)": layer.out_channels}
     if isinstance(layer, Pool):
         return {"batch x height": layer.batch * layer.height, "width": layer.width, "channels": layer.channels}
-    if isinstance(layer, (Softmax, LayerNorm)):
+    if isinstance(layer, Embedding):
+        return {"vocabulary": layer.vocab, "rows": layer.rows, "length": layer.length}
+    if isinstance(layer, (Softmax, LayerNorm, RMSNorm, Rope)):
         return {"rows": layer.rows, "length": layer.length}
     return {"rows": layer.elements // layer.row, "row": layer.row}
 
@@ -99,7 +101,13 @@ def tensor_sizes(layer: AnyLayer) -> dict[str, int]:
     if isinstance(layer, Pool):
         return {"x": layer.batch * layer.height * layer.width * layer.channels * ib,
                 "y": layer.batch * layer.out_h * layer.out_w * layer.channels * ib}
-    rows, length = (layer.rows, layer.length) if isinstance(layer, (Softmax, LayerNorm)) else (1, layer.elements)
+    if isinstance(layer, Embedding):  # the table, and the rows gathered from it
+        return {"x": layer.vocab * layer.length * ib, "y": layer.rows * layer.length * ib}
+    if isinstance(layer, Rope):  # and its table of cosines and sines, a row per row
+        return {"x": layer.rows * layer.length * ib, "table": layer.rows * layer.length * ib,
+                "y": layer.rows * layer.length * ib}
+    rows, length = (layer.rows, layer.length) if isinstance(layer, (Softmax, LayerNorm, RMSNorm)) else \
+        (1, layer.elements)
     return {"x": rows * length * ib, "y": rows * length * ib}
 
 

@@ -254,11 +254,33 @@ def binary(kind: str, x: Array, y: Array | float, dtype: str, exact: bool = Fals
     return _finish(r, dtype, exact)
 
 
-def softmax(x: Array, dtype: str, exact: bool = False) -> Array:
-    """Softmax over the last axis."""
+def softmax(x: Array, dtype: str, exact: bool = False, scale: float = 1.0, keys: Array | None = None) -> Array:
+    """Softmax over the last axis of ``x * scale``; with ``keys`` (one count per row), a row
+    attends to its first ``keys[row]`` elements only, the others (and a row without keys) zero."""
+    v = decode(x, dtype) * scale
+    if keys is not None:
+        kept = np.arange(v.shape[-1])[None, :] < np.asarray(keys, dtype=np.int64).reshape(-1, 1)
+        v = np.where(kept.reshape(v.shape), v, -np.inf)
+    top = v.max(axis=-1, keepdims=True)
+    e = np.exp(v - np.where(np.isfinite(top), top, 0.0))
+    total = e.sum(axis=-1, keepdims=True)
+    return _finish(np.divide(e, total, out=np.zeros_like(e), where=total > 0), dtype, exact)
+
+
+def rmsnorm(x: Array, gamma: Array, epsilon: float, dtype: str, exact: bool = False) -> Array:
+    """``x / sqrt(mean(x^2) + epsilon) * gamma`` over the last axis."""
     v = decode(x, dtype)
-    e = np.exp(v - v.max(axis=-1, keepdims=True))
-    return _finish(e / e.sum(axis=-1, keepdims=True), dtype, exact)
+    return _finish(v / np.sqrt((v**2).mean(axis=-1, keepdims=True) + epsilon) * decode(gamma, dtype), dtype, exact)
+
+
+def rope(x: Array, table: Array, dtype: str, exact: bool = False) -> Array:
+    """Rotary embedding: each row's halves ``(x1, x2)`` become ``(x1 cos - x2 sin, x2 cos + x1 sin)``
+    with the row of ``table`` holding the cosines, then the sines."""
+    v, t = decode(x, dtype), decode(table, dtype)
+    h = v.shape[-1] // 2
+    cos, sin = t[..., :h], t[..., h:]
+    return _finish(np.concatenate([v[..., :h] * cos - v[..., h:] * sin, v[..., h:] * cos + v[..., :h] * sin],
+                                  axis=-1), dtype, exact)
 
 
 def layernorm(x: Array, gamma: Array, beta: Array, epsilon: float, dtype: str, exact: bool = False) -> Array:

@@ -13,14 +13,17 @@ patterns, broadcasting, padding), not the formulas.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .numerics import Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, storage_dtype
 
-UNARY = ("relu", "sigmoid", "tanh", "gelu")
-BINARY = ("add", "sub", "mul", "div")
+UNARY = ("relu", "sigmoid", "tanh", "gelu", "silu")
+BINARY = ("add", "sub", "mul", "div", "swiglu")
 POOLS = ("max_pool", "avg_pool")
-NONLINEAR = ("sigmoid", "tanh", "gelu", "div", "softmax", "layernorm")
+NONLINEAR = ("sigmoid", "tanh", "gelu", "div", "softmax", "layernorm", "silu", "swiglu", "rmsnorm", "rope")
 """Operators defined in bf16 only: an integer type carries no scale to define them with."""
 
 
@@ -52,26 +55,109 @@ def unary(kind: str, x: Array, dtype: str) -> Array:
             r = np.float32(1) / (np.float32(1) + np.exp(-v))
         elif kind == "tanh":
             r = np.tanh(v)
+        elif kind == "silu":
+            r = _silu(v)
         else:  # gelu, tanh form
             c = np.float32(np.sqrt(2 / np.pi))
             r = np.float32(0.5) * v * (np.float32(1) + np.tanh(c * (v + np.float32(0.044715) * v * v * v)))
     return _store(r, dtype)
 
 
+def _silu(v: Array) -> Array:
+    """``v * sigmoid(v)`` in float32."""
+    with np.errstate(over="ignore"):
+        out: Array = v / (np.float32(1) + np.exp(-v))
+    return out
+
+
+def _swiglu(a: Array, b: Array) -> Array:
+    """The gated linear unit of Llama-style MLPs: ``silu(gate) * up``."""
+    out: Array = _silu(a.astype(np.float32)) * b
+    return out
+
+
 def binary(kind: str, x: Array, y: Array | float, dtype: str) -> Array:
-    """``x op y`` (``y`` broadcast the numpy way, or a constant)."""
+    """``x op y`` (``y`` broadcast the numpy way, or a constant); ``swiglu`` is ``silu(x) * y``."""
     a = _num(x, dtype)
     b = _num(y, dtype) if isinstance(y, np.ndarray) else (np.float32(y) if dtype == "bf16" else np.int64(round(y)))
+    ops: dict[str, Callable[[Any, Any], Array]] = {
+        "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "swiglu": _swiglu}
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        r = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[kind](a, b)
+        r = ops[kind](a, b)
     return _store(r, dtype)
 
 
-def softmax(x: Array, dtype: str) -> Array:
-    """Softmax over the last axis (max subtracted first), bf16."""
+def softmax(x: Array, dtype: str, scale: float = 1.0, keys: Array | None = None) -> Array:
+    """Softmax over the last axis of ``x * scale`` (max subtracted first), bf16. With ``keys`` (one
+    count per row), a row attends to its first ``keys[row]`` elements only: the rest are masked to
+    zero (a causal mask); a row with no keys is all zeros."""
+    v = _num(x, dtype).astype(np.float32) * np.float32(scale)
+    if keys is not None:
+        cols = np.arange(v.shape[-1])
+        mask = cols[None, :] >= np.asarray(keys, dtype=np.int64).reshape(-1, 1)
+        v = np.where(mask.reshape(v.shape), np.float32(-np.inf), v)
+    top = v.max(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        e = np.exp(v - np.where(np.isfinite(top), top, np.float32(0)))
+    total = e.sum(axis=-1, keepdims=True, dtype=np.float32)
+    return _store(np.where(total > 0, e / np.where(total > 0, total, np.float32(1)), np.float32(0)), dtype)
+
+
+def _masked(x: Array, dtype: str, scale: float, keys: Array) -> Array:
+    v = _num(x, dtype).astype(np.float32) * np.float32(scale)
+    cols = np.arange(v.shape[-1])
+    return np.where(cols[None, :] >= np.asarray(keys, dtype=np.int64).reshape(-1, 1), np.float32(-np.inf), v)
+
+
+def softmax_stats(x: Array, dtype: str, scale: float, keys: Array, stats: Array | None) -> Array:
+    """One segment of each row of a softmax computed in segments (first pass): the running
+    maximum and sum of exponentials, ``stats`` ``(rows, 2)`` float32, updated by this segment's
+    first ``keys[row]`` elements of ``x * scale`` (started afresh when ``stats`` is None)."""
+    v = _masked(x, dtype, scale, keys)
+    top = v.max(axis=-1)
+    m = top if stats is None else np.maximum(stats[:, 0], top)
+    safe = np.where(np.isfinite(m), m, np.float32(0))
+    with np.errstate(invalid="ignore", over="ignore"):
+        add = np.exp(v - safe[:, None]).sum(axis=-1, dtype=np.float32)
+        old = np.float32(0) if stats is None else np.where(
+            np.isfinite(stats[:, 0]), stats[:, 1] * np.exp(stats[:, 0] - safe), np.float32(0))
+    return np.stack([m, old + add], axis=1).astype(np.float32)
+
+
+def softmax_normalised(x: Array, dtype: str, scale: float, keys: Array, stats: Array) -> Array:
+    """One segment of each row of a segmented softmax (second pass): ``exp(x * scale - max) /
+    sum`` by the row's ``stats``, the masked elements zero."""
+    v = _masked(x, dtype, scale, keys)
+    m, total = stats[:, :1], stats[:, 1:]
+    with np.errstate(invalid="ignore"):
+        e = np.exp(v - np.where(np.isfinite(m), m, np.float32(0)))
+    return _store(np.where(total > 0, e / np.where(total > 0, total, np.float32(1)), np.float32(0)), dtype)
+
+
+def rmsnorm(x: Array, gamma: Array, epsilon: float, dtype: str) -> Array:
+    """``x / sqrt(mean(x^2) + epsilon) * gamma`` over the last axis, bf16 (Llama's RMSNorm)."""
     v = _num(x, dtype).astype(np.float32)
-    e = np.exp(v - v.max(axis=-1, keepdims=True))
-    return _store(e / e.sum(axis=-1, keepdims=True, dtype=np.float32), dtype)
+    ms = (v * v).mean(axis=-1, keepdims=True, dtype=np.float32)
+    return _store(v / np.sqrt(ms + np.float32(epsilon)) * _num(gamma, dtype), dtype)
+
+
+def rope_table(positions: Array, head_dim: int, theta: float) -> Array:
+    """The rotary table of each position: ``cos`` of the ``head_dim / 2`` frequencies, then their
+    ``sin`` (``head_dim`` float32 per row), frequency ``i`` being ``theta ** (-2i / head_dim)``."""
+    freq = np.float64(theta) ** (-np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
+    angle = np.asarray(positions, dtype=np.float64).reshape(-1, 1) * freq[None, :]
+    return np.concatenate([np.cos(angle), np.sin(angle)], axis=1).astype(np.float32)
+
+
+def rope(x: Array, table: Array, dtype: str) -> Array:
+    """Rotary position embedding of each row of ``x`` by its row of ``table`` (``cos | sin``, as
+    :func:`rope_table`), the two halves of a row rotated as pairs (``rotate_half``), bf16."""
+    v = _num(x, dtype).astype(np.float32)
+    t = _num(table, dtype).astype(np.float32)
+    half = v.shape[-1] // 2
+    cos, sin = t[..., :half], t[..., half:]
+    x1, x2 = v[..., :half], v[..., half:]
+    return _store(np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1), dtype)
 
 
 def layernorm(x: Array, gamma: Array, beta: Array, epsilon: float, dtype: str) -> Array:

@@ -62,9 +62,10 @@ ALLOWED: dict[str, set[str] | None] = {
               "npusim.sweep.table"},
     # what-if sweeps: config variants (config loader) x workloads (frontend), each point run by
     # runner.run_workload (which lowers, simulates and reports); RunOptions from engine; the summary
-    # prints its table with the text report's column aligner; files through the one writer
+    # prints its table with the text report's column aligner; files through the one writer; language-model
+    # points by npusim.llm.run_llm
     "sweep": {"npusim.config", "npusim.frontend", "npusim.engine", "npusim.runner", "npusim.report.text",
-              "npusim.output"},
+              "npusim.output", "npusim.llm"},
     # mlir-aie designs: parsed and lowered to a Program (isa), folded with scalar_math, run and reported
     # like a layer (engine, runner's report_with_power, report views); the frontend is not needed
     "mlir": {"npusim.config", "npusim.isa", "npusim.numerics", "npusim.scalar_math", "npusim.engine",
@@ -72,6 +73,12 @@ ALLOWED: dict[str, set[str] | None] = {
     # ONNX models built in code for tests and examples: onnx only; its command writes the file
     # with the one output writer
     "models": {"npusim.output"},
+    # language models: the decoder graph (frontend layers), each distinct layer run once by runner.run_layer,
+    # functional passes lowered and run with data (frontend, engine), energy components (power), the text
+    # report's table and energy format (report), the command's progress line (progress), files through the
+    # one writer
+    "llm": {"npusim.config", "npusim.numerics", "npusim.frontend", "npusim.engine", "npusim.runner", "npusim.stats",
+            "npusim.power", "npusim.report", "npusim.progress", "npusim.output"},
     # the command line and the package facade (npusim/__init__.py) may import anything
     "cli": ANY,
     # `npusim plot`, a part of the command line in a module of its own

@@ -34,6 +34,7 @@ from npusim.config import ConfigError  # noqa: E402
 from npusim.isa import program_from_dict  # noqa: E402
 from npusim.output import OutputError, save_figure, write_text  # noqa: E402
 from validation.fit import fits  # noqa: E402
+from validation.llm import LLM_TABLE, format_llm_cases, load_llm_table, run_llm_cases  # noqa: E402
 from validation.table import (  # noqa: E402
     Case, CopyWorkload, GemmWorkload, KernelWorkload, StreamWorkload, Table, VectorWorkload, load_table,
 )
@@ -425,23 +426,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-held-out", action="store_true",
                     help="skip the leave-one-source-out fits (only the shipped configs)")
     ap.add_argument("--jobs", type=int, default=1, help="processes to simulate in (default: %(default)s)")
+    ap.add_argument("--llm-table", type=Path, default=LLM_TABLE,
+                    help="the language-model cases, run after the others (default: %(default)s)")
+    ap.add_argument("--no-llm", action="store_true", help="leave the language-model cases out")
     args = ap.parse_args(argv)
     try:
         table = load_table(args.table)
-        results = run_cases(table, args.only, not args.no_held_out, args.jobs)
+        llm = load_llm_table(args.llm_table) if not args.no_llm else None
+        llm_ids = {c.id for c in llm.cases} if llm else set()
+        only = [i for i in args.only if i not in llm_ids]
+        results = run_cases(table, only, not args.no_held_out, args.jobs) if only or not args.only else []
+        llm_results = run_llm_cases(llm, [i for i in args.only if i in llm_ids]) if llm and (
+            not args.only or set(args.only) & llm_ids) else []
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    text = format_markdown(results) + "\n\n" + summary(results) if args.markdown else format_text(results)
-    if not args.no_held_out:
-        text += "\n\n" + describe_fits(table, results)
-    print(text)
-    try:
-        write_plot(results, args.plot)
-    except OutputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"plot: {args.plot}")
+    if results:
+        text = format_markdown(results) + "\n\n" + summary(results) if args.markdown else format_text(results)
+        if not args.no_held_out:
+            text += "\n\n" + describe_fits(table, results)
+        print(text)
+        try:
+            write_plot(results, args.plot)
+        except OutputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"plot: {args.plot}")
     if not args.only:  # the docs show the whole table: a partial run does not replace it
         try:
             write_results(results, args.results)
@@ -449,7 +459,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(f"results: {args.results}")
-    return 1 if any(r.status == "MISSED" for r in results) else 0
+    if llm_results:
+        print("\n" + format_llm_cases(llm_results))
+    return 1 if any(r.status == "MISSED" for r in [*results, *llm_results]) else 0
 
 
 if __name__ == "__main__":

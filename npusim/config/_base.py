@@ -33,9 +33,10 @@ OPERAND_TYPES: tuple[OperandType, ...] = ("int8", "int16", "bf16", "bfp16", "int
 
 VectorKind = Literal[
     "relu", "sigmoid", "tanh", "gelu", "add", "sub", "mul", "div", "max_pool", "avg_pool", "softmax",
-    "layernorm", "bias",
+    "layernorm", "bias", "rmsnorm", "rope", "silu", "swiglu", "gather",
 ]
-"""Operators the compute tiles' vector unit runs (``bias`` and ``relu`` also as a matmul epilogue)."""
+"""Operators the compute tiles' vector unit runs (``bias`` and ``relu`` also as a matmul epilogue;
+``rmsnorm``, ``rope``, ``silu``, ``swiglu`` and ``gather`` for language models)."""
 
 
 class Spec(BaseModel):

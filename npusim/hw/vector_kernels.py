@@ -42,17 +42,42 @@ def run_vector(ins: Vector, buffers: Mapping[str, Bytes]) -> None:
             r = vm.binary(ins.kind, x.reshape(-1, ins.shape[-1]), y, t)
         else:
             r = vm.binary(ins.kind, x, ins.scalar or 0.0, t)
+    elif ins.kind == "softmax" and ins.divisor:
+        _segment(ins, x, buffers, out)
+        return
     elif ins.kind == "softmax":
-        r = vm.softmax(x, t)
+        keys = buffers[ins.inputs[1]][:ins.shape[0] * 4].view(np.int32) if len(ins.inputs) > 1 else None
+        r = vm.softmax(x, t, 1.0 if ins.scalar is None else ins.scalar, keys)
     elif ins.kind == "layernorm":
         length = ins.shape[-1]
         gb = _view(buffers[ins.inputs[1]], t, 2 * length, ib)
         r = vm.layernorm(x, gb[:length], gb[length:], ins.scalar or 0.0, t)
+    elif ins.kind == "rmsnorm":
+        r = vm.rmsnorm(x, _view(buffers[ins.inputs[1]], t, ins.shape[-1], ib), ins.scalar or 0.0, t)
+    elif ins.kind == "rope":
+        r = vm.rope(x, _view(buffers[ins.inputs[1]], t, n, ib).reshape(ins.shape), t)
+    elif ins.kind == "gather":
+        r = x  # the shim DMA gathered the rows; the core copies them through
     else:
         raise ValueError(f"vector kind {ins.kind!r} has no functional kernel")
     if ins.relu:
         r = vm.relu(r, t)
     _write(out, r)
+
+
+def _segment(ins: Vector, x: Array, buffers: Mapping[str, Bytes], out: Bytes) -> None:
+    """One segment of a softmax computed in ``divisor`` segments: without ``emit``, update the
+    rows' running max and sum in ``out`` (from scratch when ``zero``); with ``emit``, write the
+    segment normalised by the statistics in ``inputs[2]``."""
+    rows = ins.shape[0]
+    keys = buffers[ins.inputs[1]][:rows * 4].view(np.int32)
+    scale = 1.0 if ins.scalar is None else ins.scalar
+    if ins.emit:
+        stats = buffers[ins.inputs[2]][:rows * 2 * ACC_BYTES].view(np.float32).reshape(rows, 2)
+        _write(out, vm.softmax_normalised(x, ins.dtype, scale, keys, stats))
+        return
+    acc = out[:rows * 2 * ACC_BYTES].view(np.float32).reshape(rows, 2)
+    acc[...] = vm.softmax_stats(x, ins.dtype, scale, keys, None if ins.zero else acc.copy())
 
 
 def _pool(ins: Vector, x: Array, out: Bytes) -> None:
@@ -69,7 +94,8 @@ def _pool(ins: Vector, x: Array, out: Bytes) -> None:
 
 def vector_memory_bytes(ins: Vector) -> tuple[int, int]:
     """Data-memory bytes one call reads and writes: its block, its second operand (a block, a
-    broadcast row, or layernorm's gamma and beta), a pool's accumulators, and its results."""
+    broadcast row, the norms' gamma (and beta), rope's table rows, a causal softmax's key counts),
+    a pool's accumulators, and its results."""
     ib, n = IN_BYTES[ins.dtype], ins.elements
     if ins.kind in vm.POOLS:
         acc = ins.shape[1] * ins.shape[3] * ACC_BYTES
@@ -77,6 +103,13 @@ def vector_memory_bytes(ins: Vector) -> tuple[int, int]:
     second = 0
     if ins.kind == "layernorm":
         second = 2 * ins.shape[-1] * ib
+    elif ins.kind == "rmsnorm":
+        second = ins.shape[-1] * ib
+    elif ins.kind == "softmax" and ins.divisor:  # a segment: key counts (and the running statistics)
+        stats = 2 * ACC_BYTES * ins.shape[0]
+        return n * ib + ins.shape[0] * 4 + (stats if ins.emit or not ins.zero else 0), (n * ib if ins.emit else stats)
+    elif ins.kind == "softmax" and len(ins.inputs) > 1:
+        second = ins.shape[0] * 4  # a key count per row
     elif len(ins.inputs) > 1:
         second = ins.shape[-1] * ib if ins.broadcast else n * ib
     return n * ib + second, n * ib

@@ -130,12 +130,20 @@ class Vector:
 
     What it computes (functional mode), by ``kind``:
 
-    - unary ``relu``, ``sigmoid``, ``tanh``, ``gelu``: ``out = f(x)``;
-    - binary ``add``, ``sub``, ``mul``, ``div``: ``out = x op y`` with ``y`` the block of
+    - unary ``relu``, ``sigmoid``, ``tanh``, ``gelu``, ``silu``: ``out = f(x)``;
+    - binary ``add``, ``sub``, ``mul``, ``div``, ``swiglu`` (``silu(x) * y``): ``out = x op y`` with ``y`` the block of
       ``inputs[1]`` (same shape; or, when ``broadcast``, one row of ``shape[-1]`` elements
       broadcast over the rows), or the constant ``scalar`` when there is no second input;
-    - ``softmax``, ``layernorm``: per row (last dimension); layernorm reads ``gamma`` then
-      ``beta`` (``shape[-1]`` each) from ``inputs[1]``, ``scalar`` is its epsilon;
+    - ``softmax``, ``layernorm``, ``rmsnorm``: per row (last dimension); softmax scales by
+      ``scalar`` (1 when None) and, given ``inputs[1]``, reads a key count per row (int32) and
+      masks the keys past it; layernorm reads ``gamma`` then ``beta`` (``shape[-1]`` each) from
+      ``inputs[1]``, rmsnorm ``gamma``; ``scalar`` is their epsilon;
+    - a softmax whose rows come in ``divisor`` segments (``divisor`` > 0): each call reads a
+      segment and its rows' key counts (``inputs[1]``); without ``emit`` it updates the rows'
+      running max and sum (fp32 pairs) in ``out``, started afresh when ``zero``; with ``emit`` it
+      writes the segment normalised by the statistics in ``inputs[2]``;
+    - ``rope``: each row rotated by its row of ``inputs[1]`` (``cos | sin``, same shape);
+    - ``gather``: ``out = x`` (an embedding's rows, gathered by the shim DMA);
     - ``max_pool``, ``avg_pool``: a block ``(rows, pixels, window columns, channels)`` reduced
       over rows and window columns into ``pixels x channels`` 32-bit accumulators in ``out``
       (started when ``zero``); ``emit`` converts them to ``dtype`` in place, packed from the

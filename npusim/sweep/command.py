@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workload", action="append", default=[], metavar="FILE", help="workload YAML (repeatable)")
     p.add_argument("--onnx", action="append", default=[], metavar="MODEL",
                    help="an ONNX model, imported as a workload (repeatable)")
+    p.add_argument("--llm", action="append", default=[], metavar="MODEL_JSON",
+                   help="a language model's config.json, run as npusim llm runs it (prompt 512, generate 128, weights "
+                   "int8, KV bf16 unless llm.* keys set them: --set llm.weights=int8,bf16 --set llm.prompt=512,8192)")
     p.add_argument("-o", "--output", metavar="FILE", help="the table: .csv or .parquet, written as points finish")
     p.add_argument("--resume", action="store_true", help="keep the points already in the output, run the rest")
     p.add_argument("--overwrite", action="store_true", help="start again when the output exists")
@@ -68,6 +71,7 @@ def _workloads(args: argparse.Namespace, layer: AnyLayer | None) -> list[Workloa
         raise SweepError("npusim sweep: --tiles is not swept; the lowering chooses each point's tile sizes")
     out: list[WorkloadLike] = list(args.workload)
     out += [{"onnx": m, "dtype": args.dtype, "skip_unsupported": args.skip_unsupported} for m in args.onnx]
+    out += [{"llm": m} for m in args.llm]
     if layer is not None:
         out.append(layer)
     return out

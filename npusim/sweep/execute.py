@@ -15,6 +15,7 @@ from ..config import ConfigError, NPUConfig, apply_overrides
 from ..config.load import validate_config
 from ..engine import RunOptions
 from ..frontend.layers.workload import Workload
+from ..llm import run_llm
 from ..runner import run_workload
 from .flatten import figures
 from .points import Point
@@ -72,8 +73,11 @@ def run_point(point: Point) -> list[dict[str, Any]]:
         options = RunOptions(**dict(point.options))
     except (ConfigError, TypeError, ValueError) as exc:
         return [_failure(head, exc, None, None)]
+    if point.workload.llm is not None:
+        return _llm_rows(head, point, config, options)
     rows = []
     workload = point.workload.workload
+    assert workload is not None
     for i, layer in enumerate(workload.layers):
         one = Workload(name=workload.name, dtype=workload.dtype, layers=[layer])
         try:
@@ -82,4 +86,20 @@ def run_point(point: Point) -> list[dict[str, Any]]:
             rows.append(_failure(head, exc, i, layer.name))
             continue
         rows.append(_layer_row(head, i, layer.name, report))
+    return rows
+
+
+def _llm_rows(head: dict[str, Any], point: Point, config: NPUConfig, options: RunOptions) -> list[dict[str, Any]]:
+    """A language-model point: one row for the run (``layer`` ``prefill+decode``: ttft_s,
+    decode_tokens_per_s, ...), then one per context point (``layer`` ``context N``)."""
+    source = point.workload.llm
+    assert source is not None
+    try:
+        run = point.llm_run()
+        report = run_llm(config, source.model, run, options)
+    except Exception as exc:  # noqa: BLE001 - recorded in the table, see run_point
+        return [_failure(head, exc, None, None)]
+    out = report.to_dict()
+    rows = [_layer_row(head, 0, "prefill+decode", {k: v for k, v in out.items() if k != "contexts"})]
+    rows += [_layer_row(head, i, f"context {c['context']}", c) for i, c in enumerate(out["contexts"], 1)]
     return rows

@@ -2,7 +2,8 @@
 
 A *combination* is one assignment of values to swept keys: a tuple of :class:`Setting`. Config
 keys become dotted overrides (``columns=4``) applied by :func:`npusim.config.load_config`'s own
-rules; keys under ``options.`` set :class:`npusim.engine.RunOptions` fields of the point.
+rules; keys under ``options.`` set :class:`npusim.engine.RunOptions` fields of the point, keys
+under ``llm.`` the run of a language-model workload (``llm.prompt``, ``llm.weights``, ...).
 
 >>> [s.override for s in axis_from_text("clock_mhz=1000:2000:500")]
 ['clock_mhz=1000', 'clock_mhz=1500', 'clock_mhz=2000']
@@ -32,6 +33,8 @@ OPTION_PREFIX = "options."
 ALIASES = {"kernel": "compute_tile.default_kernel"}
 """Short sweep keys and the config field each sets: ``kernel=tuned,mlir-aie`` sweeps the kernel
 library every matmul of a point uses."""
+LLM_PREFIX = "llm."
+"""Swept keys under ``llm.`` set a language-model workload's run (:class:`npusim.llm.LlmRun`)."""
 OPTION_FIELDS = ("max_cycles", "max_wall_seconds", "stall_limit_cycles", "functional", "seed")
 """The :class:`~npusim.engine.RunOptions` fields a sweep may set (``record_intervals`` is left
 out: a sweep keeps figures, not timelines)."""
@@ -52,6 +55,15 @@ class Setting:
     @property
     def is_option(self) -> bool:
         return self.key.startswith(OPTION_PREFIX)
+
+    @property
+    def is_llm(self) -> bool:
+        return self.key.startswith(LLM_PREFIX)
+
+    @property
+    def is_config(self) -> bool:
+        """A config override (neither a run option nor a language-model run field)."""
+        return not self.is_option and not self.is_llm
 
 
 Combination = tuple[Setting, ...]

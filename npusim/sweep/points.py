@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..config import ConfigError, apply_overrides
 from ..config.load import read_config, validate_config
 from ..frontend.layers.workload import Workload
-from .grid import OPTION_PREFIX, Combination, Setting, SweepError
+from ..llm import LlmRun, ModelSpec
+from .grid import LLM_PREFIX, OPTION_PREFIX, Combination, Setting, SweepError
 
 
 def digest(obj: Any) -> str:
@@ -43,16 +46,44 @@ class ConfigSource:
 
 
 @dataclass(frozen=True, slots=True)
+class LlmSource:
+    """A language-model workload: the model's architecture and the run (``llm.*`` keys update it)."""
+
+    model: ModelSpec
+    run: LlmRun
+
+    @property
+    def rows(self) -> int:
+        """Table rows of a point: the run, then one per context point."""
+        return 1 + len(self.run.contexts)
+
+
+@dataclass(frozen=True, slots=True)
 class WorkloadSource:
-    """A workload, validated by the parent: its label (a path, or the inline layer's name)."""
+    """A workload, validated by the parent: its label (a path, or the inline layer's name); a
+    language model's has ``llm`` and no layers."""
 
     label: str
-    workload: Workload
+    workload: Workload | None
     digest: str
+    llm: LlmSource | None = None
 
     @classmethod
     def of(cls, label: str, workload: Workload) -> WorkloadSource:
         return cls(label, workload, digest(workload.model_dump(mode="json")))
+
+    @classmethod
+    def of_llm(cls, label: str, source: LlmSource) -> WorkloadSource:
+        data = {"model": source.model.model_dump(mode="json"), "run": source.run.model_dump(mode="json")}
+        return cls(label, None, digest(data), source)
+
+    @property
+    def rows(self) -> int:
+        """Table rows of a point that runs: one per layer (a language model: see :class:`LlmSource`)."""
+        if self.llm is not None:
+            return self.llm.rows
+        assert self.workload is not None
+        return len(self.workload.layers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +101,7 @@ class Point:
 
     @property
     def overrides(self) -> tuple[str, ...]:
-        return tuple(s.override for s in self.settings if not s.is_option)
+        return tuple(s.override for s in self.settings if s.is_config)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -79,7 +110,19 @@ class Point:
 
     @property
     def layers(self) -> int:
-        return len(self.workload.workload.layers)
+        """Table rows the point gives when it runs."""
+        if self.workload.llm is None:
+            return self.workload.rows
+        try:
+            return 1 + len(self.llm_run().contexts)
+        except ValidationError:
+            return 1  # the run is invalid: one failure row
+
+    def llm_run(self) -> LlmRun:
+        """A language-model point's run: the workload's, updated by the ``llm.*`` keys (validated)."""
+        assert self.workload.llm is not None
+        update = {s.key[len(LLM_PREFIX):]: s.value for s in self.settings if s.is_llm}
+        return LlmRun.model_validate({**self.workload.llm.run.model_dump(), **update})
 
     def describe(self) -> str:
         """``point 3 (columns=0, mem_tile.size_kib=256) small_gemms on configs/tiny.yaml``."""
@@ -98,7 +141,7 @@ def make_points(configs: Sequence[ConfigSource], workloads: Sequence[WorkloadSou
             opts = dict(options)
             opts.update({s.key[len(OPTION_PREFIX):]: s.value for s in combo if s.is_option})
             for wl in workloads:
-                overrides = [s.override for s in combo if not s.is_option]
+                overrides = [s.override for s in combo if s.is_config]
                 key = digest([cfg.label, cfg.digest, overrides, wl.label, wl.digest, sorted(opts.items())])[:16]
                 out.append(Point(len(out), cfg, wl, combo, tuple(sorted(opts.items())), key))
     return out
@@ -109,7 +152,7 @@ def check_keys(configs: Sequence[ConfigSource], settings: Iterable[Setting]) -> 
     fail the same way. Uses the config loader's own message."""
     first: dict[str, str] = {}
     for s in settings:
-        if not s.is_option:
+        if s.is_config:
             first.setdefault(s.key, s.override)
     for cfg in configs:
         for key, override in first.items():

@@ -11,9 +11,11 @@ own options. Paths are relative to the current directory, as on the command line
       - {op: gemm, m: 512, k: 512, n: 512, dtype: bf16}   # one layer, as in workload files
       - {name: attention, dtype: bf16, layers: [{op: gemm, m: 512, k: 64, n: 512}]}
       - {onnx: model.onnx, dtype: int8, skip_unsupported: true}
+      - {llm: workloads/llm/llama-3.2-1b.json, prompt: 512, generate: 16}   # a language model (npusim llm)
     set:                                           # the Cartesian product, first key slowest
       columns: [2, 4]
       mem_tile.size_kib: 256:1024:256              # or a list, or 256,512 (command-line syntax)
+      llm.weights: [int8, bf16]                    # a language model's run: llm.prompt, llm.kv_dtype, ...
     zip:                                           # keys that vary together
       - {clock_mhz: [1000, 1500], ddr.bandwidth_gb_per_s: [60, 90]}
     points:                                        # extra points after the grid
@@ -32,9 +34,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config import ConfigError, read_yaml, validation_message
 from ..frontend.layers.matmul import LAYER_TAGS, AnyLayer, Conv2d, Gemm
 from ..frontend.onnx.importer import import_onnx
-from ..frontend.layers.vector import Elementwise, LayerNorm, Pool, Softmax
+from ..frontend.layers.vector import Elementwise, Embedding, LayerNorm, Pool, RMSNorm, Rope, Softmax
 from ..frontend.layers.workload import Workload, load_workload
+from ..llm import LlmRun, load_model
 from .grid import (
+    LLM_PREFIX,
     OPTION_FIELDS,
     Combination,
     Grid,
@@ -49,14 +53,14 @@ from .grid import (
     uniform_values,
     zipped,
 )
-from .points import ConfigSource, Point, WorkloadSource, check_keys, make_points
+from .points import ConfigSource, LlmSource, Point, WorkloadSource, check_keys, make_points
 
 WorkloadLike = Union[str, Path, Workload, AnyLayer, Mapping[str, Any]]
 """A workload of a sweep: a workload YAML or ONNX file, a :class:`Workload`, one layer, or a sweep
 file's mapping entry."""
 GridLike = Union[Sequence[str], Mapping[str, Any]]
 """Swept keys: ``["columns=2,4,8", ...]`` (command-line syntax) or ``{"columns": [2, 4, 8]}``."""
-LAYER_TYPES = (Gemm, Conv2d, Elementwise, Pool, Softmax, LayerNorm)
+LAYER_TYPES = (Gemm, Conv2d, Elementwise, Pool, Softmax, LayerNorm, RMSNorm, Rope, Embedding)
 
 
 class SweepFile(BaseModel):
@@ -152,11 +156,43 @@ def workload_source(entry: WorkloadLike, where: str = "workload",
         model = import_onnx(str(entry["onnx"]), entry.get("dtype"), bool(entry.get("skip_unsupported")),
                             entry.get("name"))
         return WorkloadSource.of(str(entry.get("name") or entry["onnx"]), model.workload)
+    if "llm" in entry:
+        return llm_source(entry, where)
     if "op" in entry or "layers" in entry:
         wl = _inline_workload(entry, where, lines or {})
         return WorkloadSource.of(wl.name, wl)
-    raise SweepError(f"{where}: a workload entry needs one of workload, onnx, op (one layer) or layers "
-                     "(an inline workload)")
+    raise SweepError(f"{where}: a workload entry needs one of workload, onnx, llm (a language model's config.json), "
+                     "op (one layer) or layers (an inline workload)")
+
+
+def llm_source(entry: Mapping[str, Any], where: str = "workload") -> WorkloadSource:
+    """A language-model workload: ``{llm: MODEL.json, prompt: ..., generate: ..., weights: ...,
+    kv_dtype: ..., prefill_chunk: ..., contexts: [...], name: ...}`` (the run's fields default as
+    in ``npusim llm``; ``llm.*`` swept keys update them per point)."""
+    data = {k: v for k, v in entry.items() if k not in ("llm", "name")}
+    unknown = sorted(set(data) - set(LlmRun.model_fields))
+    if unknown:
+        raise SweepError(f"{where}: an llm entry takes llm, name and the run's fields ({', '.join(LlmRun.model_fields)}); "
+                         f"remove {', '.join(unknown)}")
+    try:
+        run = LlmRun.model_validate({"prompt": 512, **data})
+    except ValidationError as exc:
+        raise SweepError(validation_message(exc, f"{where} (llm entry)")) from None
+    model = load_model(str(entry["llm"]))
+    return WorkloadSource.of_llm(str(entry.get("name") or entry["llm"]), LlmSource(model, run))
+
+
+def _check_llm_keys(combos: Grid, sources: Sequence[WorkloadSource]) -> None:
+    keys = sorted({s.key for s in combos.settings() if s.is_llm})
+    if not keys:
+        return
+    if not any(w.llm is not None for w in sources):
+        raise SweepError(f"swept key {keys[0]!r}: llm.* keys set a language model's run; add one (--llm MODEL.json, "
+                         "or {llm: MODEL.json} in the sweep file's workloads)")
+    bad = [k for k in keys if k[len(LLM_PREFIX):] not in LlmRun.model_fields]
+    if bad:
+        raise SweepError(f"swept key {bad[0]!r}: not a field of a language-model run; the llm.* keys are "
+                         + ", ".join(LLM_PREFIX + f for f in LlmRun.model_fields))
 
 
 def _axes(grid: GridLike, where: str) -> list[list[Setting]]:
@@ -255,6 +291,7 @@ def define(config: str | Path | Sequence[str | Path] = (), workload: WorkloadLik
     check_size(len(configs), len(combos), len(sources), max_points)
     run_options(base, f"{file} options" if file is not None and base else "options")
     check_options(combos.settings(), base)
+    _check_llm_keys(combos, sources)
     cfgs = _config_sources(configs, named_by)
     check_keys(cfgs, combos.settings())
     return SweepSpec(cfgs, tuple(sources), combos, base)

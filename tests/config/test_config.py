@@ -157,7 +157,7 @@ SCHEMA_HINT = r"remove it or check its spelling against `npusim schema`"
     ("unknown_top_key.yaml", r"{path}:9: colums: unknown field; " + SCHEMA_HINT),
     ("unknown_nested_key.yaml", r"{path}:15: compute_tile\.dma\.bogus: unknown field; " + SCHEMA_HINT),
     ("missing_field.yaml",
-     r"{path}:40: mem_tile\.size_kib: required field is missing; add it \(see `npusim schema`\)"),
+     r"{path}:45: mem_tile\.size_kib: required field is missing; add it \(see `npusim schema`\)"),
     ("wrong_type.yaml",
      r"{path}:11: compute_tile\.data_mem_kib: Input should be a valid integer, got 'sixty-four'"),
     ("zero_columns.yaml", r"{path}:6: columns: Input should be greater than or equal to 1, got 0"),
@@ -167,8 +167,8 @@ SCHEMA_HINT = r"remove it or check its spelling against `npusim schema`"
      (r"{path}: expected a mapping of config fields at the top level, got a list; write one "
       r"`field: value` per line \(e\.g\. `columns: 4`\), see `npusim schema` for the fields")),
     ("bad_yaml.yaml",
-     (r"{path}:43: not valid YAML: expected ',' or '\]', but got ':' \(column 8\), while parsing a "
-      r"flow sequence \(line 42\); fix the YAML syntax there")),
+     (r"{path}:48: not valid YAML: expected ',' or '\]', but got ':' \(column 8\), while parsing a "
+      r"flow sequence \(line 47\); fix the YAML syntax there")),
 ])
 def test_bad_config_error_names_file_line_field_and_fix(name: str, pattern: str) -> None:
     path = BAD / name
@@ -203,7 +203,7 @@ def test_several_errors_are_all_reported_one_per_line(tmp_path: Path) -> None:
     p = re.escape(str(path))
     assert re.fullmatch(
         rf"{p}:6: columns: Input should be greater than or equal to 1, got -1\n"
-        rf"{p}:53: stream_switch\.hop_latency_cycles: required field is missing; add it \(see `npusim schema`\)",
+        rf"{p}:58: stream_switch\.hop_latency_cycles: required field is missing; add it \(see `npusim schema`\)",
         config_error(path))
 
 

@@ -54,7 +54,7 @@ def test_bad_workload_names_file_line_and_field(tmp_path: Path) -> None:
         f"{path}:5: layers[1].m: Input should be greater than or equal to 1, got 0",
         f"{path}:6: layers[2]: out_dtype bf16 is not produced from int8 operands; use one of int8, int16, int32",
         f"{path}:7: layers[3]: Input tag 'matmul' found using 'op' does not match any of the expected tags: "
-        "'gemm', 'conv2d', 'elementwise', 'pool', 'softmax', 'layernorm'",
+        "'gemm', 'conv2d', 'elementwise', 'pool', 'softmax', 'layernorm', 'rmsnorm', 'rope', 'embedding'",
     ]
 
 

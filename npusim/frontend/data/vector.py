@@ -2,7 +2,10 @@
 and numpy's answer to compare it with (see :mod:`.data` for the matmul's).
 
 Operands are the layer's own tensors in storage form: ``x`` (and ``y`` for a binary operator, of
-the layer's shape or one row; ``gamma`` and ``beta`` for layernorm); images NHWC. :func:`pack`
+the layer's shape or one row; ``gamma`` and ``beta`` for layernorm, ``gamma`` for rmsnorm;
+``table`` for rope, its rows' ``cos | sin``; ``keys`` for a causal softmax (or one of rows that
+are not whole words long), each row's key count;
+an embedding's ``x`` is the whole table); images NHWC. :func:`pack`
 lays them out as the DDR tensors the program reads: a row-wise operator's tensor as a matrix of
 rows padded to whole words and to whole rounds of every core, zero-filled; a pooled image
 padded on every side with the type's lowest value (max) or zero (average).
@@ -14,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from ... import reference as ref
+from ... import vector_math as vm
 from ...numerics import Array, f32_to_bf16, storage_dtype
-from ..layers.vector import Elementwise, LayerNorm, Pool, Softmax, VectorLayer
+from ..layers.vector import Elementwise, Embedding, LayerNorm, Pool, RMSNorm, Rope, Softmax, VectorLayer
 from ..mapper.vector import VectorPlan, matrix, pool_output_bytes
 
 
@@ -31,6 +35,8 @@ def x_shape(layer: VectorLayer) -> tuple[int, ...]:
         return layer.shape
     if isinstance(layer, Pool):
         return layer.batch, layer.height, layer.width, layer.channels
+    if isinstance(layer, Embedding):
+        return layer.vocab, layer.length
     return layer.rows, layer.length
 
 
@@ -40,10 +46,22 @@ def random_vector_operands(layer: VectorLayer, seed: int = 0) -> dict[str, Array
     out = {"x": _random(rng, layer.dtype, x_shape(layer))}
     if isinstance(layer, Elementwise) and layer.broadcast in ("same", "row"):
         out["y"] = _random(rng, layer.dtype, layer.shape if layer.broadcast == "same" else (layer.row,))
-    if isinstance(layer, LayerNorm):
+    if isinstance(layer, (LayerNorm, RMSNorm)):
         out["gamma"] = _random(rng, layer.dtype, (layer.length,))
+    if isinstance(layer, LayerNorm):
         out["beta"] = _random(rng, layer.dtype, (layer.length,))
+    out.update(side_operands(layer))
     return out
+
+
+def side_operands(layer: VectorLayer) -> dict[str, Array]:
+    """The operands a layer's own fields define: rope's table rows (bf16, from each row's
+    position) and a causal softmax's key counts (int32)."""
+    if isinstance(layer, Rope):
+        return {"table": f32_to_bf16(vm.rope_table(np.array(layer.positions()), layer.length, layer.theta))}
+    if isinstance(layer, Softmax) and layer.masked:
+        return {"keys": np.array(layer.keys(), dtype=np.int32)}
+    return {}
 
 
 def _pad_value(layer: Pool) -> int:
@@ -73,9 +91,23 @@ def pack_vector(p: VectorPlan, operands: dict[str, Array], sizes: dict[str, int]
         view[:, pad:pad + layer.height, pad:pad + layer.width, :layer.channels] = operands["x"]
         view[:, :, :, layer.channels:] = 0
         return {"A": img.view(np.uint8)}
+    if isinstance(layer, Embedding):
+        table = np.zeros((layer.vocab, p.row_len), dtype=operands["x"].dtype)
+        table[:, :layer.length] = operands["x"]
+        return {"A": table.reshape(-1).view(np.uint8)}
     out["A"] = _rows(p, operands["x"]).reshape(-1).view(np.uint8)
     if isinstance(layer, LayerNorm):
         out["B"] = np.concatenate([operands["gamma"], operands["beta"]]).view(np.uint8)
+    elif isinstance(layer, RMSNorm):
+        out["B"] = operands["gamma"].view(np.uint8)
+    elif isinstance(layer, Rope):
+        out["B"] = _rows(p, operands["table"]).reshape(-1).view(np.uint8)
+    elif isinstance(layer, Softmax) and p.segments > 1:
+        out["B"] = _segment_keys(p, np.array(layer.keys(), dtype=np.int64)).view(np.uint8)
+    elif isinstance(layer, Softmax) and "keys" in operands:
+        keys = np.zeros(p.rounds * p.cores * p.block[0], dtype=np.int32)
+        keys[:layer.rows] = operands["keys"]
+        out["B"] = keys.view(np.uint8)
     elif "y" in operands:
         assert isinstance(layer, Elementwise)
         if layer.broadcast == "same":
@@ -87,6 +119,17 @@ def pack_vector(p: VectorPlan, operands: dict[str, Array], sizes: dict[str, int]
     return out
 
 
+def _segment_keys(p: VectorPlan, keys: Array) -> Array:
+    """A segmented softmax's key counts in the order its tasks read them: per round and column,
+    per segment, per compute row, its ``rb`` rows' keys within the segment."""
+    rb, seg = p.block
+    rows = np.zeros(p.rounds * p.cores * rb, dtype=np.int64)
+    rows[:len(keys)] = keys
+    grid = rows.reshape(p.rounds, p.columns, p.rows, rb)
+    per_seg = np.stack([np.clip(grid - j * seg, 0, seg) for j in range(p.segments)], axis=2)
+    return per_seg.astype(np.int32).reshape(-1)
+
+
 def unpack_vector(p: VectorPlan, tensors: dict[str, Array]) -> Array:
     """The layer's output, cropped from the DDR tensor ``C``."""
     layer = p.layer
@@ -96,7 +139,8 @@ def unpack_vector(p: VectorPlan, tensors: dict[str, Array]) -> Array:
         grid = grid.reshape(layer.batch, layer.out_h, p.qt * p.block[1], p.cp)
         return grid[:, :, :layer.out_w, :layer.channels].copy()
     nrows, length, _ = matrix(layer)
-    m = tensors["C"][:p.rounds * p.cores * p.out_bytes].view(dt).reshape(-1, p.row_len)[:nrows, :length]
+    used = p.rounds * p.cores * p.block[0] * p.row_len * p.ib  # whole rows (a segmented softmax's too)
+    m = tensors["C"][:used].view(dt).reshape(-1, p.row_len)[:nrows, :length]
     if isinstance(layer, Elementwise):
         return m.reshape(-1)[:layer.elements].reshape(layer.shape).copy()
     return m.copy()
@@ -121,9 +165,16 @@ def vector_reference(layer: VectorLayer, operands: dict[str, Array], exact: bool
     if isinstance(layer, Pool):
         return _pool_reference(layer, x, exact)
     if isinstance(layer, Softmax):
-        return ref.softmax(x, t, exact)
+        return ref.softmax(x, t, exact, layer.scale, operands.get("keys"))
     if isinstance(layer, LayerNorm):
         return ref.layernorm(x, operands["gamma"], operands["beta"], layer.epsilon, t, exact)
+    if isinstance(layer, RMSNorm):
+        return ref.rmsnorm(x, operands["gamma"], layer.epsilon, t, exact)
+    if isinstance(layer, Rope):
+        return ref.rope(x, operands["table"], t, exact)
+    if isinstance(layer, Embedding):
+        rows = x[list(layer.ids())]
+        return ref.decode(rows, t) if exact else rows
     if layer.broadcast is None:
         r = ref.unary(layer.kind, x, t, exact)
     elif layer.broadcast == "scalar":

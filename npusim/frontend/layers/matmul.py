@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from ...config import DType, OperandType, Spec, type_pair
 from ...numerics import FLOAT_KINDS, OUTPUTS, OutType
-from ..layers.vector import Elementwise, LayerNorm, Pool, Softmax, VectorLayer, window_out
+from ..layers.vector import Elementwise, Embedding, LayerNorm, Pool, RMSNorm, Rope, Softmax, VectorLayer, window_out
 
 Pos = Annotated[int, Field(ge=1)]
 AType = Literal["int8", "int16", "bf16", "bfp16"]
@@ -175,9 +175,9 @@ class Conv2d(_Layer):
 
 MatmulLayer = Union[Gemm, Conv2d]
 """Layers lowered to matrix multiplications (:func:`npusim.frontend.lower`)."""
-AnyLayer = Union[Gemm, Conv2d, Elementwise, Pool, Softmax, LayerNorm]
+AnyLayer = Union[Gemm, Conv2d, Elementwise, Pool, Softmax, LayerNorm, RMSNorm, Rope, Embedding]
 Layer = Annotated[AnyLayer, Field(discriminator="op")]
-LAYER_TAGS = ("gemm", "conv2d", "elementwise", "pool", "softmax", "layernorm")
+LAYER_TAGS = ("gemm", "conv2d", "elementwise", "pool", "softmax", "layernorm", "rmsnorm", "rope", "embedding")
 
 
 def ops(layer: Gemm | Conv2d | VectorLayer) -> int:

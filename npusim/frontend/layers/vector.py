@@ -2,12 +2,14 @@
 
 ``Elementwise`` (unary ``relu``, ``sigmoid``, ``tanh``, ``gelu``; binary ``add``, ``sub``, ``mul``,
 ``div``), ``Pool`` (max or average, a global pool being a window of the whole image),
-``Softmax`` and ``LayerNorm`` (over the last axis). Shapes are in the NPU's layout, the innermost
+``Softmax`` (optionally scaled and causally masked) and ``LayerNorm`` (over the last axis), and
+the language models' ``RMSNorm``, ``Rope`` (rotary position embedding), ``silu`` / ``swiglu``
+elementwise kinds and ``Embedding`` (a row gather from a table in DDR). Shapes are in the NPU's layout, the innermost
 axis last: NHWC for images (an ONNX ``N x C x H x W`` tensor is ``N x H x W x C`` here), so a
 per-channel operand is a row broadcast over the pixels.
 
-The nonlinear operators (``sigmoid``, ``tanh``, ``gelu``, ``div``, softmax, layernorm) are
-defined in bf16 only; relu, add, sub, mul and pooling also in int8 and int16, saturating.
+The nonlinear operators (``sigmoid``, ``tanh``, ``gelu``, ``silu``, ``swiglu``, ``div``, softmax,
+layernorm, rmsnorm, rope) are defined in bf16 only; relu, add, sub, mul and pooling also in int8 and int16, saturating.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from ...config import DType, Spec, VectorKind
 from ...vector_math import BINARY, NONLINEAR
 
 Pos = Annotated[int, Field(ge=1)]
-ElementwiseKind = Literal["relu", "sigmoid", "tanh", "gelu", "add", "sub", "mul", "div"]
+ElementwiseKind = Literal["relu", "sigmoid", "tanh", "gelu", "silu", "add", "sub", "mul", "div", "swiglu"]
 
 
 class _VectorLayer(Spec):
@@ -47,7 +49,8 @@ def _dims(shape: tuple[int, ...]) -> str:
 
 
 class Elementwise(_VectorLayer):
-    """``out = f(x)``, or ``out = x op y`` with ``y`` of the same shape (``same``), one row of
+    """``out = f(x)``, or ``out = x op y`` (``swiglu``: ``silu(x) * y``, the gated unit of a
+    Llama-style MLP) with ``y`` of the same shape (``same``), one row of
     ``shape[-1]`` elements broadcast over the others (``row``), or a constant (``scalar``)."""
 
     op: Literal["elementwise"] = "elementwise"
@@ -144,18 +147,48 @@ class Pool(_VectorLayer):
 
 
 class Softmax(_VectorLayer):
-    """Softmax of each of ``rows`` rows of ``length`` elements."""
+    """Softmax of each of ``rows`` rows of ``length`` elements, scaled by ``scale`` first.
+
+    ``causal_queries`` = ``q`` makes it an attention's causal softmax: the rows are groups of ``q``
+    queries, the last ``q`` positions of a sequence of ``length`` keys, and query ``i`` of a group
+    (row ``r``, ``i = r % q``) sees the first ``length - q + i + 1`` keys; the rest are masked to
+    zero. Each kernel call reads its rows' key counts (one 32-bit word per row) beside the rows;
+    so does a softmax of rows that are not whole 32-bit words long, whose padding is masked."""
 
     op: Literal["softmax"] = "softmax"
     rows: Pos
     length: Pos
+    scale: Annotated[float, Field(gt=0)] = Field(1.0, description="Multiplies the inputs first (1/sqrt(d) in attention).")
+    causal_queries: Pos | None = Field(None, description="Causal mask: queries per group of rows (None: no mask).")
+
+    @model_validator(mode="after")
+    def _queries_fit(self) -> "Softmax":
+        if self.causal_queries is not None and self.causal_queries > self.length:
+            raise ValueError(f"causal_queries {self.causal_queries} is more than the {self.length} keys: the queries "
+                             "are the last positions of the keys")
+        return self
 
     @property
     def vector_kind(self) -> VectorKind:
         return "softmax"
 
+    @property
+    def masked(self) -> bool:
+        """Whether each row's key count goes beside it: a causal mask, or rows of an odd number
+        of bf16 elements (padded in DDR to whole 32-bit words, the padding masked)."""
+        return self.causal_queries is not None or self.length % 2 == 1
+
+    def keys(self) -> tuple[int, ...]:
+        """Keys each row sees (all of them without a causal mask)."""
+        q = self.causal_queries
+        if q is None:
+            return (self.length,) * self.rows
+        return tuple(self.length - q + r % q + 1 for r in range(self.rows))
+
     def describe(self) -> str:
-        return f"softmax {self.rows}x{self.length} {self.dtype}"
+        extra = (f" x{self.scale:g}" if self.scale != 1.0 else "") + (
+            f" causal {self.causal_queries}q" if self.causal_queries else "")
+        return f"softmax {self.rows}x{self.length}{extra} {self.dtype}"
 
 
 class LayerNorm(_VectorLayer):
@@ -175,4 +208,84 @@ class LayerNorm(_VectorLayer):
         return f"layernorm {self.rows}x{self.length} {self.dtype}"
 
 
-VectorLayer = Union[Elementwise, Pool, Softmax, LayerNorm]
+class RMSNorm(_VectorLayer):
+    """Each of ``rows`` rows of ``length`` elements divided by its root mean square (plus
+    ``epsilon``), then scaled by ``gamma`` (``length`` elements): Llama's RMSNorm."""
+
+    op: Literal["rmsnorm"] = "rmsnorm"
+    rows: Pos
+    length: Pos
+    epsilon: Annotated[float, Field(gt=0)] = 1e-5
+
+    @property
+    def vector_kind(self) -> VectorKind:
+        return "rmsnorm"
+
+    def describe(self) -> str:
+        return f"rmsnorm {self.rows}x{self.length} {self.dtype}"
+
+
+class Rope(_VectorLayer):
+    """Rotary position embedding of ``rows`` rows of ``length`` (a head's dimension, even)
+    elements: ``heads`` consecutive rows per token, the tokens at positions ``position``,
+    ``position + 1``, ... Each row's two halves are rotated as pairs by its token's angles
+    (``rotate_half``, frequency ``i`` = ``theta ** (-2i / length)``). The kernel reads each row's
+    ``cos | sin`` table row from DDR beside it."""
+
+    op: Literal["rope"] = "rope"
+    rows: Pos
+    length: Pos
+    heads: Pos = Field(1, description="Consecutive rows that belong to one token.")
+    position: Annotated[int, Field(ge=0)] = Field(0, description="Position of the first token.")
+    theta: Annotated[float, Field(gt=1)] = Field(10000.0, description="RoPE base (rope_theta).")
+
+    @model_validator(mode="after")
+    def _even(self) -> "Rope":
+        if self.length % 2:
+            raise ValueError(f"rope rotates pairs: length {self.length} must be even")
+        return self
+
+    @property
+    def vector_kind(self) -> VectorKind:
+        return "rope"
+
+    def positions(self) -> tuple[int, ...]:
+        """Each row's token position."""
+        return tuple(self.position + r // self.heads for r in range(self.rows))
+
+    def describe(self) -> str:
+        return f"rope {self.rows}x{self.length} from position {self.position} {self.dtype}"
+
+
+class Embedding(_VectorLayer):
+    """Rows of a ``vocab x length`` table in DDR gathered by token id: only the ``rows`` rows
+    named in ``tokens`` are read (ids ``0, 1, ...`` when none are given; the timing does not
+    depend on which)."""
+
+    op: Literal["embedding"] = "embedding"
+    rows: Pos
+    length: Pos
+    vocab: Pos
+    tokens: Annotated[tuple[Annotated[int, Field(ge=0)], ...] | None, Field(strict=False)] = None
+
+    @model_validator(mode="after")
+    def _ids(self) -> "Embedding":
+        if self.tokens is not None:
+            if len(self.tokens) != self.rows:
+                raise ValueError(f"tokens has {len(self.tokens)} ids for {self.rows} rows")
+            if max(self.tokens) >= self.vocab:
+                raise ValueError(f"token id {max(self.tokens)} is not below the vocabulary size {self.vocab}")
+        return self
+
+    @property
+    def vector_kind(self) -> VectorKind:
+        return "gather"
+
+    def ids(self) -> tuple[int, ...]:
+        return self.tokens if self.tokens is not None else tuple(r % self.vocab for r in range(self.rows))
+
+    def describe(self) -> str:
+        return f"embedding {self.rows} of {self.vocab}x{self.length} {self.dtype}"
+
+
+VectorLayer = Union[Elementwise, Pool, Softmax, LayerNorm, RMSNorm, Rope, Embedding]

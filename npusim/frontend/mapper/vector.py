@@ -2,7 +2,9 @@
 
 The operator's tensor is cut into *tiles*, each computed by one core from its own stream of
 blocks: ``rb`` rows of the tensor seen as a matrix with the operator's axis innermost
-(elementwise operators, softmax, layernorm: one kernel call per tile), or, for pooling, ``m``
+(elementwise operators, softmax, the norms, rope: one kernel call per tile; an embedding: one
+row per tile, gathered from the table by its token id; a softmax whose rows do not fit the data
+memory: ``segments`` segments per row, in two passes, see :attr:`VectorPlan.segments`), or, for pooling, ``m``
 output pixels of one output row times ``cs`` channels, reduced over the window in ``steps``
 calls of ``kr`` window rows each. Every column's memory tile feeds ``rows`` compute rows, each
 its own blocks (no broadcast): a column uses as many compute rows as its memory tile has
@@ -25,7 +27,7 @@ from ...numerics import ACC_BYTES, IN_BYTES
 from ..errors import LoweringError
 from .design import STACK_BYTES, up
 from .estimate import Estimate
-from ..layers.vector import Elementwise, LayerNorm, Pool, VectorLayer
+from ..layers.vector import Elementwise, Embedding, LayerNorm, Pool, RMSNorm, Rope, Softmax, VectorLayer
 
 FLAT_ROW = 64
 """Elements per row when an elementwise operator's tensor is cut into rows (no broadcast row)."""
@@ -63,6 +65,9 @@ class VectorPlan:
     """Pooling: pixel tiles per output row."""
     wp: int = 0
     """Pooling: width of the padded input in DDR (with room for the last tile's reads)."""
+    segments: int = 1
+    """A softmax whose rows do not fit the data memory: segments per row (``block[1]`` elements
+    each), streamed twice (running max and sum, then the normalised segments); 1: whole rows."""
 
     @property
     def ib(self) -> int:
@@ -90,6 +95,11 @@ class VectorPlan:
         return self.out_elements * ACC_BYTES if isinstance(self.layer, Pool) else self.out_bytes
 
     @property
+    def stats_bytes(self) -> int:
+        """A segmented softmax's running maximum and sum per row (fp32 each), kept in the core."""
+        return 2 * ACC_BYTES * self.block[0] if self.segments > 1 else 0
+
+    @property
     def cores(self) -> int:
         return self.columns * self.rows
 
@@ -100,7 +110,7 @@ class VectorPlan:
 
     @property
     def l1_bytes(self) -> int:
-        return 2 * (self.x_bytes + self.y_bytes + self.acc_bytes) + STACK_BYTES
+        return 2 * (self.x_bytes + self.y_bytes + self.acc_bytes) + self.stats_bytes + STACK_BYTES
 
     @property
     def memtile_bytes(self) -> int:
@@ -120,10 +130,22 @@ def rows_usable(config: NPUConfig, inputs: int) -> int:
     return min(config.compute_rows, (mem.mm2s_channels - 1) // inputs, mem.s2mm_channels - inputs)
 
 
+def streams_second(layer: VectorLayer) -> bool:
+    """Whether the second input is a block per call beside the first (an operand of the same
+    shape, rope's table rows, a causal softmax's key counts) rather than one row re-read by
+    every call (a broadcast row, norms' gamma and beta)."""
+    return ((isinstance(layer, Elementwise) and layer.broadcast == "same") or isinstance(layer, Rope)
+            or (isinstance(layer, Softmax) and layer.masked))
+
+
 def _second_input(layer: VectorLayer, row_len: int, rb: int) -> int:
     if isinstance(layer, LayerNorm):
         return 2 * row_len  # gamma, beta
-    if isinstance(layer, Elementwise) and layer.broadcast == "same":
+    if isinstance(layer, RMSNorm):
+        return row_len  # gamma
+    if isinstance(layer, Softmax):
+        return rb * (W // IN_BYTES[layer.dtype]) if layer.masked else 0  # a key count per row
+    if isinstance(layer, Rope) or (isinstance(layer, Elementwise) and layer.broadcast == "same"):
         return rb * row_len
     if isinstance(layer, Elementwise) and layer.broadcast == "row":
         return row_len
@@ -137,6 +159,8 @@ def matrix(layer: VectorLayer) -> tuple[int, int, int]:
         length = layer.row if layer.broadcast == "row" else FLAT_ROW
         return -(-layer.elements // length), length, up(length, per_word)
     assert not isinstance(layer, Pool)
+    if isinstance(layer, Softmax) and layer.masked:  # the padding is masked by the key counts
+        return layer.rows, layer.length, up(layer.length, per_word)
     if layer.length % per_word:
         raise LoweringError(
             f"layer '{layer.name}' ({layer.describe()}): rows of {layer.length} {layer.dtype} elements are not "
@@ -199,6 +223,9 @@ def _estimate(config: NPUConfig, p: VectorPlan) -> Estimate:
     else:
         per_tile = ddr_access_bytes(config.ddr, p.x_bytes + p.out_bytes, ()) + (
             ddr_access_bytes(config.ddr, p.y_bytes, ()) if p.y_bytes else 0)
+        if p.segments > 1:  # each segment read twice with its key counts, written once
+            per_tile = p.segments * (2 * ddr_access_bytes(config.ddr, p.x_bytes + p.y_bytes, ())
+                                     + ddr_access_bytes(config.ddr, p.out_bytes, ()))
         ddr_bytes = per_tile * p.rounds * p.cores
     rate = stream_bytes_per_cycle(config.stream_switch, config.shim_tile.dma,
                                   [config.mem_tile.dma, config.compute_tile.dma])
@@ -230,11 +257,25 @@ def _candidates(config: NPUConfig, layer: VectorLayer, rows: int) -> list[Vector
                                             kc, Estimate(0, 0, 0, 0), cp=cp, qt=qt, wp=wp))
         return cands
     nrows, _, row_len = matrix(layer)
-    for rb in [rb for rb in _RB if rb < 2 * nrows]:
+    for rb in [rb for rb in _RB if rb < 2 * nrows and (rb == 1 or not isinstance(layer, Embedding))]:
         block = (rb, row_len)
         kc = vector_cycles(config.compute_tile, kind, dtype, rb * row_len)
         cands.append(VectorPlan(layer, cols, rows, block, _second_input(layer, row_len, rb), rb * row_len, 1,
                                 -(-nrows // rb), kc, Estimate(0, 0, 0, 0), row_len=row_len, nrows=nrows))
+    return cands
+
+
+def _segmented(config: NPUConfig, layer: Softmax, rows: int) -> list[VectorPlan]:
+    """A softmax's rows cut into an even number of segments (see :attr:`VectorPlan.segments`)."""
+    per_word = W // IN_BYTES[layer.dtype]
+    cands = []
+    for segments in (2, 4, 8, 16, 32, 64):
+        seg = up(-(-layer.length // segments), per_word)
+        for rb in [rb for rb in _RB if rb < 2 * layer.rows]:
+            kc = vector_cycles(config.compute_tile, "softmax", layer.dtype, rb * seg)
+            cands.append(VectorPlan(layer, config.columns, rows, (rb, seg), rb * per_word, rb * seg, 2 * segments,
+                                    -(-layer.rows // rb), kc, Estimate(0, 0, 0, 0), row_len=seg * segments,
+                                    nrows=layer.rows, segments=segments))
     return cands
 
 
@@ -258,7 +299,10 @@ def plan_vector(config: NPUConfig, layer: VectorLayer) -> VectorPlan:
     l1, l2 = config.compute_tile.data_mem_kib * 1024, config.mem_tile.size_kib * 1024
     best: tuple[tuple[int, int, int], VectorPlan] | None = None
     smallest: VectorPlan | None = None
-    for cand in _candidates(config, layer, rows):
+    cands = _candidates(config, layer, rows)
+    if isinstance(layer, Softmax) and not any(c.l1_bytes <= l1 and c.memtile_bytes <= l2 for c in cands):
+        cands += _segmented(config, layer, rows_usable(config, 2))  # rows too long for the data memory
+    for cand in cands:
         if cand.l1_bytes > l1 or cand.memtile_bytes > l2:
             if smallest is None or cand.l1_bytes < smallest.l1_bytes:
                 smallest = cand
