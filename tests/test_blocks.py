@@ -72,6 +72,7 @@ def test_bfp16_ties_zeros_tiny_and_the_round_up_to_a_new_exponent() -> None:
                   [127.75, 3, 0, 0, 0, 0, 0, 0]], dtype=np.float64)  # 127.75 rounds to 128: exponent + 1
     got = bfp16_round(x)
     assert np.array_equal(got, ref_bfp16(x, 1))
+    assert np.array_equal(reference.bfp16(x, 1), got)  # the functional check's own rule too
     assert got[0, :3].tolist() == [1.0, 0.0, 1 / 64]
     assert got[3, :2].tolist() == [128.0, 4.0]  # step 2: 3 -> 1.5 steps, to even 2
     assert not got[1].any() and not got[2].any()
