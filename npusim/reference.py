@@ -225,7 +225,7 @@ def _gelu(v: Array) -> Array:
 
 
 def unary(kind: str, x: Array, dtype: str, exact: bool = False) -> Array:
-    """``relu``, ``sigmoid``, ``tanh`` or ``gelu`` of ``x`` (the last three in bf16)."""
+    """``relu``, ``sigmoid``, ``tanh``, ``gelu`` or ``silu`` of ``x`` (all but relu in bf16)."""
     if kind == "relu":
         return relu(x, dtype, exact)
     v = decode(x, dtype)
@@ -236,6 +236,8 @@ def unary(kind: str, x: Array, dtype: str, exact: bool = False) -> Array:
             r = np.tanh(v)
         elif kind == "gelu":
             r = _gelu(v)
+        elif kind == "silu":  # x * sigmoid(x)
+            r = v / (1.0 + np.exp(-v))
         else:
             raise ValueError(f"no reference for the unary operator {kind!r}")
     return _finish(r, dtype, exact)
@@ -243,14 +245,15 @@ def unary(kind: str, x: Array, dtype: str, exact: bool = False) -> Array:
 
 def binary(kind: str, x: Array, y: Array | float, dtype: str, exact: bool = False) -> Array:
     """``x op y``: ``y`` an array broadcast the numpy way, or a constant (an integer type's
-    constant is the nearest integer)."""
+    constant is the nearest integer); ``swiglu`` is ``silu(x) * y`` (bf16)."""
     a = _exact(x, dtype)
     if isinstance(y, np.ndarray):
         b: Array | float | int = _exact(y, dtype)
     else:
         b = float(y) if dtype == "bf16" else int(np.rint(y))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        r = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[kind](a, b)
+        r = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+             "swiglu": lambda g, u: g / (1.0 + np.exp(-g)) * u}[kind](a, b)  # silu(gate) * up
     return _finish(r, dtype, exact)
 
 
