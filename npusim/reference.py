@@ -252,8 +252,10 @@ def binary(kind: str, x: Array, y: Array | float, dtype: str, exact: bool = Fals
     else:
         b = float(y) if dtype == "bf16" else int(np.rint(y))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        r = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
-             "swiglu": lambda g, u: g / (1.0 + np.exp(-g)) * u}[kind](a, b)  # silu(gate) * up
+        if kind == "swiglu":  # silu(gate) * up
+            r = a / (1.0 + np.exp(-a)) * b
+        else:
+            r = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[kind](a, b)
     return _finish(r, dtype, exact)
 
 
