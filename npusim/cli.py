@@ -13,9 +13,8 @@ from . import simulate
 from pydantic import ValidationError
 
 from .cli_errors import UsageError, guarded
-from .config import (
-    OPERAND_TYPES, ConfigError, NPUConfig, config_schema, load_config, parse_override, validation_message,
-)
+from .cli_types import add_type_args, refuse_for_onnx
+from .config import ConfigError, NPUConfig, config_schema, load_config, parse_override, validation_message
 from .config.safe_yaml import number_flag
 from .engine import RunOptions
 from .frontend import Conv2d, Gemm, Pins, load_workload, lower
@@ -44,13 +43,7 @@ def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
     what.add_argument("--conv2d", metavar="N,C,H,W,K,R,S,STRIDE,PAD",
                       help="a convolution: batch, in channels, height, width, out channels, kernel height, "
                       "kernel width, stride, padding, e.g. 1,64,56,56,64,3,3,1,1")
-    p.add_argument("--dtype", choices=("int8", "int16", "bf16", "bfp16"), help="operand type (a layer: int8; an "
-                   "ONNX model: the model's types, floats as bf16; bfp16: XDNA2's block floating point, a GEMM's)")
-    p.add_argument("--b-dtype", choices=OPERAND_TYPES, help="a layer's B type when it differs from --dtype, e.g. "
-                   "--dtype bf16 --b-dtype bfp16, or int4 (weights quantised in groups along K, a bf16 scale each)")
-    p.add_argument("--group-size", type=int, choices=(32, 128), default=32, help="int4: weights per scale (32)")
-    p.add_argument("--out-dtype", choices=("int8", "int16", "int32", "bf16", "fp32"),
-                   help="output type (default: the operand type; int8 -> int8, int16 or int32)")
+    add_type_args(p)
     p.add_argument("--shift", type=number_flag(int, 0, high=31), default=0,
                    help="right shift to a narrow integer output (0)")
     p.add_argument("--tiles", metavar="M,K,N", help="use these tile sizes instead of choosing them")
@@ -266,9 +259,7 @@ def _csv(report: Report | WorkloadReport, directory: str | None, quiet: bool) ->
 
 
 def _imported(args: argparse.Namespace, quiet: bool) -> ImportedModel:
-    if args.dtype == "bfp16" or args.b_dtype:
-        raise UsageError("--dtype bfp16 and --b-dtype apply to one layer (--gemm, --conv2d or a workload's layers); "
-                         "an ONNX model's layers take --dtype int8, int16 or bf16")
+    refuse_for_onnx(args)
     imported = import_onnx(args.onnx, args.dtype, args.skip_unsupported)
     print("\n".join(imported.summary()), file=sys.stderr if quiet else sys.stdout)
     if not quiet:
