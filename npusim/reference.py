@@ -225,7 +225,8 @@ def _gelu(v: Array) -> Array:
 
 
 def unary(kind: str, x: Array, dtype: str, exact: bool = False) -> Array:
-    """``relu``, ``sigmoid``, ``tanh``, ``gelu`` or ``silu`` of ``x`` (all but relu in bf16)."""
+    """``relu``, ``sigmoid``, ``tanh``, ``gelu`` or ``silu`` (``x * sigmoid(x)``) of ``x`` (all but
+    ``relu`` in bf16)."""
     if kind == "relu":
         return relu(x, dtype, exact)
     v = decode(x, dtype)
@@ -236,7 +237,7 @@ def unary(kind: str, x: Array, dtype: str, exact: bool = False) -> Array:
             r = np.tanh(v)
         elif kind == "gelu":
             r = _gelu(v)
-        elif kind == "silu":  # x * sigmoid(x)
+        elif kind == "silu":
             r = v / (1.0 + np.exp(-v))
         else:
             raise ValueError(f"no reference for the unary operator {kind!r}")
@@ -244,15 +245,15 @@ def unary(kind: str, x: Array, dtype: str, exact: bool = False) -> Array:
 
 
 def binary(kind: str, x: Array, y: Array | float, dtype: str, exact: bool = False) -> Array:
-    """``x op y``: ``y`` an array broadcast the numpy way, or a constant (an integer type's
-    constant is the nearest integer); ``swiglu`` is ``silu(x) * y`` (bf16)."""
+    """``x op y`` (``swiglu``: ``silu(x) * y``): ``y`` an array broadcast the numpy way, or a
+    constant (an integer type's constant is the nearest integer)."""
     a = _exact(x, dtype)
     if isinstance(y, np.ndarray):
         b: Array | float | int = _exact(y, dtype)
     else:
         b = float(y) if dtype == "bf16" else int(np.rint(y))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if kind == "swiglu":  # silu(gate) * up
+        if kind == "swiglu":  # Llama's gated unit: silu(gate) * up
             r = a / (1.0 + np.exp(-a)) * b
         else:
             r = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[kind](a, b)

@@ -27,15 +27,14 @@ def _node_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[st
         seen: dict[str, int] = {}
         for key, value in node.value:
             line = key.start_mark.line + 1
-            # keys a merge (<<: *anchor) brought in sit outside this mapping and give way to its own
-            merged = not node.start_mark.index <= key.start_mark.index <= node.end_mark.index
-            if key.value in seen and not merged:
+            # keys a merge (<<: *anchor) brought in lie outside this mapping: its own keys override them
+            own = node.start_mark.index <= key.start_mark.index <= node.end_mark.index
+            if key.value in seen and own and seen[key.value] > 0:
                 field = ".".join(str(p) for p in path + (key.value,))
                 raise ConfigError(
                     f"{source}:{line}: {field}: duplicate key (first set on line {seen[key.value]}); "
                     "keep one of the two")
-            if not merged:
-                seen[key.value] = line
+            seen[key.value] = line if own else -line
             _node_lines(value, path + (key.value,), out, source)
             out[path + (key.value,)] = line  # the key's line, not its value's
     elif isinstance(node, yaml.SequenceNode):

@@ -391,6 +391,20 @@ def test_duplicate_yaml_key_is_an_error(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}:{line}: columns: duplicate key (first set on line {line - 1}); keep one of the two"
 
 
+def test_a_key_overriding_a_merged_one_is_not_a_duplicate(tmp_path: Path) -> None:
+    """YAML merge keys (``<<: *anchor``) bring an anchored mapping's keys in; the mapping's own keys
+    override them (validation/llm_cases.yaml derives cases this way); two own keys still clash."""
+    from npusim.config.load import read_yaml
+
+    path = tmp_path / "merge.yaml"
+    path.write_text("base: &b {id: one, size: 2}\nderived: {<<: *b, id: two}\n")
+    data, _ = read_yaml(path)
+    assert data["derived"] == {"id": "two", "size": 2}
+    path.write_text("base: &b {id: one, size: 2}\nderived: {<<: *b, id: two, id: three}\n")
+    with pytest.raises(ConfigError, match=r"merge.yaml:2: derived\.id: duplicate key \(first set on line 2\)"):
+        read_yaml(path)
+
+
 def test_a_shim_tile_without_dma_channels_cannot_reach_ddr() -> None:
     with pytest.raises(ConfigError) as info:
         load_config(CONFIGS / "tiny.yaml", ["shim_tile.dma.s2mm_channels=0", "shim_tile.dma.mm2s_channels=0"])

@@ -59,6 +59,9 @@ class SearchSettings:
     exact."""
     small_leaders: int = 2
     """Best designs of each part of the array a small layer simulates."""
+    small_close: float = 0.25
+    """A small layer simulates only the parts of the array whose best estimate is within this
+    fraction of the best part's (a part estimated far slower does not win)."""
     per_group: int = 4
     """Best candidates kept from each part of the array and shape of data movement (C and reuse
     options vary inside a group)."""
@@ -260,6 +263,8 @@ def search(config: NPUConfig, layer: Gemm | Conv2d, pins: Pins = Pins(), cache: 
 
     if layer.macs <= settings.small_macs:  # small: the best few of every part of the array
         for members in _by_part(ranked).values():
+            if members[0].estimate.cycles > best * (1 + settings.small_close):
+                continue
             built = 0
             for c in members[:settings.small_leaders + 2]:
                 built += measure(c).ok
