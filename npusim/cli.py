@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from .cli_errors import UsageError, guarded
 from .cli_onnx import import_onnx_command, imported, lower_onnx
+from .cli_types import add_type_args
 from .config import ConfigError, NPUConfig, config_schema, load_config, parse_override, validation_message
 from .config.safe_yaml import number_flag
 from .engine import RunOptions
@@ -41,10 +42,7 @@ def _layer_args(p: argparse.ArgumentParser, required: bool) -> None:
     what.add_argument("--conv2d", metavar="N,C,H,W,K,R,S,STRIDE,PAD",
                       help="a convolution: batch, in channels, height, width, out channels, kernel height, "
                       "kernel width, stride, padding, e.g. 1,64,56,56,64,3,3,1,1")
-    p.add_argument("--dtype", choices=("int8", "int16", "bf16"),
-                   help="operand type (a layer: int8; an ONNX model: the model's types, floats as bf16)")
-    p.add_argument("--out-dtype", choices=("int8", "int16", "int32", "bf16", "fp32"),
-                   help="output type (default: the operand type)")
+    add_type_args(p)
     p.add_argument("--shift", type=number_flag(int, 0, high=31), default=0,
                    help="right shift to a narrow integer output (0)")
     p.add_argument("--tiles", metavar="M,K,N", help="use these tile sizes instead of choosing them")
@@ -205,7 +203,7 @@ def _ints(text: str, sep: str, count: int, flag: str, example: str) -> list[int]
 
 def _layer(args: argparse.Namespace) -> Gemm | Conv2d:
     common = {"dtype": args.dtype or "int8", "out_dtype": args.out_dtype, "shift": args.shift, "bias": args.bias,
-              "relu": args.relu}
+              "relu": args.relu, "b_dtype": args.b_dtype, "group_size": args.group_size}
     layer: Gemm | Conv2d
     try:
         if args.gemm:

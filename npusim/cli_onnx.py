@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from .cli_errors import UsageError
+from .cli_types import refuse_for_onnx
 from .config import NPUConfig
 from .frontend import Conv2d, Gemm, lower
 from .frontend.mapper.explain import explain, explain_vector
@@ -17,7 +18,8 @@ from .limits import check_size
 
 def imported(args: argparse.Namespace, quiet: bool) -> ImportedModel:
     """``--onnx MODEL`` imported (``--dtype``, ``--skip-unsupported``), its summary printed (to
-    stderr when ``quiet``)."""
+    stderr when ``quiet``); the layer type flags an ONNX model cannot take are refused."""
+    refuse_for_onnx(args)
     model = import_onnx(args.onnx, args.dtype, args.skip_unsupported)
     print("\n".join(model.summary()), file=sys.stderr if quiet else sys.stdout)
     if not quiet:

@@ -78,14 +78,25 @@ def _dims(layer: AnyLayer) -> dict[str, int]:
     return {"rows": layer.elements // layer.row, "row": layer.row}
 
 
+def _bytes(kind: str, elements: int) -> int:
+    """Bytes of ``elements`` operand elements of ``kind``: bfp16 in blocks of 8 with their exponent,
+    int4 two per byte with a bf16 scale per 32 (the smaller group)."""
+    if kind == "bfp16":
+        return -(-elements // 8) * 9
+    if kind == "int4":
+        return -(-elements // 2) + -(-elements // 32) * 2
+    return elements * IN_BYTES[kind]
+
+
 def tensor_sizes(layer: AnyLayer) -> dict[str, int]:
     """Bytes of a layer's tensors in DDR, as the layer defines them (before padding)."""
-    ib = IN_BYTES[layer.dtype]
     if isinstance(layer, Gemm):
-        return {"A": layer.m * layer.k * ib, "B": layer.k * layer.n * ib, "C": layer.m * layer.n * OUT_BYTES[layer.output]}
+        return {"A": _bytes(layer.dtype, layer.m * layer.k), "B": _bytes(layer.b_type, layer.k * layer.n),
+                "C": layer.m * layer.n * OUT_BYTES[layer.output]}
+    ib = IN_BYTES[layer.dtype]
     if isinstance(layer, Conv2d):
         return {"x": layer.batch * layer.height * layer.width * layer.in_channels * ib,
-                "w": layer.kernel_h * layer.kernel_w * layer.in_channels * layer.out_channels * ib,
+                "w": _bytes(layer.b_type, layer.kernel_h * layer.kernel_w * layer.in_channels * layer.out_channels),
                 "y": layer.batch * layer.out_h * layer.out_w * layer.out_channels * OUT_BYTES[layer.output]}
     if isinstance(layer, Pool):
         return {"x": layer.batch * layer.height * layer.width * layer.channels * ib,

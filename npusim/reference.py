@@ -19,6 +19,13 @@ to the output type by this module's own rules:
   the biased variance; integer add, sub, mul exact then saturated; pools as the maximum, or the
   sum divided by the window's size (integers rounded half up).
 
+- **bfp16** operands (XDNA2's block floating point) from the format's definition
+  (:func:`bfp16`): blocks of 8 values along K share the exponent of their largest magnitude, each
+  value keeps a signed 8-bit mantissa, 7 bits below the largest's leading one (rounded to
+  nearest, ties to even; a block whose largest rounds up to 128 takes the next exponent).
+- **int4** weights (:func:`int4_weights`): each 4-bit value times its group's bf16 scale, rounded
+  once to bf16 (the kernels dequantise to bf16 before their bf16 datapath).
+
 The simulated kernels compute bf16 in float32 and round to bf16 at their end, and a matmul sums
 in chunks: results may differ from this module's by one bf16 rounding, which the comparisons
 allow; integers must be equal.
@@ -56,6 +63,27 @@ def to_bf16(v: npt.ArrayLike) -> Array:
     rounded = np.where(np.abs(rounded) > _BF16_MAX, np.copysign(np.inf, x), rounded)
     out = np.where(finite, rounded, x).astype(np.float32)  # exact: every bf16 value is a float32
     return (out.view(np.uint32) >> 16).astype(np.uint16)
+
+
+def bfp16(x: npt.ArrayLike, axis: int) -> Array:
+    """float64 values rounded to bfp16, blocks of 8 along ``axis`` (the reduction dimension K;
+    its length a multiple of 8): per block, ``q = rint(x / 2^(e - 6))`` with ``2^e <= max |x| <
+    2^(e + 1)`` (``e`` at least -127, the 8-bit biased exponent's range), and ``2^(e + 1 - 6)`` if
+    a ``|q|`` reaches 128."""
+    v = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
+    blocks = v.reshape(*v.shape[:-1], v.shape[-1] // 8, 8)
+    big = np.abs(blocks).max(axis=-1, keepdims=True)
+    _, e = np.frexp(np.where(big > 0, big, 1.0))  # big = f * 2^e, 0.5 <= f < 1: its leading one is 2^(e - 1)
+    quantum = np.ldexp(1.0, np.maximum(e - 1, -127) - 6)
+    quantum = np.where(np.abs(np.rint(blocks / quantum)).max(axis=-1, keepdims=True) > 127, 2 * quantum, quantum)
+    return np.moveaxis((np.rint(blocks / quantum) * quantum).reshape(v.shape), -1, axis)
+
+
+def int4_weights(q: Array, scale_bits: Array, group: int) -> Array:
+    """int4 weights ``q`` (``k x n``) dequantised by their group's bf16 scale (one per ``group``
+    rows, ``ceil(k / group) x n``), each rounded once to bf16, as float64 values."""
+    scale = np.repeat(decode(scale_bits, "bf16"), group, axis=0)[:q.shape[0]]
+    return decode(to_bf16(np.asarray(q, dtype=np.float64) * scale), "bf16")
 
 
 def _saturate(v: Array, kind: str) -> Array:
@@ -100,6 +128,11 @@ def rounded_right(got: Array, want: Array, exact: Array, kind: str, slack: Array
     return np.asarray(same | near)
 
 
+FLOAT = ("bf16", "f64")
+"""Operand kinds summed in float64: bf16 (storage form), and ``f64``, operands given as float64
+values (block and group formats already rounded by :func:`bfp16` or :func:`int4_weights`)."""
+
+
 def _exact(x: Array, kind: str) -> Array:
     """Integer elements as int64, bf16 as float64."""
     return decode(x, kind) if kind == "bf16" else np.asarray(x).astype(np.int64)
@@ -132,7 +165,7 @@ def gemm(a: Array, b: Array, kind: str, out: str, shift: int = 0, bias: Array | 
     accumulator (integers wrapped to 32 bits), plus ``bias`` (one accumulator-type value per
     column), clamped at zero if ``relu``, then rounded once to ``out`` (with ``exact``: the
     float64 values before that rounding, see :func:`_finish`)."""
-    if kind == "bf16":
+    if kind in FLOAT:
         acc = decode(a, kind) @ decode(b, kind)
         if bias is not None:
             acc = acc + np.asarray(bias, dtype=np.float64)
@@ -159,9 +192,9 @@ def gemm_steps(a: Array, b: Array, step: int, kind: str, out: str, shift: int = 
     acc: Array = np.zeros(0)
     steps = range(0, a.shape[1], step)
     for i, s in enumerate(steps):
-        part = decode(a[:, s:s + step], kind) @ decode(b[s:s + step], kind) if kind == "bf16" else \
+        part = decode(a[:, s:s + step], kind) @ decode(b[s:s + step], kind) if kind in FLOAT else \
             _int_matmul(_exact(a[:, s:s + step], kind), _exact(b[s:s + step], kind))
-        if kind == "bf16":
+        if kind in FLOAT:
             acc = part.astype(np.float32)
             if stored is not None:
                 acc = (decode(stored, out).astype(np.float32) + acc).astype(np.float32)
@@ -169,7 +202,7 @@ def gemm_steps(a: Array, b: Array, step: int, kind: str, out: str, shift: int = 
             acc = _wrap32(part if stored is None else (_wrap32(decode(stored, out).astype(np.int64) << shift) + part))
         if i == len(steps) - 1:
             if bias is not None:
-                acc = ((acc + np.asarray(bias, dtype=np.float32)).astype(np.float32) if kind == "bf16"
+                acc = ((acc + np.asarray(bias, dtype=np.float32)).astype(np.float32) if kind in FLOAT
                        else _wrap32(acc + np.asarray(bias).astype(np.int64)))
             if relu:
                 acc = np.maximum(acc, 0)

@@ -93,6 +93,8 @@ ALLOWED: dict[str, set[str] | None] = {
     "cli_onnx": ANY,
     # the command line's exit codes: the error classes of the engine and the output writer
     "cli_errors": {"npusim.engine", "npusim.hw.errors", "npusim.output"},
+    # the operand-type flags of the layer commands: the usage error and the operand types
+    "cli_types": {"npusim.cli_errors", "npusim.config"},
     "__init__": ANY,
     # the progress bars: the Report type of run_workload's callback (stats), and the engine's
     # progress callback of one run (RunOptions)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from npusim import reference
 from npusim.hw.kernels import matmul_memory_bytes, run_matmul
 from npusim.isa import Compute
 from npusim.numerics import bfp16_round, operand_bytes, pack_operand, unpack_operand
@@ -57,6 +58,13 @@ def test_bfp16_rounding_equals_the_exact_reference(values: list[float], axis: in
     assert np.array_equal(bfp16_round(x, axis=axis), ref_bfp16(x, axis))
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(finite, min_size=16, max_size=16), st.sampled_from([0, 1]))
+def test_the_functional_reference_rounds_bfp16_as_the_exact_reference(values: list[float], axis: int) -> None:
+    x = np.array(values, dtype=np.float32).reshape((2, 8) if axis == 1 else (8, 2))
+    assert np.array_equal(reference.bfp16(x, axis), ref_bfp16(x, axis))
+
+
 def test_bfp16_ties_zeros_tiny_and_the_round_up_to_a_new_exponent() -> None:
     x = np.array([[1.0, 1 / 128, 3 / 256, 0, 0, 0, 0, -1.0],       # 1/128 = 0.5 step: a tie, to even (0)
                   [0.0] * 8,
@@ -64,6 +72,7 @@ def test_bfp16_ties_zeros_tiny_and_the_round_up_to_a_new_exponent() -> None:
                   [127.75, 3, 0, 0, 0, 0, 0, 0]], dtype=np.float64)  # 127.75 rounds to 128: exponent + 1
     got = bfp16_round(x)
     assert np.array_equal(got, ref_bfp16(x, 1))
+    assert np.array_equal(reference.bfp16(x, 1), got)  # the functional check's own rule too
     assert got[0, :3].tolist() == [1.0, 0.0, 1 / 64]
     assert got[3, :2].tolist() == [128.0, 4.0]  # step 2: 3 -> 1.5 steps, to even 2
     assert not got[1].any() and not got[2].any()
@@ -131,6 +140,9 @@ def test_int4_weights_dequantise_as_the_reference(group: int) -> None:
     got = unpack_operand(raw, "int4", 128, 6, k_rows=True, group=group)
     assert np.array_equal(got, ref_int4(raw, 128, 6, group))
     assert np.abs(got - w).max() < np.abs(w).max() / 7  # within one quantisation step of a group's largest
+    q = np.array([[(int(raw[(i * 6 + j) // 2]) >> (4 * ((i * 6 + j) % 2))) & 0xF for j in range(6)] for i in range(128)])
+    scales = raw[128 * 6 // 2:].view(np.uint16).reshape(128 // group, 6)
+    assert np.array_equal(reference.int4_weights(np.where(q > 7, q - 16, q), scales, group), got)
 
 
 def call(m: int, k: int, n: int, a_t: str, b_t: str | None, emit: str, shift: int = 0) -> Compute:

@@ -8,6 +8,7 @@ from ..isa import Layout, Program
 from .errors import LoweringError
 from .layers.matmul import BLOCK_FORMATS, Conv2d, Gemm
 from .mapper.design import Pins, TilePlan
+from .mapper.sizes import k_problem
 from .mapper.search import MappingCache, SearchResult, build, plan_for, search
 
 
@@ -44,9 +45,10 @@ def _check(config: NPUConfig, layer: Gemm | Conv2d, pins: Pins) -> None:
             f"layer '{layer.name}' ({layer.describe()}): fields kernel={layer.kernel or 'None (the default)'}, "
             f"dtype={layer.dtype}, b_dtype={layer.b_dtype}, out_dtype={layer.output}: config '{config.name}': {exc}"
         ) from None
-    if tiles is not None and kernel.tile_problem(*tiles):
+    problem = None if tiles is None else kernel.tile_problem(*tiles) or k_problem(layer, tiles[1])
+    if tiles is not None and problem:
         raise LoweringError(f"layer '{layer.name}': tiles m={tiles[0]} k={tiles[1]} n={tiles[2]}: the kernel cannot run "
-                            f"them: {kernel.tile_problem(*tiles)}")
+                            f"them: {problem}")
     if layer.b_type in BLOCK_FORMATS and pins.b_layout not in (None, "tiled"):
         raise LoweringError(f"layer '{layer.name}': B of type {layer.b_type} is packed offline tile by tile; "
                             f"b_layout {pins.b_layout} is not possible (use tiled)")

@@ -23,7 +23,7 @@ before it (the causal mask skips no work inside a chunk but the chunks skip the 
 them); decode runs one token per pass.
 
 Types: weight GEMMs in ``--weights`` (int8: int8 operands; bf16: bf16; int4: group-quantised
-weights dequantised in the kernel, which needs the frontend's ``b_dtype``), attention GEMMs in
+weights, a bf16 scale per 128 along K, dequantised in the kernel: bf16 A with int4 B), attention GEMMs in
 ``--kv-dtype`` with the cache as their B operand, the vector operators in bf16.
 """
 from __future__ import annotations
@@ -82,14 +82,7 @@ def gemm_dtype(run: LlmRun) -> DType:
 
 def weight_gemm(name: str, m: int, k: int, n: int, run: LlmRun, bias: bool = False) -> Gemm:
     """A projection: activations ``m x k`` times weights ``k x n`` in the run's weight type."""
-    extra: dict[str, Any] = {}
-    if run.weights == "int4":
-        if "b_dtype" not in Gemm.model_fields:
-            raise LlmError("--weights int4 needs int4 group-quantised weights in the frontend (a Gemm whose B is "
-                           "int4, b_dtype), which this build has not got; use --weights int8 or bf16")
-        extra = {"b_dtype": "int4"}
-        if "group_size" in Gemm.model_fields:
-            extra["group_size"] = INT4_GROUP
+    extra: dict[str, Any] = {"b_dtype": "int4", "group_size": INT4_GROUP} if run.weights == "int4" else {}
     return Gemm(name=name, m=m, k=k, n=n, dtype=gemm_dtype(run), bias=bias, **extra)
 
 

@@ -20,7 +20,7 @@ from ...numerics import (
     ACC_BYTES, FLOAT_KINDS, Array, accumulate_dtype, bf16_to_f32, f32_to_bf16, narrow, storage_dtype, values,
 )
 from ..layers.matmul import BLOCK_FORMATS, Conv2d, Gemm
-from .blocks import format_error, int4_weights, pack_a_bfp16, pack_b_tiles, padded_scales, random_block_b
+from .blocks import pack_a_bfp16, pack_b_tiles, padded_scales, random_block_b
 from ..mapper.design import TilePlan
 from ..program.conv import input_dims
 
@@ -103,45 +103,51 @@ def _blocky(layer: Gemm | Conv2d, emulated: bool) -> bool:
     return emulated or layer.dtype in BLOCK_FORMATS or layer.b_type in BLOCK_FORMATS
 
 
-def _exact(layer: Gemm | Conv2d, operands: dict[str, Array]) -> tuple[Array, Array]:
-    """``A`` and ``B`` as exact float64 numbers (bf16 widened, bfp16 as given, int4 as ``q * scale``)."""
-    a, b = _as_gemm(layer, operands)
+def _rounded(layer: Gemm | Conv2d, operands: dict[str, Array], p: TilePlan | None,
+             emulated: bool) -> tuple[Array, Array]:
+    """``A`` and ``B`` of a layer with a block or group format as float64 values rounded to their
+    formats by the independent reference (:func:`npusim.reference.bfp16`, blocks of 8 along K as
+    the design lays K out; :func:`npusim.reference.int4_weights`); bf16 operands too when the
+    kernel ``emulated`` bf16 through bfp16."""
+    if isinstance(layer, Conv2d) and p is None:
+        raise ValueError(f"layer '{layer.name}': a convolution's block formats follow the design's K layout: give its plan")
+    a, b = _padded_gemm(p, operands) if p is not None else _as_gemm(layer, operands)
+    k = a.shape[1]
+    k8 = -(-k // 8) * 8  # whole blocks: the design pads K with zeros, which leave every block as it is
+
+    def blocks(x: Array, axis: int) -> Array:
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (0, k8 - k)
+        return np.take(ref.bfp16(np.pad(x, pad), axis), range(k), axis=axis)
+
+    av = a.astype(np.float64) if layer.dtype == "bfp16" else ref.decode(a, layer.dtype)
+    if layer.dtype == "bfp16" or emulated:
+        av = blocks(av, 1)
     if layer.b_type == "int4":
-        b = int4_weights(b, operands["b_scale"], layer.group_size)
-    return tuple(x if kind in ("bfp16", "int4") else values(x, kind)  # type: ignore[return-value]
-                 for x, kind in ((a, layer.dtype), (b, layer.b_type)))
-
-
-def _exact_reference(layer: Gemm | Conv2d, operands: dict[str, Array], exact: bool = False) -> Array:
-    """The exact product of the given operands (before any block rounding), its bias and ReLU,
-    converted once to the output type (with ``exact``: the float64 values before that)."""
-    a, b = _exact(layer, operands)
-    acc = a.astype(np.float64) @ b.astype(np.float64)
-    if "bias" in operands:
-        acc = acc + operands["bias"].astype(np.float64)
-    if layer.relu:
-        acc = np.maximum(acc, 0)
-    if exact:
-        return acc
-    if layer.output in ("bf16", "fp32"):
-        return ref.encode(acc, layer.output)
-    return narrow(acc.astype(np.float32), layer.output, layer.shift)
+        return av, ref.int4_weights(b, operands["b_scale"], layer.group_size)
+    bv = b.astype(np.float64) if layer.b_type == "bfp16" else ref.decode(b, layer.b_type)
+    return av, blocks(bv, 0) if layer.b_type == "bfp16" or emulated else bv
 
 
 def reference(layer: Gemm | Conv2d, operands: dict[str, Array], p: TilePlan | None = None,
               emulated: bool = False, exact: bool = False) -> Array:
     """numpy's answer, in the layer's output type and shape (``m x n``, or NHWC); with the plan of
     a design that keeps C in the output type, rounded once per reduction step as it is. With a
-    block or group format (or a kernel that ``emulated`` bf16 through bfp16): the exact product of
-    the operands as given, which :func:`compare` allows the format's rounding. With ``exact``, the
-    float64 values before the (last) rounding to the output type."""
+    block or group format (or a kernel that ``emulated`` bf16 through bfp16) the operands are first
+    rounded to their formats (:func:`_rounded`). With ``exact``, the float64 values before the
+    (last) rounding to the output type."""
+    bias, shift, relu = operands.get("bias"), layer.shift, layer.relu
+    steps = p is not None and p.c_type is not None and p.kt > 1
     if _blocky(layer, emulated):
-        out = _exact_reference(layer, operands, exact)
-    elif p is not None and p.c_type is not None and p.kt > 1:
+        a, b = _rounded(layer, operands, p, emulated)
+        out = ref.gemm_steps(a, b, p.k, "f64", layer.output, shift, bias, relu, exact) if steps and p else \
+            ref.gemm(a, b, "f64", layer.output, shift, bias, relu, exact)
+    elif steps:
+        assert p is not None
         out = _stepwise(p, operands, exact)
     else:
         a, b = _as_gemm(layer, operands)
-        out = ref.gemm(a, b, layer.dtype, layer.output, layer.shift, operands.get("bias"), layer.relu, exact)
+        out = ref.gemm(a, b, layer.dtype, layer.output, shift, bias, relu, exact)
     if isinstance(layer, Conv2d):
         return out.reshape(layer.batch, layer.out_h, layer.out_w, layer.out_channels)
     return out
@@ -208,10 +214,9 @@ def unpack(p: TilePlan, tensors: dict[str, Array]) -> Array:
 def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array,
             p: TilePlan | None = None, emulated: bool = False) -> tuple[bool, float, dict[str, Any]]:
     """Whether ``got`` is numpy's answer for the design of plan ``p`` (exact for integer outputs;
-    for bf16 and fp32 within one rounding of the output plus fp32 summation error; with a block or
-    group format, or a kernel that ``emulated`` bf16 through bfp16, also within the format's
-    rounding of the operands and, C kept in bf16, one rounding per reduction step), the largest
-    absolute error, and details."""
+    for bf16 and fp32 one correct rounding of the exact value, plus fp32 summation error; block and
+    group formats, and a kernel that ``emulated`` bf16 through bfp16, on the operands rounded to
+    their formats by the independent reference), the largest absolute error, and details."""
     want = reference(layer, operands, p, emulated)
     if got.shape != want.shape:
         return False, float("inf"), {"shape": got.shape, "expected": want.shape}
@@ -219,20 +224,16 @@ def compare(layer: Gemm | Conv2d, operands: dict[str, Array], got: Array,
     max_err = float(err.max()) if err.size else 0.0
     if layer.output not in ("bf16", "fp32"):
         return bool(max_err == 0), max_err, {}
-    a, b = _exact(layer, operands)
+    if _blocky(layer, emulated):
+        a, b = _rounded(layer, operands, p, emulated)
+    else:
+        a, b = (ref.decode(x, layer.dtype) for x in _as_gemm(layer, operands))
     mag = np.abs(a) @ np.abs(b)
     if "bias" in operands:
         mag = mag + np.abs(operands["bias"].astype(np.float64))
     mag = mag.reshape(want.shape)
     k = a.shape[1]
-    if not _blocky(layer, emulated):  # one correct rounding of the exact value, give or take fp32 sums
-        exact = reference(layer, operands, p, exact=True)
-        bad = int((~ref.rounded_right(got, want, exact, layer.output, (k + 2) * 2.0 ** -23 * mag)).sum())
-        return bad == 0, max_err, {"out_of_tolerance": bad}
-    ulp = 2.0 ** -7 if layer.output == "bf16" else 2.0 ** -23
-    fmt = format_error(a, b, layer.dtype, layer.b_type, emulated).reshape(want.shape)
-    steps = p.kt if p is not None and p.c_type is not None else 1  # C rounded to the output type per step
-    fmt = fmt + (steps - 1) * ulp * (mag + fmt)
-    tol = ulp * (np.abs(values(want, layer.output)) + fmt) + fmt + (k + 2) * 2.0 ** -23 * (mag + fmt)
-    bad = int((err > tol).sum())
+    # one correct rounding of the exact value, give or take the kernels' fp32 sums
+    exact = reference(layer, operands, p, emulated, exact=True)
+    bad = int((~ref.rounded_right(got, want, exact, layer.output, (k + 2) * 2.0 ** -23 * mag)).sum())
     return bad == 0, max_err, {"out_of_tolerance": bad}

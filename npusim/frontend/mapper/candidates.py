@@ -81,10 +81,10 @@ def tile_grid(ctx: Context, columns: int, rows: int, pins: Pins, pixels: str = "
     ms = [m for m in TILE_M if m <= max(rm, up(-(-M // rows), 4))]
     if pixels == "rows" and isinstance(layer, Conv2d):
         ms = row_tiles(layer)
-    ks = [k for k in TILE_K if k <= max(rk, kmax)]
+    ks = [k for k in TILE_K if kernel.tile_problem(rm, k, rn) is None and k_problem(layer, k) is None]
+    ks = [k for k in ks if k <= kmax] or ks[:1]  # up to the layer's K, or the smallest the types allow
     ns = [n for n in TILE_N if n <= max(rn, up(-(-N // columns), 8))]
     ms = [m for m in ms if kernel.tile_problem(m, rk, rn) is None]
-    ks = [k for k in ks if kernel.tile_problem(rm, k, rn) is None and k_problem(layer, k) is None]
     ns = [n for n in ns if kernel.tile_problem(rm, rk, n) is None]
     mm, kk, nn = np.meshgrid(ms, ks, ns, indexing="ij")
     return mm.ravel().astype(np.int64), kk.ravel().astype(np.int64), nn.ravel().astype(np.int64)

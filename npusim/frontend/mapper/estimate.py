@@ -106,6 +106,12 @@ def ddr_bytes(ctx: Context, g: dict[str, Arr], b_layout: str, a_block: str) -> A
             whole = (kt == 1) | res_a
             run = np.where(whole, rows * m * _ar(layer, g["Kp"]), _ar(layer, k))
             runs = np.where(whole, 1, rows * m * kt)
+            if rows == g["Sm"]:  # B resident, one feeder: a wave's super-tile rows of A abut, one run
+                it, blk = ctx.config.shim_tile.dma.max_iterations, rows * m * _ar(layer, g["Kp"])
+                joined = nb * (ddr_runs_bytes(ddr, mb // it, it * blk)
+                               + ddr_runs_bytes(ddr, np.minimum(mb % it, 1), mb % it * blk))
+                a = a + count * np.where(res_b & (kt == 1), joined, a_reads * ddr_runs_bytes(ddr, runs, run))
+                continue
         else:  # a step's (or kernel row's) run per pixel; the pixels' runs merge where their windows abut,
             # across a strip, or across an output row when tiles are of whole rows
             step = np.where(res_a | (a_block == "row"), _ar(layer, g["lp"]), _ar(layer, k))
