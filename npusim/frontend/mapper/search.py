@@ -8,16 +8,19 @@ most ``leaders`` of them — are built, verified and simulated: whole when the l
 enough (``whole_macs``), otherwise on a representative part (the first one and two super-tile
 rows, or columns, of the layer) whose difference gives the cycles of one more, from which the
 whole layer's cycles are extrapolated. Small layers (``small_macs``), whose fixed costs the
-estimate knows least well, simulate the best few designs of every part of the array. The
+estimate knows least well, take leaders within a wider margin. A layer simulated whole also
+simulates the leaders every narrower array (fewer columns) would have. The
 winner is the leader with the fewest (simulated or extrapolated) cycles; ties go to the better
 estimate, then to larger arrays and tiles (:meth:`.design.Design.key`), so the search is
 deterministic.
 
 Why the result is monotonic: a design for a smaller array or smaller memories is a candidate on
-a larger one, and the simulated cycles of a design do not depend on hardware it does not use;
-as long as the estimate is within about ``close / 2`` of the simulation, the smaller config's
-winner is among the larger config's leaders, and the larger config's winner simulates no slower.
-The property tests check it over random layers and geometries.
+a larger one, and the simulated cycles of a design do not depend on hardware it does not use.
+In columns, for layers simulated whole, the leaders of every narrower array are simulated too
+(unless its best estimate is ``prune`` slower than a leader simulated already), so the narrower
+array's winner is among the leaders; in compute rows, memory sizes and DDR bandwidth it holds as
+long as the estimate is within about ``close / 2`` of the simulation. The property tests check
+it over random layers and geometries.
 
 A search result is cached per (config, layer shape, pins) in a :class:`MappingCache` the caller
 owns (a workload run keeps one), with the recorder of the winner's whole simulation, which a run
@@ -26,6 +29,7 @@ of the same layer reuses (the engine is deterministic).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -50,18 +54,19 @@ class SearchSettings:
     """How hard the search looks."""
 
     leaders: int = 3
-    """Designs simulated at most."""
+    """Leaders simulated at most, for the array and for each narrower one."""
     close: float = 0.10
     """Designs whose estimate is within this fraction of the best are leaders."""
     small_macs: int = 1 << 22
-    """Layers of at most this many MACs are small enough to simulate the best designs of every part
-    of the array: their fixed costs (fill, drain, latencies) weigh most, where the estimate is least
-    exact."""
-    small_leaders: int = 2
-    """Best designs of each part of the array a small layer simulates."""
+    """Layers of at most this many MACs are small: their fixed costs (fill, drain, latencies) weigh
+    most, where the estimate is least exact, so more of their designs are leaders."""
+    small_leaders: int = 3
+    """Leaders of a small layer, for the array and for each narrower one."""
     small_close: float = 0.25
-    """A small layer simulates only the parts of the array whose best estimate is within this
-    fraction of the best part's (a part estimated far slower does not win)."""
+    """A small layer's leaders are the designs within this fraction of the best estimate."""
+    prune: float = 0.5
+    """A narrower array whose best estimate is this fraction slower than a leader already simulated
+    is not searched (its leaders would not win)."""
     per_group: int = 4
     """Best candidates kept from each part of the array and shape of data movement (C and reuse
     options vary inside a group)."""
@@ -167,14 +172,27 @@ def build(config: NPUConfig, plan: TilePlan) -> tuple[Program, Layout]:
                                     f"{plan.design.describe()}")
 
 
-def _by_part(ranked: list[Choice]) -> dict[tuple[int, int], list[Choice]]:
-    """The ranked choices by the part of the array they use (columns, rows), each in rank order.
-    A small layer simulates the best of every part: a smaller array's are among them on a larger
-    array, so more columns or rows are never slower."""
-    parts: dict[tuple[int, int], list[Choice]] = {}
-    for c in ranked:
-        parts.setdefault((c.design.columns, c.design.rows), []).append(c)
-    return parts
+def _prefixes(ranked: list[Choice]) -> Iterator[list[Choice]]:
+    """The ranked choices an array of ``c`` columns would have, for every ``c`` up to this one's
+    (the largest first), each in rank order. A design's estimate and simulation do not depend on
+    the columns it leaves unused, so the leaders of each are the leaders the narrower array's
+    search simulates: with them among this search's leaders, more columns are never slower."""
+    for most in sorted({c.design.columns for c in ranked}, reverse=True):
+        yield [c for c in ranked if c.design.columns <= most]
+
+
+def _lead(ranked: list[Choice], close: float, cap: int, measure: Callable[[Choice], Choice]) -> None:
+    """Simulate the leaders of ``ranked``: every choice within ``close`` of its best estimate, at
+    most ``cap``; one that cannot be built is replaced by the next in rank."""
+    if not ranked:
+        return
+    best = ranked[0].estimate.cycles
+    target = len([c for c in ranked if c.estimate.cycles <= best * (1 + close)][:cap])
+    built = 0
+    for c in ranked[:target + 64]:
+        if built >= target:
+            break
+        built += measure(c).ok
 
 
 Run = tuple["Recorder", Program, Layout]
@@ -196,15 +214,23 @@ def _buildable(ctx: Context, choice: Choice) -> Choice:
         return replace(choice, how=f"not built: {str(exc).splitlines()[0]}")
 
 
-def _measure(ctx: Context, choice: Choice, whole: bool) -> tuple[Choice, Run | None]:
+def _measure(ctx: Context, choice: Choice, whole: bool, beat: int | None = None) -> tuple[Choice, Run | None]:
     """Simulate a leader, whole or in part; a design the config cannot hold or that does not finish
-    is dropped with the reason."""
+    is dropped with the reason. A whole simulation stops past ``beat`` cycles (a leader already
+    simulated that fast): the design cannot win."""
     plan = plan_of(ctx, choice.design)
     limit = 4 * plan.estimate.cycles + 1_000_000
     outer = plan.mb if choice.design.order == "mn" else plan.nb
     try:
         if whole or outer <= 2:
-            run = _simulate(ctx.config, plan, limit)
+            if beat is not None and beat < limit:
+                try:
+                    run = _simulate(ctx.config, plan, beat)
+                except MaxCyclesError:
+                    return replace(choice, measured=beat + 1, how=f"stopped past {beat:,} cycles (slower than a "
+                                   "simulated leader)"), None
+            else:
+                run = _simulate(ctx.config, plan, limit)
             return replace(choice, measured=run[0].cycles, how="simulated"), run
         one, two = (_simulate(ctx.config, plan_of(ctx, choice.design, w), limit)[0].cycles for w in (1, 2))
         what = "rows" if choice.design.order == "mn" else "columns"
@@ -255,28 +281,27 @@ def search(config: NPUConfig, layer: Gemm | Conv2d, pins: Pins = Pins(), cache: 
     def measure(choice: Choice) -> Choice:
         if choice.design in runs or any(c.design == choice.design for c in leaders):
             return next(c for c in leaders if c.design == choice.design)
-        measured, run = _measure(ctx, choice, whole)
+        done = [c.measured for c in leaders if c.ok and c.measured is not None]
+        measured, run = _measure(ctx, choice, whole, min(done) if done and whole else None)
         leaders.append(measured)
         if run is not None:
             runs[choice.design] = run
         return measured
 
-    if layer.macs <= settings.small_macs:  # small: the best few of every part of the array
-        for members in _by_part(ranked).values():
-            if members[0].estimate.cycles > best * (1 + settings.small_close):
-                continue
-            built = 0
-            for c in members[:settings.small_leaders + 2]:
-                built += measure(c).ok
-                if built == settings.small_leaders:
-                    break
+    if whole:  # the leaders of every narrower array too: its winner stays a candidate here
+        small = layer.macs <= settings.small_macs
+        close, cap = (settings.small_close, settings.small_leaders) if small else (settings.close, settings.leaders)
+        for sub in _prefixes(ranked):  # the whole array first: its leaders set the pace
+            done = [c.measured for c in leaders if c.ok and c.measured is not None]
+            if done and sub[0].estimate.cycles > (1 + settings.prune) * min(done):
+                continue  # even this part's best is estimated far slower than a simulated leader
+            _lead(sub, close, cap, measure)
     else:
-        close = settings.close if whole else settings.part_close
-        target = len([c for c in ranked if c.estimate.cycles <= best * (1 + close)][:settings.leaders])
+        target = len([c for c in ranked if c.estimate.cycles <= best * (1 + settings.part_close)][:settings.leaders])
         for choice in ranked[:target + 64]:  # leaders that cannot be built are replaced by the next in rank
             if sum(1 for c in leaders if c.ok) >= target:
                 break
-            if not whole and target == 1:  # a clear winner of a large layer: check it builds, trust the estimate
+            if target == 1:  # a clear winner of a large layer: check it builds, trust the estimate
                 leaders.append(_buildable(ctx, choice))
             else:
                 measure(choice)
