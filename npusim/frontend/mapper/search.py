@@ -223,13 +223,16 @@ def _measure(ctx: Context, choice: Choice, whole: bool, beat: int | None = None)
     outer = plan.mb if choice.design.order == "mn" else plan.nb
     try:
         if whole or outer <= 2:
+            run = None
             if beat is not None and beat < limit:
                 try:
                     run = _simulate(ctx.config, plan, beat)
                 except MaxCyclesError:
                     return replace(choice, measured=beat + 1, how=f"stopped past {beat:,} cycles (slower than a "
                                    "simulated leader)"), None
-            else:
+                except DeadlockError:
+                    pass  # every unit waiting at the stop looks like a deadlock: the full run tells
+            if run is None:
                 run = _simulate(ctx.config, plan, limit)
             return replace(choice, measured=run[0].cycles, how="simulated"), run
         one, two = (_simulate(ctx.config, plan_of(ctx, choice.design, w), limit)[0].cycles for w in (1, 2))
