@@ -49,8 +49,8 @@ class Group:
     def design(self, i: int) -> Design:
         g = self.grid
         bl, ab, sp, px = self.shape
-        if ab == "row" and px == "strip" and int(g["lp"][i]) == int(g["k"][i]):
-            ab = "step"  # one step per kernel row: the same design (tiles of whole rows need "row")
+        if ab == "row" and px == "strip" and int(g["lp"][i]) == int(g["k"][i]) and REUSE[int(g["reuse"][i])] != "a":
+            ab = "step"  # one step per kernel row: the same design (whole rows and resident A need "row")
         return Design(self.columns, self.rows, int(g["m"][i]), int(g["k"][i]), int(g["n"][i]), int(g["c_buffers"][i]),
                       C_STORAGE[int(g["c_storage"][i])], REUSE[int(g["reuse"][i])], bl, ab, sp, px)  # type: ignore[arg-type]
 
